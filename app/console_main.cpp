@@ -1,0 +1,99 @@
+// paudm-console: the PAUdm desktop console.
+#include "connectionstatus.h"
+#include "mainwindow.h"
+
+#include "db/database.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDockWidget>
+#include <QPixmap>
+#include <QTimer>
+
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+/// --screenshot needs no display: pick the offscreen platform before QApplication exists
+/// when there is no display to draw on.
+void chooseOffscreenIfHeadless(int argc, char** argv) {
+    bool screenshot = false;
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--screenshot") == 0 || std::strncmp(argv[i], "--screenshot=", 13) == 0)
+            screenshot = true;
+    if (screenshot && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    chooseOffscreenIfHeadless(argc, argv);
+    QApplication app(argc, argv);
+    QApplication::setApplicationName("paudm-console");
+    QApplication::setOrganizationName("PAUdm");
+    QApplication::setApplicationVersion(PAUDM_VERSION);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "PAUdm console: transfer, jobs, images and quality of the PAU Survey.\n\n"
+        "With neither --db nor PAUDM_DB the console starts (and the first time creates) a\n"
+        "private PostgreSQL server under $PAUDM_HOME, shared with local 'paudm' commands.");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
+                            "embedded server).", "conninfo"});
+    parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
+    parser.addOption({"screenshot", "Render the window to FILE.png once the database is connected, then exit "
+                                    "(works without a display).", "file"});
+    parser.addOption({"panel", "With --screenshot: show this panel in front (" +
+                                   paudm::ui::MainWindow::panelNames().join(", ") + ").", "name"});
+    parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
+    parser.process(app);
+
+    if (parser.isSet("home")) qputenv("PAUDM_HOME", parser.value("home").toLocal8Bit());
+    paudm::ui::ConnectionMonitor monitor(paudm::db::resolveTarget(parser.value("db").toStdString()));
+    paudm::ui::MainWindow window(&monitor);
+
+    if (parser.isSet("panel")) {
+        QDockWidget* dock = window.panel(parser.value("panel"));
+        if (!dock) {
+            std::fprintf(stderr, "paudm-console: unknown panel '%s' (%s)\n", qPrintable(parser.value("panel")),
+                         qPrintable(paudm::ui::MainWindow::panelNames().join(", ")));
+            return 2;
+        }
+        dock->show();
+        dock->raise();
+    }
+
+    if (parser.isSet("screenshot")) {
+        const QStringList wh = parser.value("size").split('x');
+        const int w = wh.value(0).toInt(), h = wh.value(1).toInt();
+        if (wh.size() != 2 || w < 200 || h < 150) {
+            std::fprintf(stderr, "paudm-console: --size wants WIDTHxHEIGHT, e.g. 1400x900\n");
+            return 2;
+        }
+        window.resize(w, h);
+        const QString file = parser.value("screenshot");
+        auto shoot = [&window, &monitor, file] {
+            // Let queued layout and paint events settle before grabbing.
+            QTimer::singleShot(200, &window, [&window, &monitor, file] {
+                const bool saved = window.grab().save(file, "PNG");
+                if (!saved) std::fprintf(stderr, "paudm-console: cannot write %s\n", qPrintable(file));
+                if (!monitor.info().ok)
+                    std::fprintf(stderr, "paudm-console: database: %s\n", qPrintable(monitor.info().error));
+                QApplication::exit(saved ? 0 : 1);
+            });
+        };
+        QObject::connect(&monitor, &paudm::ui::ConnectionMonitor::changed, &window, shoot);
+        window.show();
+        monitor.connectNow();
+        return QApplication::exec();
+    }
+
+    window.show();
+    monitor.connectNow();
+    return QApplication::exec();
+}

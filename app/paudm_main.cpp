@@ -1,0 +1,61 @@
+// paudm: the PAUdm command line. Every command works against the embedded server unless
+// --db or PAUDM_DB names another one.
+#include "cli.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+#include <cstdio>
+
+namespace {
+
+const char* kCommands = R"TXT(Commands:
+  db start                start the embedded PostgreSQL server (initialised the first time)
+  db stop                 stop the embedded server
+  db status               where the database is, whether it runs, its schema version
+  db migrate              apply pending schema migrations (safe to repeat)
+  db url [--read-only]    print a libpq URI for psql or other tools
+
+The database:
+  With neither --db nor PAUDM_DB, paudm uses a private PostgreSQL cluster under
+  $PAUDM_HOME (default: $XDG_DATA_HOME/paudm, i.e. ~/.local/share/paudm) that listens only
+  on a Unix socket there; it is created and started when first needed.
+  --db / PAUDM_DB take any libpq connection string, URI or "service=NAME"; passwords come
+  from ~/.pgpass, PGPASSWORD or the service file and are never printed.
+
+Examples:
+  paudm db status
+  psql "$(paudm db url)"
+  paudm --db "host=dbserver dbname=paudb user=pau" db migrate
+)TXT";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName("paudm");
+    QCoreApplication::setApplicationVersion(PAUDM_VERSION);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription("PAUdm: data management of the PAU Survey.\n\n" + QString(kCommands));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
+                            "embedded server).", "conninfo"});
+    parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
+    parser.addPositionalArgument("command", "db (see below)");
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
+    parser.process(app);
+
+    const QStringList rest = parser.positionalArguments();
+    if (rest.isEmpty()) {
+        std::fputs(qPrintable(parser.helpText()), stderr);
+        return 2;
+    }
+    if (parser.isSet("home")) qputenv("PAUDM_HOME", parser.value("home").toLocal8Bit());
+    paudm::cli::Globals globals{parser.value("db")};
+    const QString command = rest.first();
+    if (command == "db") return paudm::cli::dbCommand(rest.mid(1), globals);
+    std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
+    return 2;
+}

@@ -1,0 +1,407 @@
+#include "db/connection.h"
+
+#include <libpq-fe.h>
+
+#include <poll.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace paudm::db {
+
+namespace {
+
+struct ResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string replaceAll(std::string s, const std::string& what, const std::string& with) {
+    if (what.empty()) return s;
+    for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + with.size()))
+        s.replace(p, what.size(), with);
+    return s;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+struct ParsedConninfo {
+    std::string description;
+    std::string password;
+    std::string error;
+};
+
+ParsedConninfo parseConninfo(const std::string& conninfo) {
+    ParsedConninfo out;
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    if (!opts) {
+        out.error = err ? trimmed(err) : "invalid connection string";
+        PQfreemem(err);
+        out.description = "(unparsable connection string)";
+        return out;
+    }
+    std::string host, hostaddr, port, dbname, user, service;
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+        if (!o->val) continue;
+        const std::string k = o->keyword;
+        if (k == "host") host = o->val;
+        else if (k == "hostaddr") hostaddr = o->val;
+        else if (k == "port") port = o->val;
+        else if (k == "dbname") dbname = o->val;
+        else if (k == "user") user = o->val;
+        else if (k == "service") service = o->val;
+        else if (k == "password") out.password = o->val;
+    }
+    PQconninfoFree(opts);
+    std::string d;
+    auto add = [&d](const char* k, const std::string& v) {
+        if (v.empty()) return;
+        if (!d.empty()) d += ' ';
+        d += k;
+        d += '=';
+        d += v;
+    };
+    add("service", service);
+    add("host", host.empty() && hostaddr.empty() ? std::string("(default socket)") : host);
+    add("hostaddr", hostaddr);
+    add("port", port);
+    add("dbname", dbname);
+    add("user", user);
+    out.description = d;
+    return out;
+}
+
+} // namespace
+
+Param toParam(double v) {
+    if (std::isnan(v)) return std::string("NaN");
+    if (std::isinf(v)) return std::string(v > 0 ? "Infinity" : "-Infinity");
+    char buf[32];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v); // shortest exact round trip
+    return std::string(buf, p);
+}
+
+std::string describeConninfo(const std::string& conninfo) { return parseConninfo(conninfo).description; }
+
+std::string conninfoToUri(const std::string& conninfo) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    if (!opts) {
+        const std::string why = err ? trimmed(err) : "invalid connection string";
+        PQfreemem(err);
+        throw Error("bad connection string: " + why, "08001");
+    }
+    auto encode = [](const std::string& v) {
+        std::string out;
+        for (unsigned char ch : v) {
+            if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '/') {
+                out += static_cast<char>(ch);
+            } else {
+                char buf[4];
+                std::snprintf(buf, sizeof buf, "%%%02X", ch);
+                out += buf;
+            }
+        }
+        return out;
+    };
+    std::string dbname, query;
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+        if (!o->val || !*o->val) continue;
+        const std::string k = o->keyword;
+        if (k == "password") continue;
+        if (k == "dbname") {
+            dbname = o->val;
+            continue;
+        }
+        query += (query.empty() ? "?" : "&") + k + "=" + encode(o->val);
+    }
+    PQconninfoFree(opts);
+    return "postgresql:///" + encode(dbname) + query;
+}
+
+// ---------------------------------------------------------------- Rows
+
+int Rows::size() const { return res_ ? PQntuples(res_.get()) : 0; }
+int Rows::columns() const { return res_ ? PQnfields(res_.get()) : 0; }
+std::string Rows::columnName(int c) const { return PQfname(res_.get(), c); }
+int Rows::columnIndex(std::string_view name) const {
+    for (int c = 0; c < columns(); ++c)
+        if (name == PQfname(res_.get(), c)) return c;
+    return -1;
+}
+bool Rows::isNull(int r, int c) const { return PQgetisnull(res_.get(), r, c) != 0; }
+std::string_view Rows::text(int r, int c) const {
+    return {PQgetvalue(res_.get(), r, c), static_cast<size_t>(PQgetlength(res_.get(), r, c))};
+}
+std::optional<std::string> Rows::optText(int r, int c) const {
+    if (isNull(r, c)) return std::nullopt;
+    return std::string(text(r, c));
+}
+std::int64_t Rows::toInt(int r, int c) const {
+    const auto t = text(r, c);
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc() || p != t.data() + t.size())
+        throw Error("column '" + columnName(c) + "' row " + std::to_string(r) + ": '" + std::string(t) +
+                    "' is not an integer");
+    return v;
+}
+double Rows::toDouble(int r, int c) const {
+    const std::string t(text(r, c));
+    if (t == "NaN") return NAN;
+    if (t == "Infinity") return INFINITY;
+    if (t == "-Infinity") return -INFINITY;
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || *end != '\0')
+        throw Error("column '" + columnName(c) + "' row " + std::to_string(r) + ": '" + t + "' is not a number");
+    return v;
+}
+bool Rows::toBool(int r, int c) const { return text(r, c) == "t"; }
+std::int64_t Rows::affected() const {
+    const char* n = res_ ? PQcmdTuples(res_.get()) : "";
+    return *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+// ---------------------------------------------------------------- Connection
+
+Connection Connection::open(const std::string& conninfo, std::string_view purpose) {
+    Connection c;
+    const ParsedConninfo parsed = parseConninfo(conninfo);
+    c.target_ = parsed.description;
+    c.secret_ = parsed.password;
+    if (!parsed.error.empty())
+        throw Error("cannot connect to PostgreSQL: bad connection string: " +
+                        replaceAll(parsed.error, parsed.password, "****"),
+                    "08001");
+    const std::string app(purpose);
+    const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
+    const char* vals[] = {conninfo.c_str(), app.c_str(), "10", nullptr};
+    // expand_dbname=1: the first dbname is itself a connection string or URI; the
+    // explicit settings after it only fill what it leaves unset.
+    c.conn_ = PQconnectdbParams(keys, vals, 1);
+    if (!c.conn_) throw Error("cannot connect to PostgreSQL at " + c.target_ + ": out of memory", "53200");
+    if (PQstatus(c.conn_) != CONNECTION_OK) c.fail("cannot connect to PostgreSQL at " + c.target_);
+    // Keep output parseable whatever the server's defaults are.
+    PGresult* r = PQexec(c.conn_, "SET datestyle = 'ISO'; SET extra_float_digits = 3");
+    c.check(r, "setting session defaults", PGRES_COMMAND_OK);
+    return c;
+}
+
+Connection::Connection(Connection&& o) noexcept
+    : conn_(std::exchange(o.conn_, nullptr)), target_(std::move(o.target_)), secret_(std::move(o.secret_)) {}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+    if (this != &o) {
+        if (conn_) PQfinish(conn_);
+        conn_ = std::exchange(o.conn_, nullptr);
+        target_ = std::move(o.target_);
+        secret_ = std::move(o.secret_);
+    }
+    return *this;
+}
+
+Connection::~Connection() {
+    if (conn_) PQfinish(conn_);
+}
+
+void Connection::fail(std::string_view doing, PGresult* r) const {
+    std::string msg;
+    std::string state;
+    if (r) {
+        if (const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE)) state = s;
+        msg = trimmed(PQresultErrorMessage(r));
+    }
+    if (msg.empty() && conn_) msg = trimmed(PQerrorMessage(conn_));
+    if (state.empty()) state = (conn_ && PQstatus(conn_) != CONNECTION_OK) ? "08006" : "";
+    std::string full(doing);
+    if (full.find(target_) == std::string::npos) full += " (" + target_ + ")";
+    full += ": " + msg;
+    if (!state.empty()) full += " [SQLSTATE " + state + "]";
+    throw Error(replaceAll(full, secret_, "****"), state);
+}
+
+void Connection::check(PGresult* raw, std::string_view doing, int expected) const {
+    ResultPtr r(raw); // owned before anything can fail
+    if (!r) fail(doing);
+    const auto st = PQresultStatus(r.get());
+    if (st != expected && !(expected == PGRES_TUPLES_OK && st == PGRES_COMMAND_OK)) fail(doing, r.get());
+}
+
+Rows Connection::exec(std::string_view sql, std::span<const Param> params) {
+    if (!conn_) throw Error("query on a closed connection");
+    const std::string text(sql);
+    std::vector<const char*> values(params.size());
+    for (size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
+    std::shared_ptr<PGresult> r(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                             values.data(), nullptr, nullptr, 0),
+                                ResultDeleter());
+    if (!r) fail("running: " + text.substr(0, 120));
+    const auto st = PQresultStatus(r.get());
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        std::string shown = text.substr(0, 200);
+        for (auto& ch : shown)
+            if (ch == '\n') ch = ' ';
+        fail("query failed: " + shown, r.get());
+    }
+    return Rows(std::move(r));
+}
+
+void Connection::execScript(std::string_view sql, std::string_view what) {
+    const std::string text(sql);
+    ResultPtr r(PQexec(conn_, text.c_str()));
+    if (!r) fail(what);
+    const auto st = PQresultStatus(r.get());
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(what, r.get());
+}
+
+void Connection::appendCopyField(std::string& out, const Param& value) {
+    if (!value) {
+        out += "\\N";
+        return;
+    }
+    for (char ch : *value) {
+        switch (ch) {
+        case '\\': out += "\\\\"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        default: out += ch;
+        }
+    }
+}
+
+std::int64_t Connection::copyIn(std::string_view copySql, const std::function<bool(std::string&)>& produce) {
+    const std::string text(copySql);
+    check(PQexec(conn_, text.c_str()), "starting " + text.substr(0, 80), PGRES_COPY_IN);
+    std::string buffer;
+    try {
+        bool more = true;
+        while (more) {
+            buffer.clear();
+            more = produce(buffer);
+            if (!buffer.empty() && PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) != 1)
+                fail("sending COPY data");
+        }
+    } catch (const std::exception& e) {
+        PQputCopyEnd(conn_, e.what());
+        ResultPtr drain;
+        while ((drain = ResultPtr(PQgetResult(conn_)))) {
+        }
+        throw;
+    }
+    if (PQputCopyEnd(conn_, nullptr) != 1) fail("ending COPY");
+    ResultPtr r(PQgetResult(conn_));
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        std::string state;
+        if (r)
+            if (const char* s = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE)) state = s;
+        std::string msg = r ? trimmed(PQresultErrorMessage(r.get())) : trimmed(PQerrorMessage(conn_));
+        while (ResultPtr(PQgetResult(conn_))) {
+        }
+        throw Error("COPY failed (" + target_ + "): " + msg + " [SQLSTATE " + state + "]", state);
+    }
+    const std::int64_t n = std::strtoll(PQcmdTuples(r.get()), nullptr, 10);
+    while (ResultPtr(PQgetResult(conn_))) {
+    }
+    return n;
+}
+
+std::int64_t Connection::copyOut(std::string_view copySql, const std::function<void(std::string_view)>& consume) {
+    const std::string text(copySql);
+    check(PQexec(conn_, text.c_str()), "starting " + text.substr(0, 80), PGRES_COPY_OUT);
+    std::int64_t rows = 0;
+    for (;;) {
+        char* line = nullptr;
+        const int n = PQgetCopyData(conn_, &line, 0);
+        if (n == -1) break;
+        if (n == -2) fail("reading COPY data");
+        std::unique_ptr<char, void (*)(void*)> own(line, PQfreemem);
+        ++rows;
+        consume(std::string_view(line, static_cast<size_t>(n)));
+    }
+    ResultPtr r(PQgetResult(conn_));
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail("COPY out", r.get());
+    while (ResultPtr(PQgetResult(conn_))) {
+    }
+    return rows;
+}
+
+std::string Connection::quoteIdentifier(std::string_view name) const {
+    char* q = PQescapeIdentifier(conn_, name.data(), name.size());
+    if (!q) fail("quoting identifier");
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+}
+
+void Connection::listen(std::string_view channel) { exec("LISTEN " + quoteIdentifier(channel)); }
+void Connection::unlisten(std::string_view channel) { exec("UNLISTEN " + quoteIdentifier(channel)); }
+void Connection::notify(std::string_view channel, std::string_view payload) {
+    query("SELECT pg_notify($1, $2)", channel, payload);
+}
+
+std::vector<Notification> Connection::takeNotifications() {
+    std::vector<Notification> out;
+    if (!PQconsumeInput(conn_)) fail("reading notifications");
+    while (PGnotify* n = PQnotifies(conn_)) {
+        out.push_back({n->relname, n->extra ? n->extra : "", n->be_pid});
+        PQfreemem(n);
+    }
+    return out;
+}
+
+std::vector<Notification> Connection::waitNotifications(std::chrono::milliseconds timeout) {
+    auto out = takeNotifications();
+    if (!out.empty()) return out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                                std::chrono::steady_clock::now());
+        if (left.count() <= 0) return out;
+        pollfd p{PQsocket(conn_), POLLIN, 0};
+        const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (rc < 0 && errno != EINTR) throw Error(std::string("waiting for notifications: ") + std::strerror(errno));
+        out = takeNotifications();
+        if (!out.empty()) return out;
+    }
+}
+
+int Connection::socket() const { return conn_ ? PQsocket(conn_) : -1; }
+int Connection::serverVersionNumber() const { return conn_ ? PQserverVersion(conn_) : 0; }
+std::string Connection::serverVersion() const {
+    const int v = serverVersionNumber();
+    return std::to_string(v / 10000) + "." + std::to_string(v % 10000);
+}
+std::string Connection::user() const { return conn_ ? PQuser(conn_) : ""; }
+bool Connection::isHealthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+
+// ---------------------------------------------------------------- Transaction
+
+Transaction::Transaction(Connection& c, std::string_view mode) : conn_(c) {
+    conn_.exec(mode.empty() ? std::string("BEGIN") : "BEGIN " + std::string(mode));
+}
+
+Transaction::~Transaction() {
+    if (!done_ && conn_.isHealthy()) {
+        try {
+            conn_.exec("ROLLBACK");
+        } catch (...) {
+            // A destructor must not throw; the server rolls back when the session ends.
+        }
+    }
+}
+
+void Transaction::commit() {
+    conn_.exec("COMMIT");
+    done_ = true;
+}
+
+} // namespace paudm::db

@@ -1,0 +1,153 @@
+#pragma once
+// libpq behind RAII. One Connection per thread (libpq connections are not thread-safe).
+//
+// Every statement that carries a value takes it as a parameter ($1, $2, ...): there is
+// no API here that splices a value into SQL text. Errors are paudm::Error whose code()
+// is the SQLSTATE and whose message names the target (never the password) and what was
+// being done.
+#include "common/error.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace paudm::db {
+
+/// A text-format parameter; std::nullopt is SQL NULL.
+using Param = std::optional<std::string>;
+
+inline Param toParam(std::nullopt_t) { return std::nullopt; }
+inline Param toParam(const std::string& s) { return s; }
+inline Param toParam(std::string_view s) { return std::string(s); }
+inline Param toParam(const char* s) { return s ? Param(std::string(s)) : std::nullopt; }
+inline Param toParam(bool b) { return std::string(b ? "t" : "f"); }
+Param toParam(double v);
+template <class T>
+    requires std::is_integral_v<T>
+Param toParam(T v) { return std::to_string(v); }
+template <class T>
+Param toParam(const std::optional<T>& v) { return v ? toParam(*v) : std::nullopt; }
+
+/// The rows of one statement. Shares ownership of the PGresult, so copies are cheap.
+class Rows {
+public:
+    Rows() = default;
+    int size() const;
+    int columns() const;
+    std::string columnName(int column) const;
+    int columnIndex(std::string_view name) const; ///< -1 if absent
+    bool isNull(int row, int column) const;
+    std::string_view text(int row, int column) const;
+    std::optional<std::string> optText(int row, int column) const;
+    std::int64_t toInt(int row, int column) const;
+    double toDouble(int row, int column) const;
+    bool toBool(int row, int column) const;
+    /// Rows touched by INSERT/UPDATE/DELETE/COPY.
+    std::int64_t affected() const;
+
+private:
+    friend class Connection;
+    explicit Rows(std::shared_ptr<pg_result> r) : res_(std::move(r)) {}
+    std::shared_ptr<pg_result> res_;
+};
+
+struct Notification {
+    std::string channel;
+    std::string payload;
+    int senderPid = 0;
+};
+
+class Connection {
+public:
+    /// Opens a connection from any libpq connection string, URI or "service=" name.
+    /// `purpose` goes into application_name and into error messages.
+    static Connection open(const std::string& conninfo, std::string_view purpose = "paudm");
+
+    Connection() = default;
+    Connection(Connection&&) noexcept;
+    Connection& operator=(Connection&&) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    bool isOpen() const { return conn_ != nullptr; }
+    /// A description of the server this talks to (host/socket, port, database, user),
+    /// safe for logs: it never contains the password.
+    const std::string& target() const { return target_; }
+
+    /// Runs one statement with parameters.
+    Rows exec(std::string_view sql, std::span<const Param> params = {});
+    template <class... A>
+    Rows query(std::string_view sql, const A&... args) {
+        const Param ps[] = {toParam(args)..., std::nullopt};
+        return exec(sql, std::span<const Param>(ps, sizeof...(A)));
+    }
+    /// Runs a script of several statements without parameters. Only for SQL that ships
+    /// with the program (migrations), never for text that came from a user.
+    void execScript(std::string_view sql, std::string_view what);
+
+    /// COPY ... FROM STDIN. `produce` appends COPY text-format data to its buffer and
+    /// returns false when there is no more. An exception thrown by it aborts the COPY.
+    std::int64_t copyIn(std::string_view copySql, const std::function<bool(std::string&)>& produce);
+    /// COPY ... TO STDOUT; `consume` receives each data row (with its newline).
+    std::int64_t copyOut(std::string_view copySql, const std::function<void(std::string_view)>& consume);
+    /// Escapes one value for the COPY text format (tab-separated, \N for NULL).
+    static void appendCopyField(std::string& out, const Param& value);
+
+    void listen(std::string_view channel);
+    void unlisten(std::string_view channel);
+    void notify(std::string_view channel, std::string_view payload);
+    /// Notifications already received, without waiting.
+    std::vector<Notification> takeNotifications();
+    /// Waits up to `timeout` for at least one notification.
+    std::vector<Notification> waitNotifications(std::chrono::milliseconds timeout);
+    /// The socket, for an event loop that watches it (QSocketNotifier).
+    int socket() const;
+
+    int serverVersionNumber() const;  ///< e.g. 150018
+    std::string serverVersion() const; ///< e.g. "15.18"
+    std::string user() const;
+    bool isHealthy() const;
+    /// Quotes an identifier (table, channel, role name) for SQL text.
+    std::string quoteIdentifier(std::string_view name) const;
+
+private:
+    [[noreturn]] void fail(std::string_view doing, pg_result* r = nullptr) const;
+    void check(pg_result* r, std::string_view doing, int expected) const;
+
+    pg_conn* conn_ = nullptr;
+    std::string target_;
+    std::string secret_; ///< the password, kept only to scrub it from messages
+};
+
+/// A transaction: BEGIN on construction, ROLLBACK on destruction unless committed.
+class Transaction {
+public:
+    explicit Transaction(Connection& c, std::string_view mode = {});
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ~Transaction();
+    void commit();
+    Connection& connection() { return conn_; }
+
+private:
+    Connection& conn_;
+    bool done_ = false;
+};
+
+/// The target description of a connection string, with the password left out.
+std::string describeConninfo(const std::string& conninfo);
+/// The same connection as a postgresql:// URI, with the password left out (libpq then
+/// finds it in ~/.pgpass, PGPASSWORD or the service file).
+std::string conninfoToUri(const std::string& conninfo);
+
+} // namespace paudm::db

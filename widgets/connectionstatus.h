@@ -1,0 +1,53 @@
+#pragma once
+// The database connection as the console sees it: opened (and migrated) off the GUI
+// thread, reported through a signal, shown as an indicator in the status bar.
+#include "db/database.h"
+
+#include <QFutureWatcher>
+#include <QLabel>
+#include <QObject>
+
+namespace paudm::ui {
+
+struct ConnectionInfo {
+    bool ok = false;
+    bool embedded = true;
+    QString target;        ///< description, never with a password
+    QString serverVersion; ///< e.g. "15.18"
+    int schemaVersion = 0;
+    int knownSchemaVersion = 0;
+    QString error;
+};
+
+/// Opens the database in a worker thread (starting the embedded server and applying
+/// migrations as needed) and reports the outcome. Owned by the main window.
+class ConnectionMonitor : public QObject {
+    Q_OBJECT
+public:
+    explicit ConnectionMonitor(db::DatabaseTarget target, QObject* parent = nullptr);
+    ~ConnectionMonitor() override;
+    void connectNow();
+    const ConnectionInfo& info() const { return info_; }
+    bool finished() const { return finished_; }
+    const db::DatabaseTarget& target() const { return target_; }
+
+signals:
+    void changed(const paudm::ui::ConnectionInfo& info);
+
+private:
+    db::DatabaseTarget target_;
+    ConnectionInfo info_;
+    bool finished_ = false;
+    QFutureWatcher<ConnectionInfo> watcher_;
+};
+
+/// Status-bar indicator: a coloured dot and "embedded · PostgreSQL 15.18 · schema 4".
+class ConnectionIndicator : public QLabel {
+    Q_OBJECT
+public:
+    explicit ConnectionIndicator(QWidget* parent = nullptr);
+    void show(const ConnectionInfo& info);
+    void showConnecting(const QString& target);
+};
+
+} // namespace paudm::ui

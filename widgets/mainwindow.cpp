@@ -1,0 +1,117 @@
+#include "mainwindow.h"
+
+#include "connectionstatus.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QKeySequence>
+#include <QLabel>
+#include <QMenuBar>
+#include <QSettings>
+#include <QStatusBar>
+#include <QVBoxLayout>
+
+namespace paudm::ui {
+
+namespace {
+
+struct PanelSpec {
+    const char* name;
+    const char* title;
+    const char* purpose;
+    Qt::DockWidgetArea area;
+};
+
+// The panels of the design, in menu order. Each will grow into its own widget; until
+// then it says what it will show.
+const PanelSpec kPanels[] = {
+    {"operations", "Operations", "Jobs, their status, QC, logs and tracebacks", Qt::LeftDockWidgetArea},
+    {"graph", "Job graph", "Sub-jobs and dependencies of a job, with live status and timeline", Qt::LeftDockWidgetArea},
+    {"transfer", "Transfer", "Observation sets in the buffer and the archive, rates and retention", Qt::LeftDockWidgetArea},
+    {"fits", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::RightDockWidgetArea},
+    {"nightly", "Nightly report", "Seeing, sky, transparency and zero point through the night", Qt::RightDockWidgetArea},
+    {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them", Qt::RightDockWidgetArea},
+    {"sql", "SQL browser", "The schema with its descriptions, read-only queries, plots and CSV", Qt::BottomDockWidgetArea},
+};
+
+QWidget* placeholder(const QString& title, const QString& purpose) {
+    auto* w = new QWidget;
+    auto* layout = new QVBoxLayout(w);
+    auto* label = new QLabel(QStringLiteral("<h3>%1</h3><p style='color:#666'>%2</p>")
+                                 .arg(title.toHtmlEscaped(), purpose.toHtmlEscaped()));
+    label->setAlignment(Qt::AlignCenter);
+    label->setWordWrap(true);
+    layout->addWidget(label);
+    return w;
+}
+
+} // namespace
+
+MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
+    : QMainWindow(parent), monitor_(monitor), indicator_(new ConnectionIndicator(this)) {
+    setWindowTitle(tr("PAUdm console"));
+    setObjectName("MainWindow");
+    setDockNestingEnabled(true);
+    auto* centre = new QLabel(tr("PAU Survey data management"));
+    centre->setAlignment(Qt::AlignCenter);
+    centre->setStyleSheet("color:#999; font-size:18px");
+    setCentralWidget(centre);
+
+    auto* fileMenu = menuBar()->addMenu(tr("&File"));
+    auto* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    auto* panelsMenu = menuBar()->addMenu(tr("&Panels"));
+    int key = 1;
+    for (const PanelSpec& p : kPanels) {
+        QDockWidget* dock = addPanel(p.name, tr(p.title), tr(p.purpose), p.area);
+        QAction* toggle = dock->toggleViewAction();
+        toggle->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_0 + key++)));
+        panelsMenu->addAction(toggle);
+    }
+    tabifyDockWidget(panels_["operations"], panels_["graph"]);
+    tabifyDockWidget(panels_["operations"], panels_["transfer"]);
+    tabifyDockWidget(panels_["fits"], panels_["nightly"]);
+    tabifyDockWidget(panels_["fits"], panels_["apertures"]);
+    panels_["operations"]->raise();
+    panels_["fits"]->raise();
+
+    statusBar()->addPermanentWidget(indicator_);
+    indicator_->showConnecting(QString::fromStdString(monitor_->target().describe()));
+    connect(monitor_, &ConnectionMonitor::changed, indicator_, &ConnectionIndicator::show);
+    if (monitor_->finished()) indicator_->show(monitor_->info());
+
+    QSettings settings;
+    restoreGeometry(settings.value("mainwindow/geometry").toByteArray());
+    restoreState(settings.value("mainwindow/state").toByteArray());
+}
+
+MainWindow::~MainWindow() = default;
+
+QStringList MainWindow::panelNames() {
+    QStringList names;
+    for (const PanelSpec& p : kPanels) names << p.name;
+    return names;
+}
+
+QDockWidget* MainWindow::panel(const QString& name) const { return panels_.value(name); }
+
+QDockWidget* MainWindow::addPanel(const QString& name, const QString& title, const QString& purpose,
+                                  Qt::DockWidgetArea area) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName("panel-" + name); // saveState() keys docks by object name
+    dock->setWidget(placeholder(title, purpose));
+    addDockWidget(area, dock);
+    panels_.insert(name, dock);
+    return dock;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    QSettings settings;
+    settings.setValue("mainwindow/geometry", saveGeometry());
+    settings.setValue("mainwindow/state", saveState());
+    event->accept();
+}
+
+} // namespace paudm::ui

@@ -1,0 +1,37 @@
+#pragma once
+// The console's main window: the panels of the design as docks around an empty centre,
+// the connection indicator in the status bar. The layout is remembered between runs.
+#include <QMainWindow>
+
+#include <QMap>
+
+class QDockWidget;
+
+namespace paudm::ui {
+
+class ConnectionIndicator;
+class ConnectionMonitor;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(ConnectionMonitor* monitor, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// The dock of a panel by its command-line name (operations, graph, transfer, fits,
+    /// nightly, apertures, sql), or nullptr.
+    QDockWidget* panel(const QString& name) const;
+    static QStringList panelNames();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    QDockWidget* addPanel(const QString& name, const QString& title, const QString& purpose, Qt::DockWidgetArea area);
+
+    ConnectionMonitor* monitor_;
+    ConnectionIndicator* indicator_;
+    QMap<QString, QDockWidget*> panels_;
+};
+
+} // namespace paudm::ui
