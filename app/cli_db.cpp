@@ -64,6 +64,7 @@ int status(const DatabaseTarget& t) {
         std::printf("  data:     %s%s\n", qPrintable(s.dataDir), s.initialised ? "" : " (not initialised yet)");
         std::printf("  socket:   %s (port %d)\n", qPrintable(s.socketDir), s.port);
         std::printf("  log:      %s\n", qPrintable(s.logFile));
+        std::printf("  guard:    %s\n", s.guardModule.isEmpty() ? "not installed (the reader role can raise its timeout)" : qPrintable(s.guardModule));
         std::printf("  server:   %s", s.running ? "running" : "stopped");
         if (s.running) std::printf(" (pid %lld, as %s)", static_cast<long long>(s.pid), qPrintable(s.serverAccount));
         std::printf("\n");

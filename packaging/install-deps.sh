@@ -14,7 +14,7 @@ packages=(
   # astronomy and data libraries
   libcfitsio-dev wcslib-dev libpq-dev libyaml-cpp-dev zlib1g-dev
   # the embedded database server and its client
-  postgresql postgresql-client
+  postgresql postgresql-client postgresql-server-dev-15
   # FITS validation used by the tests, fonts for offscreen rendering
   fitsverify fonts-dejavu-core
   # sudo-less privilege drop for the embedded server when run as root

@@ -76,6 +76,8 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     tabifyDockWidget(panels_["fits"], panels_["apertures"]);
     panels_["operations"]->raise();
     panels_["fits"]->raise();
+    resizeDocks({panels_["operations"], panels_["fits"]}, {620, 520}, Qt::Horizontal);
+    resizeDocks({panels_["sql"]}, {200}, Qt::Vertical);
 
     statusBar()->addPermanentWidget(indicator_);
     indicator_->showConnecting(QString::fromStdString(monitor_->target().describe()));

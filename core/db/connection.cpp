@@ -190,7 +190,7 @@ Connection Connection::open(const std::string& conninfo, std::string_view purpos
     if (!c.conn_) throw Error("cannot connect to PostgreSQL at " + c.target_ + ": out of memory", "53200");
     if (PQstatus(c.conn_) != CONNECTION_OK) c.fail("cannot connect to PostgreSQL at " + c.target_);
     // Keep output parseable whatever the server's defaults are.
-    PGresult* r = PQexec(c.conn_, "SET datestyle = 'ISO'; SET extra_float_digits = 3");
+    PGresult* r = PQexec(c.conn_, "SET datestyle = 'ISO'; SET extra_float_digits = 3; SET client_min_messages = warning");
     c.check(r, "setting session defaults", PGRES_COMMAND_OK);
     return c;
 }

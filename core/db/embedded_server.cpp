@@ -2,6 +2,7 @@
 
 #include "db/connection.h"
 
+#include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
@@ -172,6 +173,21 @@ int majorOfBinDir(const QString& binDir) {
 
 } // namespace
 
+QString EmbeddedServer::guardModulePath() {
+    QStringList candidates;
+    if (const QString env = qEnvironmentVariable("PAUDM_PG_GUARD"); !env.isEmpty()) return QFileInfo::exists(env) ? env : QString();
+#ifdef PAUDM_GUARD_BUILD_PATH
+    candidates << QStringLiteral(PAUDM_GUARD_BUILD_PATH);
+#endif
+    candidates << QCoreApplication::applicationDirPath() + "/../lib/paudm/paudm_guard.so";
+#ifdef PAUDM_GUARD_INSTALL_PATH
+    candidates << QStringLiteral(PAUDM_GUARD_INSTALL_PATH);
+#endif
+    for (const QString& c : candidates)
+        if (QFileInfo(c).isFile()) return QFileInfo(c).canonicalFilePath();
+    return {};
+}
+
 EmbeddedServer::EmbeddedServer(QString home, int port) : home_(QDir::cleanPath(std::move(home))), port_(port) {}
 
 QString EmbeddedServer::defaultHome() {
@@ -233,6 +249,7 @@ ServerStatus EmbeddedServer::status() const {
     if (auto a = serverAccount()) s.serverAccount = a->name;
     s.initialised = QFileInfo::exists(s.dataDir + "/PG_VERSION");
     if (auto bin = findBinDir()) s.binDir = *bin;
+    if (QFileInfo::exists(cluster + "/lib/paudm_guard.so")) s.guardModule = cluster + "/lib/paudm_guard.so";
     if (!s.initialised) return s;
     const QStringList pid = readLines(s.dataDir + "/postmaster.pid");
     if (!pid.isEmpty()) {
@@ -404,6 +421,19 @@ Result<void> EmbeddedServer::start() {
     conf += "max_connections = 300\n";
     conf += "log_line_prefix = '%m [%p] %q%u@%d '\n";
     conf += "log_timezone = 'UTC'\ntimezone = 'UTC'\n";
+    // The guard keeps the SQL browser's role inside its statement timeout. The server
+    // loads its own copy from the cluster folder, which the server account can always read.
+    const QString guard = guardModulePath();
+    if (!guard.isEmpty()) {
+        if (auto r = makeDirFor(cluster + "/lib", *account, 0700); !r) return r;
+        QFile module(guard);
+        if (!module.open(QIODevice::ReadOnly))
+            return std::unexpected(Error("cannot read " + guard.toStdString() + ": " + module.errorString().toStdString()));
+        if (auto r = writeFileAs(cluster + "/lib/paudm_guard.so", module.readAll(), *account); !r) return r;
+        conf += "shared_preload_libraries = '\"" + QString(cluster + "/lib/paudm_guard").replace("'", "''").toLocal8Bit() + "\"'\n";
+        conf += "paudm_guard.role = '" + QByteArray(readerRole) + "'\n";
+        conf += "paudm_guard.max_statement_timeout = " + QByteArray::number(kReaderTimeoutMs) + "\n";
+    }
     if (auto r = writeFileAs(data + "/paudm.conf", conf, *account); !r) return r;
 
     if (status().running) return ensureDatabase();

@@ -29,6 +29,7 @@ struct ServerStatus {
     QString serverAccount;
     QString binDir;
     int port = 0;
+    QString guardModule; ///< the module the server is configured to load, or empty
 };
 
 class EmbeddedServer {
@@ -56,6 +57,11 @@ public:
     /// The role name the calling OS user has in the embedded cluster.
     static std::string superuserRole();
     static constexpr const char* readerRole = "paudm_reader";
+    /// The statement timeout of readerRole (must match schema/0004_reader_role.sql).
+    static constexpr int kReaderTimeoutMs = 30000;
+    /// The server module that enforces it (paudm_guard.so), or empty if not found:
+    /// $PAUDM_PG_GUARD, the build tree, then the installed library folder.
+    static QString guardModulePath();
 
     QString home() const { return home_; }
     QString clusterDir() const;
