@@ -8,8 +8,12 @@ BEGIN
             RAISE EXCEPTION 'role paudm_reader does not exist and % may not create roles', current_user
                 USING HINT = 'Ask the database administrator to run: CREATE ROLE paudm_reader LOGIN; then migrate again.';
         END IF;
-        CREATE ROLE paudm_reader LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS
-            CONNECTION LIMIT 32;
+        BEGIN
+            CREATE ROLE paudm_reader LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS
+                CONNECTION LIMIT 32;
+        EXCEPTION WHEN duplicate_object THEN
+            NULL; -- created meanwhile by the migration of another database of this cluster
+        END;
     END IF;
     COMMENT ON ROLE paudm_reader IS 'PAUdm SQL browser: read-only, with a statement timeout it cannot raise';
 END $$;

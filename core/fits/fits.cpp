@@ -339,6 +339,19 @@ void File::writeKey(const std::string& keyword, const KeyValue& value, const std
     check(status, "writing", keyword);
 }
 
+void File::writeCards(const std::string& cards) {
+    for (size_t i = 0; i + 80 <= cards.size(); i += 80) {
+        std::string card = cards.substr(i, 80);
+        std::string key = card.substr(0, 8);
+        key.erase(key.find_last_not_of(' ') + 1);
+        if (key.empty() || key == "END") continue;
+        int status = 0;
+        if (key == "COMMENT" || key == "HISTORY") fits_write_record(ff(fptr_), card.c_str(), &status);
+        else fits_update_card(ff(fptr_), key.c_str(), card.c_str(), &status);
+        check(status, "writing card", key);
+    }
+}
+
 void File::writeComment(const std::string& text) {
     int status = 0;
     fits_write_comment(ff(fptr_), text.c_str(), &status);

@@ -80,6 +80,9 @@ public:
     /// The whole header as 80-character cards, for wcslib.
     std::string headerText(int* ncards = nullptr) const;
     void writeKey(const std::string& keyword, const KeyValue& value, const std::string& comment = {});
+    /// Writes header cards given as 80-character records (e.g. Wcs::toHeader()),
+    /// replacing keywords that exist already.
+    void writeCards(const std::string& cards);
     void writeComment(const std::string& text);
     void writeHistory(const std::string& text);
 

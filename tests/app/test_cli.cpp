@@ -1,0 +1,136 @@
+// The paudm command line, run as a user would: db status | url | migrate | start, with
+// psql using the printed URI, and the errors a user sees.
+#include "testserver.h"
+
+#include "db/embedded_server.h"
+#include "db/migrations.h"
+
+#include <QtTest>
+
+#include <QProcess>
+#include <QStandardPaths>
+
+using paudm::test::TestServer;
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QString out;
+    QString err;
+};
+
+Run run(const QString& program, const QStringList& args, const QString& home, const QString& db = {}) {
+    QProcess p;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("PAUDM_HOME", home);
+    env.remove("PAUDM_DB");
+    if (!db.isEmpty()) env.insert("PAUDM_DB", db);
+    p.setProcessEnvironment(env);
+    p.start(program, args);
+    if (!p.waitForFinished(180000)) return {};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromLocal8Bit(p.readAllStandardOutput()),
+            QString::fromLocal8Bit(p.readAllStandardError())};
+}
+
+Run runPaudm(const QStringList& args, const QString& home, const QString& db = {}) { return run(PAUDM_EXE, args, home, db); }
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+    QString home_;
+
+private slots:
+    void initTestCase() { home_ = TestServer::instance().home(); }
+
+    void helpTeaches() {
+        const Run r = runPaudm({"--help"}, home_);
+        QCOMPARE(r.code, 0);
+        for (const char* s : {"db start", "db url", "PAUDM_HOME", "PAUDM_DB", "Examples"})
+            QVERIFY2(r.out.contains(s), s);
+        QCOMPARE(runPaudm({}, home_).code, 2);
+        const Run bad = runPaudm({"frobnicate"}, home_);
+        QCOMPARE(bad.code, 2);
+        QVERIFY(bad.err.contains("unknown command 'frobnicate'"));
+        QCOMPARE(runPaudm({"db", "explode"}, home_).code, 2);
+    }
+
+    void statusAndMigrate() {
+        const Run s = runPaudm({"db", "status"}, home_);
+        QVERIFY2(s.code == 0, qPrintable(s.err));
+        const int known = static_cast<int>(paudm::db::bundledMigrations().size());
+        QVERIFY2(s.out.contains(QString("schema:   version %1 of %1").arg(known)) ||
+                     s.out.contains(QString("schema:   version 0 of %1").arg(known)),
+                 qPrintable(s.out));
+        QVERIFY(s.out.contains("running"));
+        const Run m1 = runPaudm({"db", "migrate"}, home_);
+        QVERIFY2(m1.code == 0, qPrintable(m1.err));
+        const Run m2 = runPaudm({"db", "migrate"}, home_);
+        QCOMPARE(m2.code, 0);
+        QCOMPARE(m2.out.trimmed(), QString("schema up to date at version %1").arg(known));
+    }
+
+    void urlWorksInPsql_data() {
+        QTest::addColumn<bool>("readOnly");
+        QTest::addColumn<QString>("role");
+        QTest::newRow("owner") << false << QString::fromStdString(paudm::db::EmbeddedServer::superuserRole());
+        QTest::newRow("read-only") << true << QString("paudm_reader");
+    }
+    void urlWorksInPsql() {
+        QFETCH(bool, readOnly);
+        QFETCH(QString, role);
+        const QString psql = QStandardPaths::findExecutable("psql");
+        if (psql.isEmpty()) QSKIP("psql is not installed");
+        const Run u = runPaudm(readOnly ? QStringList{"db", "url", "--read-only"} : QStringList{"db", "url"}, home_);
+        QCOMPARE(u.code, 0);
+        const QString uri = u.out.trimmed();
+        QVERIFY2(uri.startsWith("postgresql://"), qPrintable(uri));
+        const Run q = run(psql, {uri, "-Atc", "SELECT current_user || ' ' || current_database()"}, home_);
+        QVERIFY2(q.code == 0, qPrintable(q.err));
+        QCOMPARE(q.out.trimmed(), role + " paudm");
+    }
+
+    void externalServerErrorHidesPassword() {
+        const Run r = runPaudm({"--db", "host=/nonexistent/sock dbname=paudb user=pau password=s3cr3t", "db", "status"},
+                            home_);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("/nonexistent/sock") && r.err.contains("paudb"), qPrintable(r.err));
+        QVERIFY(!r.err.contains("s3cr3t") && !r.out.contains("s3cr3t"));
+        // Through the environment as well, and as a URI.
+        const Run e = runPaudm({"db", "migrate"}, home_, "postgresql://pau:s3cr3t@127.0.0.1:1/paudb?connect_timeout=2");
+        QCOMPARE(e.code, 1);
+        QVERIFY(!e.err.contains("s3cr3t"));
+        // url never prints it either.
+        const Run u = runPaudm({"--db", "host=db.example dbname=paudb password=s3cr3t", "db", "url"}, home_);
+        QCOMPARE(u.code, 0);
+        QVERIFY2(!u.out.contains("s3cr3t") && u.out.contains("host=db.example"), qPrintable(u.out));
+        // start/stop manage only the embedded server.
+        QCOMPARE(runPaudm({"--db", "host=db.example", "db", "start"}, home_).code, 2);
+    }
+
+    void concurrentStartsShareOneServer() {
+        const QString home = paudm::test::makeTempHome("cli-race");
+        QProcess a, b;
+        for (QProcess* p : {&a, &b}) {
+            auto env = QProcessEnvironment::systemEnvironment();
+            env.insert("PAUDM_HOME", home);
+            env.remove("PAUDM_DB");
+            p->setProcessEnvironment(env);
+            p->start(PAUDM_EXE, {"db", "start"});
+        }
+        QVERIFY(a.waitForFinished(180000) && b.waitForFinished(180000));
+        QVERIFY2(a.exitCode() == 0, a.readAllStandardError().constData());
+        QVERIFY2(b.exitCode() == 0, b.readAllStandardError().constData());
+        const Run s = runPaudm({"db", "status"}, home);
+        QCOMPARE(s.code, 0);
+        const Run stop = runPaudm({"db", "stop"}, home);
+        QCOMPARE(stop.code, 0);
+        QCOMPARE(stop.out.trimmed(), QString("embedded server stopped"));
+        QCOMPARE(runPaudm({"db", "status"}, home).code, 3); // stopped, like pg_ctl status
+        QDir(home).removeRecursively();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

@@ -1,0 +1,111 @@
+// The console: its panels, the connection made off the GUI thread, and the offscreen
+// screenshot that documentation and later tests rely on.
+#include "testserver.h"
+
+#include "connectionstatus.h"
+#include "mainwindow.h"
+
+#include "db/database.h"
+#include "db/migrations.h"
+
+#include <QtTest>
+
+#include <QDockWidget>
+#include <QImage>
+#include <QProcess>
+#include <QTemporaryDir>
+
+using paudm::test::TestServer;
+using paudm::ui::ConnectionMonitor;
+using paudm::ui::MainWindow;
+
+namespace {
+
+paudm::db::DatabaseTarget externalTarget(const std::string& conninfo) {
+    paudm::db::DatabaseTarget t;
+    t.kind = paudm::db::DatabaseTarget::Kind::External;
+    t.conninfo = conninfo;
+    return t;
+}
+
+} // namespace
+
+class TestConsole : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { QCoreApplication::setOrganizationName("PAUdm-tests"); }
+
+    void hasEveryPanelOfTheDesign() {
+        ConnectionMonitor monitor(externalTarget(TestServer::instance().conninfo()));
+        MainWindow w(&monitor);
+        const QStringList names = MainWindow::panelNames();
+        QCOMPARE(names, (QStringList{"operations", "graph", "transfer", "fits", "nightly", "apertures", "sql"}));
+        for (const QString& n : names) {
+            QDockWidget* d = w.panel(n);
+            QVERIFY2(d && d->widget(), qPrintable(n));
+            QVERIFY(!d->toggleViewAction()->shortcut().isEmpty()); // Alt+1..7
+        }
+        QVERIFY(!w.panel("nonsense"));
+    }
+
+    void connectsWithoutBlockingTheGuiThread() {
+        ConnectionMonitor monitor(externalTarget(TestServer::instance().conninfo()));
+        MainWindow w(&monitor);
+        QSignalSpy spy(&monitor, &ConnectionMonitor::changed);
+        monitor.connectNow();
+        // connectNow() only starts the work: the result arrives later, through the event loop.
+        QVERIFY(!monitor.finished());
+        QTRY_VERIFY_WITH_TIMEOUT(monitor.finished(), 60000);
+        QCOMPARE(spy.count(), 1);
+        const auto& info = monitor.info();
+        QVERIFY2(info.ok, qPrintable(info.error));
+        QCOMPARE(info.schemaVersion, static_cast<int>(paudm::db::bundledMigrations().size()));
+        QCOMPARE(info.schemaVersion, info.knownSchemaVersion);
+        QVERIFY(info.serverVersion.startsWith("15") || info.serverVersion.toDouble() >= 15);
+        QVERIFY(!info.embedded);
+    }
+
+    void unreachableServerIsReportedNotHung() {
+        ConnectionMonitor monitor(externalTarget("host=/nonexistent/dir dbname=paudb user=pau password=s3cr3t"));
+        monitor.connectNow();
+        QTRY_VERIFY_WITH_TIMEOUT(monitor.finished(), 30000);
+        QVERIFY(!monitor.info().ok);
+        QVERIFY2(monitor.info().error.contains("/nonexistent/dir"), qPrintable(monitor.info().error));
+        QVERIFY(!monitor.info().error.contains("s3cr3t"));
+    }
+
+    void screenshotOffscreen() {
+        QTemporaryDir dir;
+        const QString png = dir.filePath("console.png");
+        QProcess p;
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert("PAUDM_HOME", TestServer::instance().home()); // the embedded server of this test
+        env.remove("PAUDM_DB");
+        env.remove("DISPLAY");
+        env.remove("QT_QPA_PLATFORM"); // the console must pick offscreen by itself
+        env.insert("XDG_CONFIG_HOME", dir.path()); // no remembered layout
+        p.setProcessEnvironment(env);
+        p.start(PAUDM_CONSOLE_EXE, {"--screenshot", png, "--panel", "sql"});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        QImage img(png);
+        QCOMPARE(img.size(), QSize(1400, 900));
+        // Not a blank image: many distinct colours.
+        QSet<QRgb> colours;
+        for (int y = 0; y < img.height(); y += 7)
+            for (int x = 0; x < img.width(); x += 7) colours.insert(img.pixel(x, y));
+        QVERIFY2(colours.size() > 20, qPrintable(QString::number(colours.size())));
+        // The status bar shows the green "connected" dot (#008800) in its right half.
+        bool green = false;
+        for (int y = img.height() - 30; y < img.height() && !green; ++y)
+            for (int x = img.width() / 2; x < img.width() && !green; ++x) {
+                const QColor c = img.pixelColor(x, y);
+                green = c.green() > 100 && c.red() < 60 && c.blue() < 60;
+            }
+        QVERIFY2(green, "no connected indicator in the status bar");
+    }
+};
+
+QTEST_MAIN(TestConsole)
+#include "test_console.moc"
