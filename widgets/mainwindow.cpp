@@ -10,7 +10,9 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QSettings>
+#include <QPushButton>
 #include <QStatusBar>
+#include <QToolBar>
 #include <QVBoxLayout>
 
 namespace paudm::ui {
@@ -79,10 +81,33 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     resizeDocks({panels_["operations"], panels_["fits"]}, {620, 520}, Qt::Horizontal);
     resizeDocks({panels_["sql"]}, {200}, Qt::Vertical);
 
+    // A banner across the top when there is no database: the status bar alone is too
+    // easy to miss, and every panel is empty without it.
+    banner_ = new QToolBar(tr("Database problem"), this);
+    banner_->setObjectName("banner");
+    banner_->setMovable(false);
+    banner_->setFloatable(false);
+    banner_->toggleViewAction()->setVisible(false);
+    banner_->setStyleSheet("QToolBar { background: #fbe3e3; border-bottom: 1px solid #d88; }");
+    bannerText_ = new QLabel;
+    bannerText_->setWordWrap(true);
+    bannerText_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    bannerText_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    banner_->addWidget(bannerText_);
+    auto* retry = new QPushButton(tr("&Retry"));
+    connect(retry, &QPushButton::clicked, monitor_, [this] {
+        banner_->hide();
+        indicator_->showConnecting(QString::fromStdString(monitor_->target().describe()));
+        monitor_->connectNow();
+    });
+    banner_->addWidget(retry);
+    addToolBar(Qt::TopToolBarArea, banner_);
+    banner_->hide();
+
     statusBar()->addPermanentWidget(indicator_);
     indicator_->showConnecting(QString::fromStdString(monitor_->target().describe()));
-    connect(monitor_, &ConnectionMonitor::changed, indicator_, &ConnectionIndicator::show);
-    if (monitor_->finished()) indicator_->show(monitor_->info());
+    connect(monitor_, &ConnectionMonitor::changed, this, &MainWindow::showConnection);
+    if (monitor_->finished()) showConnection(monitor_->info());
 
     QSettings settings;
     restoreGeometry(settings.value("mainwindow/geometry").toByteArray());
@@ -90,6 +115,18 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::showConnection(const ConnectionInfo& info) {
+    indicator_->show(info);
+    if (info.ok) {
+        banner_->hide();
+        return;
+    }
+    bannerText_->setText(tr("<b>No database.</b> %1<br><span style='color:#555'>%2</span>")
+                             .arg(info.error.toHtmlEscaped().replace('\n', "<br>"),
+                                  tr("Check the server, or choose another with --db / PAUDM_DB, then retry.")));
+    banner_->show();
+}
 
 QStringList MainWindow::panelNames() {
     QStringList names;

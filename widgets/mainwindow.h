@@ -6,10 +6,13 @@
 #include <QMap>
 
 class QDockWidget;
+class QLabel;
+class QToolBar;
 
 namespace paudm::ui {
 
 class ConnectionIndicator;
+struct ConnectionInfo;
 class ConnectionMonitor;
 
 class MainWindow : public QMainWindow {
@@ -28,9 +31,12 @@ protected:
 
 private:
     QDockWidget* addPanel(const QString& name, const QString& title, const QString& purpose, Qt::DockWidgetArea area);
+    void showConnection(const ConnectionInfo& info);
 
     ConnectionMonitor* monitor_;
     ConnectionIndicator* indicator_;
+    QToolBar* banner_;        ///< full-width notice when there is no database
+    QLabel* bannerText_;
     QMap<QString, QDockWidget*> panels_;
 };
 

@@ -14,6 +14,7 @@
 #include <QImage>
 #include <QProcess>
 #include <QTemporaryDir>
+#include <QToolBar>
 
 using paudm::test::TestServer;
 using paudm::ui::ConnectionMonitor;
@@ -68,8 +69,13 @@ private slots:
 
     void unreachableServerIsReportedNotHung() {
         ConnectionMonitor monitor(externalTarget("host=/nonexistent/dir dbname=paudb user=pau password=s3cr3t"));
+        MainWindow w(&monitor);
+        w.show();
+        auto* banner = w.findChild<QToolBar*>("banner");
+        QVERIFY(banner && !banner->isVisible());
         monitor.connectNow();
         QTRY_VERIFY_WITH_TIMEOUT(monitor.finished(), 30000);
+        QVERIFY(banner->isVisible()); // no database: said across the top, not only in the status bar
         QVERIFY(!monitor.info().ok);
         QVERIFY2(monitor.info().error.contains("/nonexistent/dir"), qPrintable(monitor.info().error));
         QVERIFY(!monitor.info().error.contains("s3cr3t"));
