@@ -27,10 +27,21 @@ void chooseOffscreenIfHeadless(int argc, char** argv) {
         qputenv("QT_QPA_PLATFORM", "offscreen");
 }
 
+/// Qt's offscreen platform warns about window hints it cannot honour; that is expected
+/// when rendering a screenshot and only noise for the user.
+QtMessageHandler previousHandler = nullptr;
+
+void quietOffscreenNoise(QtMsgType type, const QMessageLogContext& context, const QString& message) {
+    if (message.contains("propagateSizeHints") || message.startsWith("QStandardPaths: XDG_RUNTIME_DIR")) return;
+    if (previousHandler) previousHandler(type, context, message);
+    else std::fprintf(stderr, "%s\n", qPrintable(message));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     chooseOffscreenIfHeadless(argc, argv);
+    if (qEnvironmentVariable("QT_QPA_PLATFORM") == "offscreen") previousHandler = qInstallMessageHandler(quietOffscreenNoise);
     QApplication app(argc, argv);
     QApplication::setApplicationName("paudm-console");
     QApplication::setOrganizationName("PAUdm");

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 packaging/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target paudm paudm-console
 bin=build/release/app
 
 if [ -z "${PAUDM_DB:-}" ]; then

@@ -90,6 +90,15 @@ Param toParam(double v) {
 
 std::string describeConninfo(const std::string& conninfo) { return parseConninfo(conninfo).description; }
 
+std::string conninfoValue(std::string_view value) {
+    std::string out = "'";
+    for (char ch : value) {
+        if (ch == '\\' || ch == '\'') out += '\\';
+        out += ch;
+    }
+    return out + "'";
+}
+
 std::string conninfoToUri(const std::string& conninfo) {
     char* err = nullptr;
     PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
@@ -182,10 +191,10 @@ Connection Connection::open(const std::string& conninfo, std::string_view purpos
                         replaceAll(parsed.error, parsed.password, "****"),
                     "08001");
     const std::string app(purpose);
-    const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
-    const char* vals[] = {conninfo.c_str(), app.c_str(), "10", nullptr};
-    // expand_dbname=1: the first dbname is itself a connection string or URI; the
-    // explicit settings after it only fill what it leaves unset.
+    // Our defaults first: with expand_dbname=1 the connection string given as dbname is
+    // expanded in place, and what it sets wins over the defaults before it.
+    const char* keys[] = {"application_name", "connect_timeout", "dbname", nullptr};
+    const char* vals[] = {app.c_str(), "10", conninfo.c_str(), nullptr};
     c.conn_ = PQconnectdbParams(keys, vals, 1);
     if (!c.conn_) throw Error("cannot connect to PostgreSQL at " + c.target_ + ": out of memory", "53200");
     if (PQstatus(c.conn_) != CONNECTION_OK) c.fail("cannot connect to PostgreSQL at " + c.target_);

@@ -146,6 +146,8 @@ private:
 
 /// The target description of a connection string, with the password left out.
 std::string describeConninfo(const std::string& conninfo);
+/// A value quoted for a keyword=value connection string (paths with spaces or quotes).
+std::string conninfoValue(std::string_view value);
 /// The same connection as a postgresql:// URI, with the password left out (libpq then
 /// finds it in ~/.pgpass, PGPASSWORD or the service file).
 std::string conninfoToUri(const std::string& conninfo);

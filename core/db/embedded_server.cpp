@@ -357,8 +357,8 @@ Result<void> EmbeddedServer::removeStaleLocks() const {
 Result<void> EmbeddedServer::ensureDatabase() const {
     return capture([&] {
         const std::string socket = (clusterDir() + "/run").toStdString();
-        Connection c = Connection::open("host='" + socket + "' port=" + std::to_string(port_) +
-                                            " dbname=postgres user='" + superuserRole() + "'",
+        Connection c = Connection::open("host=" + conninfoValue(socket) + " port=" + std::to_string(port_) +
+                                            " dbname=postgres user=" + conninfoValue(superuserRole()),
                                         "paudm-embedded");
         if (c.query("SELECT 1 FROM pg_database WHERE datname = $1", databaseName()).size() == 0) {
             try {

@@ -37,14 +37,17 @@ TestServer::~TestServer() {
     if (!home_.isEmpty() && !qEnvironmentVariableIsSet("PAUDM_TEST_KEEP")) QDir(home_).removeRecursively();
 }
 
+std::string TestServer::conninfoAs(const std::string& role, const std::string& dbname) const {
+    return "host=" + db::conninfoValue((server_->clusterDir() + "/run").toStdString()) +
+           " dbname=" + db::conninfoValue(dbname) + " user=" + db::conninfoValue(role);
+}
+
 std::string TestServer::conninfo(const std::string& dbname) const {
-    return "host='" + (home_ + "/run").toStdString() + "' dbname='" + dbname + "' user='" +
-           db::EmbeddedServer::superuserRole() + "'";
+    return conninfoAs(db::EmbeddedServer::superuserRole(), dbname);
 }
 
 std::string TestServer::readerConninfo(const std::string& dbname) const {
-    return "host='" + (home_ + "/run").toStdString() + "' dbname='" + dbname + "' user='" +
-           db::EmbeddedServer::readerRole + "'";
+    return conninfoAs(db::EmbeddedServer::readerRole, dbname);
 }
 
 std::string TestServer::freshDatabase(const std::string& name) {

@@ -27,6 +27,7 @@ public:
 
 private:
     TestServer();
+    std::string conninfoAs(const std::string& role, const std::string& dbname) const;
     QString home_;
     std::unique_ptr<db::EmbeddedServer> server_;
 };
