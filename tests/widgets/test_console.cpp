@@ -72,7 +72,8 @@ private slots:
         MainWindow w(&monitor);
         w.show();
         auto* banner = w.findChild<QToolBar*>("banner");
-        QVERIFY(banner && !banner->isVisible());
+        QVERIFY(banner);
+        QVERIFY2(!banner->isVisible(), "banner shown before any connection attempt");
         monitor.connectNow();
         QTRY_VERIFY_WITH_TIMEOUT(monitor.finished(), 30000);
         QVERIFY(banner->isVisible()); // no database: said across the top, not only in the status bar
