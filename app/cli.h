@@ -10,5 +10,7 @@ struct Globals {
 };
 
 int dbCommand(const QStringList& args, const Globals& globals);
+int jobsCommand(const QStringList& args, const Globals& globals);
+int runnerCommand(const QStringList& args, const Globals& globals);
 
 } // namespace paudm::cli

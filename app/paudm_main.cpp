@@ -2,10 +2,13 @@
 // --db or PAUDM_DB names another one.
 #include "cli.h"
 
+#include "jobs/runner.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 
 #include <cstdio>
+#include <cstring>
 
 namespace {
 
@@ -15,6 +18,11 @@ const char* kCommands = R"TXT(Commands:
   db status               where the database is, whether it runs, its schema version
   db migrate              apply pending schema migrations (safe to repeat)
   db url [--read-only]    print a libpq URI for psql or other tools
+  jobs create TASK ...    create a job (prints its id); --submit queues it
+  jobs submit | list | show | tags | graph | retry | abort | remove
+                          manage jobs (each takes --help)
+  runner [--threads N] [--until-idle] ...
+                          run jobs (a pilot; many may run at once, anywhere)
 
 The database:
   With neither --db nor PAUDM_DB, paudm uses a private PostgreSQL cluster under
@@ -27,11 +35,19 @@ Examples:
   paudm db status
   psql "$(paudm db url)"
   paudm --db "host=dbserver dbname=paudb user=pau" db migrate
+  paudm jobs create fanout --set n=1000 --set shape=diamond --submit
+  paudm runner --threads 4 --until-idle
+  paudm jobs list --top --status FAILED
 )TXT";
 
 } // namespace
 
 int main(int argc, char** argv) {
+    // A runner starts task processes as `paudm __task`: job on stdin, result on fd 3.
+    if (argc == 2 && std::strcmp(argv[1], "__task") == 0) {
+        QCoreApplication app(argc, argv);
+        return paudm::jobs::taskProcessMain();
+    }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("paudm");
     QCoreApplication::setApplicationVersion(PAUDM_VERSION);
@@ -43,7 +59,7 @@ int main(int argc, char** argv) {
     parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
-    parser.addPositionalArgument("command", "db (see below)");
+    parser.addPositionalArgument("command", "db, jobs or runner (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -56,6 +72,8 @@ int main(int argc, char** argv) {
     paudm::cli::Globals globals{parser.value("db")};
     const QString command = rest.first();
     if (command == "db") return paudm::cli::dbCommand(rest.mid(1), globals);
+    if (command == "jobs") return paudm::cli::jobsCommand(rest.mid(1), globals);
+    if (command == "runner") return paudm::cli::runnerCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;
 }

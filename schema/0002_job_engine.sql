@@ -69,13 +69,14 @@ CREATE TABLE job_attempt (
     outcome    text CHECK (outcome IN ('DONE', 'STANDBY', 'FAILED', 'CRASHED', 'TIMEOUT', 'OUT_OF_MEMORY',
                                        'LEASE_EXPIRED', 'CANCELLED')),
     error      text,
-    UNIQUE (job_id, attempt, phase)
+    UNIQUE (token)
 );
+CREATE INDEX job_attempt_job_idx ON job_attempt (job_id);
 CREATE INDEX job_attempt_runner_idx ON job_attempt (runner_id);
 COMMENT ON TABLE job_attempt IS 'One row per claim of a job: when, where, and how it ended';
 COMMENT ON COLUMN job_attempt.id IS 'Attempt identifier';
 COMMENT ON COLUMN job_attempt.job_id IS 'The job';
-COMMENT ON COLUMN job_attempt.attempt IS 'Attempt number (1-based)';
+COMMENT ON COLUMN job_attempt.attempt IS 'Attempt number (1-based; starts again after a retry by hand or a new phase)';
 COMMENT ON COLUMN job_attempt.token IS 'Fencing token of this claim';
 COMMENT ON COLUMN job_attempt.runner_id IS 'Runner that claimed it';
 COMMENT ON COLUMN job_attempt.host IS 'Host it ran on';

@@ -88,6 +88,43 @@ Param toParam(double v) {
     return std::string(buf, p);
 }
 
+namespace {
+template <class T, class F>
+std::string arrayLiteral(const std::vector<T>& v, F element) {
+    std::string out = "{";
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        element(out, v[i]);
+    }
+    return out + "}";
+}
+void quotedElement(std::string& out, const std::string& s) {
+    out += '"';
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        out += ch;
+    }
+    out += '"';
+}
+} // namespace
+
+Param toParam(const std::vector<std::string>& v) { return arrayLiteral(v, quotedElement); }
+Param toParam(const std::vector<std::optional<std::string>>& v) {
+    return arrayLiteral(v, [](std::string& out, const std::optional<std::string>& s) {
+        if (s) quotedElement(out, *s);
+        else out += "NULL";
+    });
+}
+Param toParam(const std::vector<std::int64_t>& v) {
+    return arrayLiteral(v, [](std::string& out, std::int64_t x) { out += std::to_string(x); });
+}
+Param toParam(const std::vector<int>& v) {
+    return arrayLiteral(v, [](std::string& out, int x) { out += std::to_string(x); });
+}
+Param toParam(const std::vector<bool>& v) {
+    return arrayLiteral(v, [](std::string& out, bool x) { out += x ? 't' : 'f'; });
+}
+
 std::string describeConninfo(const std::string& conninfo) { return parseConninfo(conninfo).description; }
 
 std::string conninfoValue(std::string_view value) {

@@ -36,6 +36,12 @@ template <class T>
 Param toParam(T v) { return std::to_string(v); }
 template <class T>
 Param toParam(const std::optional<T>& v) { return v ? toParam(*v) : std::nullopt; }
+/// A PostgreSQL array literal ('{"a","b"}'), for a text[] or bigint[] parameter.
+Param toParam(const std::vector<std::string>& v);
+Param toParam(const std::vector<std::int64_t>& v);
+Param toParam(const std::vector<int>& v);
+Param toParam(const std::vector<bool>& v);
+Param toParam(const std::vector<std::optional<std::string>>& v);
 
 /// The rows of one statement. Shares ownership of the PGresult, so copies are cheap.
 class Rows {

@@ -1,0 +1,448 @@
+#include "jobs/runner.h"
+
+#include "db/connection.h"
+#include "jobs/child_process.h"
+#include "jobs/store.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QJsonDocument>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace paudm::jobs {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string hostName() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+std::string jsonText(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString(); }
+
+/// Errors after which the same transaction may simply be tried again.
+bool isTransient(const Error& e) {
+    const std::string& c = e.code();
+    return c == "40P01" || c == "40001" || c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03";
+}
+
+struct Claimed {
+    std::int64_t id = 0;
+    std::string name;
+    Phase phase = Phase::Prolog;
+    QJsonObject config, input;
+    std::int64_t token = 0;
+    int attempt = 0;
+    double timeoutS = 0;
+    int memoryLimitMb = 0;
+    std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+};
+
+} // namespace
+
+std::string Runner::tasksRegex(const std::string& globs) {
+    std::string alternatives;
+    size_t start = 0;
+    while (start <= globs.size()) {
+        size_t end = globs.find(',', start);
+        if (end == std::string::npos) end = globs.size();
+        std::string one = globs.substr(start, end - start);
+        while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+        while (!one.empty() && one.back() == ' ') one.pop_back();
+        if (!one.empty()) {
+            std::string re;
+            for (char ch : one) {
+                if (ch == '*') re += ".*";
+                else if (ch == '?') re += '.';
+                else if (std::string_view("\\^$.|+()[]{}").find(ch) != std::string_view::npos) re += std::string("\\") + ch;
+                else re += ch;
+            }
+            alternatives += (alternatives.empty() ? "" : "|") + re;
+        }
+        start = end + 1;
+    }
+    return "^(" + alternatives + ")$";
+}
+
+struct Runner::Impl {
+    RunnerOptions o;
+    const TaskRegistry& registry;
+    std::string regex;
+    std::string host = hostName();
+    std::int64_t runnerId = 0;
+
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> done{0}, failed{0}, lost{0}, started{0};
+    std::mutex m;
+    std::condition_variable wake;
+    std::map<std::int64_t, std::shared_ptr<std::atomic<bool>>> running; ///< token -> cancel flag
+
+    Impl(RunnerOptions opts, const TaskRegistry& r) : o(std::move(opts)), registry(r) {
+        if (o.threads < 1) o.threads = 1;
+        if (o.claimBatch < 1) o.claimBatch = 1;
+        if (o.leaseS < 1) o.leaseS = 1;
+        if (o.tasks.empty()) {
+            std::string all;
+            for (const auto& n : registry.names()) all += (all.empty() ? "" : ",") + n;
+            regex = tasksRegex(all);
+        } else {
+            regex = tasksRegex(o.tasks);
+        }
+        if (o.taskExecutable.isEmpty()) {
+            const QString here = QCoreApplication::instance() ? QCoreApplication::applicationDirPath() : QString();
+            o.taskExecutable = QFileInfo(here + "/paudm").isExecutable() ? here + "/paudm" : QString("paudm");
+        }
+    }
+
+    void say(const std::string& line) const {
+        if (o.verbose) std::fprintf(stderr, "runner %lld: %s\n", static_cast<long long>(runnerId), line.c_str());
+    }
+
+    /// Connects, retrying with back-off while the server is away (restarts, failovers).
+    std::optional<db::Connection> connect(const char* purpose) {
+        double wait = 0.1;
+        for (;;) {
+            try {
+                return db::Connection::open(o.conninfo, purpose);
+            } catch (const Error& e) {
+                say(std::string("cannot connect, retrying: ") + e.what());
+            }
+            const auto until = Clock::now() + std::chrono::duration<double>(wait);
+            while (Clock::now() < until) {
+                if (stop) return std::nullopt;
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            wait = std::min(wait * 2, 5.0);
+        }
+    }
+
+    std::vector<Claimed> claim(db::Connection& c) {
+        const int want = o.maxJobs > 0 ? static_cast<int>(std::min<std::int64_t>(o.claimBatch, o.maxJobs - started))
+                                       : o.claimBatch;
+        if (want <= 0) return {};
+        const auto r = c.query("SELECT id, name, phase, config, input, token, attempts, coalesce(timeout_s, 0), "
+                               "coalesce(memory_limit_mb, 0) FROM job_claim($1, $2, $3, $4, $5, $6)",
+                               runnerId, want, o.leaseS, regex, host, static_cast<int>(::getpid()));
+        std::vector<Claimed> out;
+        for (int i = 0; i < r.size(); ++i) {
+            Claimed j;
+            j.id = r.toInt(i, 0);
+            j.name = r.text(i, 1);
+            j.phase = r.text(i, 2) == "epilog" ? Phase::Epilog : Phase::Prolog;
+            j.config = QJsonDocument::fromJson(QByteArray::fromStdString(std::string(r.text(i, 3)))).object();
+            j.input = QJsonDocument::fromJson(QByteArray::fromStdString(std::string(r.text(i, 4)))).object();
+            j.token = r.toInt(i, 5);
+            j.attempt = static_cast<int>(r.toInt(i, 6));
+            j.timeoutS = r.toDouble(i, 7);
+            j.memoryLimitMb = static_cast<int>(r.toInt(i, 8));
+            out.push_back(std::move(j));
+        }
+        started += static_cast<std::int64_t>(out.size());
+        std::lock_guard lock(m);
+        for (const Claimed& j : out) running[j.token] = j.cancelled;
+        return out;
+    }
+
+    TaskResult execute(const Claimed& j) {
+        const TaskType* type = registry.find(j.name);
+        if (!type) {
+            TaskResult r;
+            r.ok = false;
+            r.outcome = "FAILED";
+            r.retryable = false;
+            r.error = "this runner does not know task '" + j.name + "'";
+            return r;
+        }
+        say("job " + std::to_string(j.id) + " " + j.name + (j.phase == Phase::Epilog ? " (epilog)" : "") + ", attempt " +
+            std::to_string(j.attempt));
+        if (type->isolation == Isolation::ChildProcess) {
+            ChildSpec spec;
+            spec.executable = o.taskExecutable;
+            spec.timeoutS = j.timeoutS > 0 ? j.timeoutS : type->timeoutS;
+            spec.memoryLimitMb = j.memoryLimitMb > 0 ? j.memoryLimitMb : type->memoryLimitMb;
+            spec.job = {{"task", QString::fromStdString(j.name)},
+                        {"phase", j.phase == Phase::Epilog ? "epilog" : "prolog"},
+                        {"job_id", static_cast<qint64>(j.id)},
+                        {"attempt", j.attempt},
+                        {"config", j.config},
+                        {"input", j.input},
+                        {"conninfo", QString::fromStdString(o.conninfo)},
+                        {"memory_limit_mb", spec.memoryLimitMb}};
+            try {
+                return runInChildProcess(spec, *j.cancelled);
+            } catch (const Error& e) {
+                TaskResult r;
+                r.ok = false;
+                r.outcome = "CRASHED";
+                r.error = e.what();
+                return r;
+            }
+        }
+        TaskContext ctx(j.id, j.attempt, j.phase, j.config, j.input, o.conninfo, j.cancelled.get());
+        return executeTask(*type, ctx);
+    }
+
+    /// Commits a batch of results in one transaction; a result whose claim has lapsed is
+    /// discarded whole (its sub-jobs, tags and QC too).
+    void commitOnce(db::Connection& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
+        db::Transaction t(c);
+        JobStore store(c, registry);
+        std::vector<std::int64_t> ids, tokens;
+        std::vector<std::string> statuses, errors, outcomes;
+        std::vector<std::optional<std::string>> outputs, errs;
+        std::vector<int> subjobCounts;
+        std::vector<bool> retry;
+        std::int64_t fencedOut = 0;
+        for (auto& [j, r] : batch) {
+            const bool side = !r.ok || !r.tags.empty() || !r.qc.empty() || !r.subjobs.empty() || !r.children.empty() ||
+                              j.phase == Phase::Epilog;
+            if (side) {
+                if (!c.query("SELECT job_fence($1, $2)", j.id, j.token).toBool(0, 0)) {
+                    ++fencedOut;
+                    continue;
+                }
+                std::map<std::string, std::string> tags = r.tags;
+                if (!r.ok) tags["traceback"] = r.traceback.empty() ? r.error : r.traceback;
+                if (!tags.empty()) {
+                    std::vector<std::string> names, values;
+                    for (const auto& [k, v] : tags) {
+                        names.push_back(k);
+                        values.push_back(v);
+                    }
+                    c.query("INSERT INTO tag (job_id, name, value) SELECT $1, n, v FROM unnest($2::text[], $3::text[]) "
+                            "AS t(n, v) ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value",
+                            j.id, names, values);
+                }
+                if (r.ok) {
+                    for (const QcEntry& q : r.qc)
+                        c.query("INSERT INTO quality_control (job_id, check_name, value, min_value, max_value, units, "
+                                "qc_pass, ref) VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''))",
+                                j.id, q.check, q.value, q.min, q.max, q.units, q.pass(), q.ref);
+                    if (j.phase == Phase::Epilog)
+                        // A parent's QC is the aggregate of its sub-jobs': per check, the mean value,
+                        // the widest range, and a pass only if every sub-job passed.
+                        c.query(R"sql(
+                            INSERT INTO quality_control (job_id, check_name, value, min_value, max_value, units,
+                                                         qc_pass, ref)
+                            SELECT $1, q.check_name, avg(q.value), min(q.min_value), max(q.max_value), min(q.units),
+                                   bool_and(q.qc_pass),
+                                   format('aggregate of %s sub-job checks, %s failed', count(*),
+                                          count(*) FILTER (WHERE NOT q.qc_pass))
+                            FROM quality_control q JOIN job s ON s.id = q.job_id
+                            WHERE s.super_id = $1 GROUP BY q.check_name)sql",
+                                j.id);
+                    if (!r.subjobs.empty()) store.insertSubjobs(j.id, r.subjobs, r.dependencies);
+                    if (!r.children.empty()) store.insertChildren(j.id, r.children);
+                }
+            }
+            ids.push_back(j.id);
+            tokens.push_back(j.token);
+            statuses.push_back(!r.ok ? "FAILED" : r.subjobs.empty() ? "DONE" : "STANDBY");
+            outputs.push_back(r.ok && !r.output.isEmpty() ? std::optional(jsonText(r.output)) : std::nullopt);
+            errs.push_back(r.ok ? std::nullopt : std::optional(r.error));
+            outcomes.push_back(r.ok ? (r.subjobs.empty() ? "DONE" : "STANDBY") : r.outcome);
+            subjobCounts.push_back(static_cast<int>(r.subjobs.size()));
+            retry.push_back(!r.ok && r.retryable && r.outcome != "CANCELLED");
+        }
+        std::int64_t lostNow = fencedOut;
+        if (!ids.empty()) {
+            const auto lostIds = c.query("SELECT cardinality(job_complete_many($1, $2, $3, $4::jsonb[], $5, $6, $7, $8))",
+                                         ids, tokens, statuses, outputs, errs, outcomes, subjobCounts, retry);
+            lostNow += lostIds.toInt(0, 0);
+        }
+        t.commit();
+        lost += lostNow;
+        for (const auto& [j, r] : batch) (r.ok ? done : failed) += 1;
+    }
+
+    void commit(std::optional<db::Connection>& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
+        bool recordedAsFailure = false;
+        for (int attempt = 0;; ++attempt) {
+            try {
+                if (!c || !c->isHealthy()) {
+                    c.reset();
+                    c = connect("paudm runner");
+                    if (!c) break; // stopping: the leases lapse and the jobs run again elsewhere
+                }
+                commitOnce(*c, batch);
+                break;
+            } catch (const Error& e) {
+                const bool transient = isTransient(e) || !c || !c->isHealthy();
+                if (transient && attempt < 50) {
+                    say(std::string("commit interrupted, retrying: ") + e.what());
+                    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (attempt + 1), 1000)));
+                    continue;
+                }
+                say(std::string("commit failed: ") + e.what());
+                if (recordedAsFailure) break; // the leases lapse and the jobs run again
+                // Not retryable (e.g. a task produced an invalid sub-job): record that as the
+                // job's failure rather than lose it.
+                for (auto& [j, r] : batch) {
+                    r = TaskResult{};
+                    r.ok = false;
+                    r.outcome = "FAILED";
+                    r.retryable = false;
+                    r.error = std::string("the runner could not commit the result: ") + e.what();
+                }
+                recordedAsFailure = true;
+            }
+        }
+        std::lock_guard lock(m);
+        for (const auto& [j, r] : batch) running.erase(j.token);
+    }
+
+    /// Nothing claimable, nothing running or waiting anywhere, no retry pending.
+    bool idle(db::Connection& c) {
+        return c.exec("SELECT NOT EXISTS (SELECT 1 FROM job WHERE status IN ('RUNNING', 'STANDBY')) AND NOT EXISTS "
+                      "(SELECT 1 FROM job WHERE status = 'QUEUED' AND (unfinished_parents = 0 OR not_before > now()))")
+            .toBool(0, 0);
+    }
+
+    void worker() {
+        std::optional<db::Connection> c = connect("paudm runner");
+        while (c && !stop) {
+            if (o.maxJobs > 0 && started >= o.maxJobs) break;
+            std::vector<Claimed> jobs;
+            try {
+                if (!c->isHealthy()) throw Error("connection lost", "08006");
+                jobs = claim(*c);
+                if (jobs.empty() && o.untilIdle && idle(*c)) {
+                    stop = true;
+                    wake.notify_all();
+                    break;
+                }
+            } catch (const Error& e) {
+                say(std::string("claim failed, reconnecting: ") + e.what());
+                c.reset();
+                c = connect("paudm runner");
+                continue;
+            }
+            if (jobs.empty()) {
+                std::unique_lock lock(m);
+                wake.wait_for(lock, std::chrono::milliseconds(o.untilIdle ? 200 : 1000));
+                continue;
+            }
+            std::vector<std::pair<Claimed, TaskResult>> batch;
+            batch.reserve(jobs.size());
+            for (Claimed& j : jobs) {
+                TaskResult r = execute(j);
+                batch.emplace_back(std::move(j), std::move(r));
+            }
+            commit(c, batch);
+        }
+    }
+
+    void control() {
+        std::optional<db::Connection> c;
+        auto lastBeat = Clock::now() - std::chrono::hours(1);
+        auto lastReap = lastBeat;
+        const auto beatEvery = std::chrono::duration<double>(o.leaseS / 3);
+        const auto reapEvery = std::chrono::duration<double>(std::max(1.0, o.leaseS / 2));
+        while (!stop) {
+            try {
+                if (!c || !c->isHealthy()) {
+                    c.reset();
+                    c = connect("paudm runner control");
+                    if (!c) break;
+                    c->listen("paudm_jobs");
+                    c->listen("paudm_abort");
+                }
+                bool abortSeen = false;
+                for (const auto& n : c->waitNotifications(std::chrono::milliseconds(200))) {
+                    if (n.channel == "paudm_abort") abortSeen = true;
+                    else wake.notify_all();
+                }
+                const auto now = Clock::now();
+                if (now - lastBeat >= beatEvery) {
+                    c->query("UPDATE job SET lease_expires = now() + make_interval(secs => $2) "
+                             "WHERE runner_id = $1 AND status = 'RUNNING'",
+                             runnerId, o.leaseS);
+                    c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1", runnerId,
+                             static_cast<std::int64_t>(done + failed));
+                    lastBeat = now;
+                    abortSeen = true; // also catch aborts whose notification was missed
+                }
+                if (abortSeen) checkAborts(*c);
+                if (now - lastReap >= reapEvery) {
+                    const auto n = c->exec("SELECT job_reap_expired()").toInt(0, 0);
+                    if (n > 0) {
+                        say("requeued or failed " + std::to_string(n) + " jobs whose lease expired");
+                        wake.notify_all();
+                    }
+                    lastReap = now;
+                }
+            } catch (const Error& e) {
+                say(std::string("control connection: ") + e.what());
+                c.reset();
+            }
+        }
+    }
+
+    void checkAborts(db::Connection& c) {
+        std::vector<std::int64_t> tokens;
+        {
+            std::lock_guard lock(m);
+            for (const auto& [t, flag] : running) tokens.push_back(t);
+        }
+        if (tokens.empty()) return;
+        const auto r = c.query("SELECT t FROM unnest($1::bigint[]) t WHERE NOT EXISTS "
+                               "(SELECT 1 FROM job WHERE token = t AND status = 'RUNNING')",
+                               tokens);
+        std::lock_guard lock(m);
+        for (int i = 0; i < r.size(); ++i) {
+            const auto it = running.find(r.toInt(i, 0));
+            if (it != running.end()) it->second->store(true);
+        }
+    }
+};
+
+Runner::Runner(RunnerOptions options, const TaskRegistry& registry)
+    : d_(std::make_unique<Impl>(std::move(options), registry)) {}
+
+Runner::~Runner() {
+    requestStop();
+}
+
+void Runner::requestStop() {
+    d_->stop = true;
+    d_->wake.notify_all();
+}
+
+RunnerStats Runner::stats() const { return {d_->runnerId, d_->done, d_->failed, d_->lost}; }
+
+Result<RunnerStats> Runner::run() {
+    auto registered = capture([&] {
+        db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
+        d_->runnerId = c.query("INSERT INTO runner (host, pid, threads, tasks, batch_job_id) "
+                               "VALUES ($1, $2, $3, nullif($4, ''), nullif($5, '')) RETURNING id",
+                               d_->host, static_cast<int>(::getpid()), d_->o.threads, d_->o.tasks, d_->o.batchJobId)
+                           .toInt(0, 0);
+    });
+    if (!registered) return std::unexpected(registered.error().withContext("starting the runner"));
+    d_->say("started with " + std::to_string(d_->o.threads) + " threads, tasks " + d_->regex);
+    std::thread control([this] { d_->control(); });
+    std::vector<std::thread> workers;
+    for (int i = 0; i < d_->o.threads; ++i) workers.emplace_back([this] { d_->worker(); });
+    for (auto& w : workers) w.join();
+    d_->stop = true;
+    control.join();
+    (void)capture([&] {
+        db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
+        c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1", d_->runnerId,
+                static_cast<std::int64_t>(d_->done + d_->failed));
+    });
+    return stats();
+}
+
+} // namespace paudm::jobs

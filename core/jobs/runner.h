@@ -1,0 +1,66 @@
+#pragma once
+// A pilot runner: claims ready jobs, runs them, and commits each outcome (output, tags,
+// QC, new sub-jobs and children) in one transaction that only succeeds while its claim
+// is still current. A control thread renews the leases (heartbeat), reaps the expired
+// leases of dead runners, and listens for new jobs and aborts.
+#include "jobs/task.h"
+
+#include <QString>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace paudm::jobs {
+
+struct RunnerOptions {
+    std::string conninfo;
+    int threads = 1;
+    /// Task names this runner takes: comma-separated globs ("register*,noop"); empty: all
+    /// the task types it knows.
+    std::string tasks;
+    bool untilIdle = false;        ///< return when there is nothing left to do
+    std::int64_t maxJobs = 0;      ///< return after this many jobs (0: no limit)
+    double leaseS = 30;            ///< a claim lapses this long after the last heartbeat
+    int claimBatch = 1;            ///< jobs claimed (and committed) together, for short jobs
+    QString taskExecutable;        ///< the `paudm` binary, for child-process tasks
+    std::string batchJobId;        ///< e.g. the Slurm array job and task
+    bool verbose = false;          ///< one line per job on stderr
+};
+
+struct RunnerStats {
+    std::int64_t runnerId = 0;
+    std::int64_t done = 0;
+    std::int64_t failed = 0;
+    std::int64_t lost = 0; ///< results discarded because the claim had lapsed
+};
+
+class Runner {
+public:
+    explicit Runner(RunnerOptions options, const TaskRegistry& registry = TaskRegistry::standard());
+    ~Runner();
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+
+    /// Runs until requestStop(), until idle (untilIdle) or maxJobs. Connection losses are
+    /// survived (reconnecting); an error is returned only if the runner cannot start.
+    Result<RunnerStats> run();
+    /// Thread-safe; run() returns soon after, finishing the jobs in hand.
+    void requestStop();
+    /// Live counters (thread-safe).
+    RunnerStats stats() const;
+
+    /// "a*,b" -> "^(a.*|b)$"
+    static std::string tasksRegex(const std::string& globs);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
+
+/// The `paudm __task` entry point of a child process: reads the job from stdin, runs it,
+/// writes the result to descriptor 3. Returns the process exit code.
+int taskProcessMain(const TaskRegistry& registry = TaskRegistry::standard());
+
+} // namespace paudm::jobs

@@ -1,0 +1,372 @@
+#include "jobs/store.h"
+
+#include "db/connection.h"
+
+#include <QJsonDocument>
+
+#include <map>
+#include <set>
+
+namespace paudm::jobs {
+
+namespace {
+
+std::string jsonText(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString(); }
+
+QJsonObject jsonObject(std::string_view text) {
+    if (text.empty()) return {};
+    return QJsonDocument::fromJson(QByteArray(text.data(), static_cast<qsizetype>(text.size()))).object();
+}
+
+QDateTime msecs(const db::Rows& r, int row, int col) {
+    if (r.isNull(row, col)) return {};
+    return QDateTime::fromMSecsSinceEpoch(r.toInt(row, col), Qt::UTC);
+}
+
+std::optional<std::string> iso(const std::optional<QDateTime>& t) {
+    if (!t) return std::nullopt;
+    return t->toUTC().toString(Qt::ISODateWithMs).toStdString();
+}
+
+// The filter, as fixed SQL with parameters $1..$7: nothing from the user is spliced in.
+constexpr const char* kWhere = R"sql(
+    WHERE ($1::text[] IS NULL OR j.status = ANY ($1::text[]))
+      AND ($2::text IS NULL OR j.name = $2)
+      AND ($3::timestamptz IS NULL OR j.ts_created >= $3)
+      AND ($4::timestamptz IS NULL OR j.ts_created < $4)
+      AND ($5::bigint IS NULL OR j.super_id = $5)
+      AND (NOT $6::boolean OR j.super_id IS NULL))sql";
+
+std::vector<db::Param> filterParams(const JobFilter& f) {
+    return {f.statuses.empty() ? std::nullopt : db::toParam(f.statuses),
+            f.task.empty() ? std::nullopt : db::Param(f.task),
+            iso(f.createdFrom),
+            iso(f.createdTo),
+            db::toParam(f.superId),
+            db::toParam(f.topLevel),
+            f.limit > 0 ? db::toParam(f.limit) : std::nullopt};
+}
+
+constexpr const char* kRowColumns = R"sql(
+    j.id, j.super_id, j.name, j.status, j.phase, coalesce(j.description, ''), j.priority, j.attempts, j.max_attempts,
+    (SELECT count(*) FROM job s WHERE s.super_id = j.id),
+    (extract(epoch FROM j.ts_created) * 1000)::bigint, (extract(epoch FROM j.ts_queued) * 1000)::bigint,
+    (extract(epoch FROM j.ts_started) * 1000)::bigint, (extract(epoch FROM j.ts_ended) * 1000)::bigint)sql";
+
+JobRow rowAt(const db::Rows& r, int i) {
+    JobRow row;
+    row.id = r.toInt(i, 0);
+    if (!r.isNull(i, 1)) row.superId = r.toInt(i, 1);
+    row.name = r.text(i, 2);
+    row.status = r.text(i, 3);
+    row.phase = r.text(i, 4);
+    row.description = r.text(i, 5);
+    row.priority = static_cast<int>(r.toInt(i, 6));
+    row.attempts = static_cast<int>(r.toInt(i, 7));
+    row.maxAttempts = static_cast<int>(r.toInt(i, 8));
+    row.subjobs = r.toInt(i, 9);
+    row.created = msecs(r, i, 10);
+    row.queued = msecs(r, i, 11);
+    row.started = msecs(r, i, 12);
+    row.ended = msecs(r, i, 13);
+    return row;
+}
+
+const char* statusColour(const std::string& s) {
+    if (s == "DONE") return "#7fc97f";
+    if (s == "FAILED") return "#f0027f";
+    if (s == "RUNNING") return "#fdc086";
+    if (s == "CANCELLED") return "#bbbbbb";
+    if (s == "STANDBY") return "#beaed4";
+    if (s == "QUEUED") return "#ffff99";
+    return "#ffffff";
+}
+
+} // namespace
+
+std::optional<QDateTime> parseTime(const std::string& text) {
+    QString t = QString::fromStdString(text).trimmed().replace(' ', 'T');
+    QDateTime d = QDateTime::fromString(t, Qt::ISODateWithMs);
+    if (!d.isValid()) d = QDateTime(QDate::fromString(t, Qt::ISODate), QTime(0, 0));
+    if (!d.isValid()) return std::nullopt;
+    if (d.timeSpec() == Qt::LocalTime) d.setTimeSpec(Qt::UTC);
+    return d;
+}
+
+JobStore::JobStore(db::Connection& c, const TaskRegistry& registry) : c_(c), registry_(registry) {}
+
+QJsonObject JobStore::mergedConfig(const NewJob& job) const {
+    const TaskType* type = registry_.find(job.name);
+    if (!type) {
+        std::string known;
+        for (const auto& n : registry_.names()) known += (known.empty() ? "" : ", ") + n;
+        throw Error("unknown task '" + job.name + "' (known: " + known + ")");
+    }
+    QJsonObject merged = type->defaults;
+    for (auto it = job.config.begin(); it != job.config.end(); ++it) merged[it.key()] = it.value();
+    return merged;
+}
+
+std::int64_t JobStore::create(const NewJob& job, bool submit) {
+    const QJsonObject config = mergedConfig(job);
+    const auto r = c_.query(R"sql(
+        INSERT INTO job (name, description, status, config, input, priority, max_attempts, ts_queued)
+        VALUES ($1, nullif($2, ''), $3, $4::jsonb, $5::jsonb, $6, coalesce($7, 3), CASE WHEN $3 = 'QUEUED' THEN now() END)
+        RETURNING id)sql",
+                            job.name, job.description, std::string(submit ? "QUEUED" : "STASHED"), jsonText(config),
+                            jsonText(job.input), job.priority, job.maxAttempts);
+    if (submit) c_.query("SELECT pg_notify('paudm_jobs', 'ready')");
+    return r.toInt(0, 0);
+}
+
+bool JobStore::submit(std::int64_t id) {
+    const auto r = c_.query("UPDATE job SET status = 'QUEUED', ts_queued = now() WHERE id = $1 AND status = 'STASHED'", id);
+    if (r.affected() > 0) c_.query("SELECT pg_notify('paudm_jobs', 'ready')");
+    return r.affected() > 0;
+}
+
+std::vector<JobRow> JobStore::list(const JobFilter& f) {
+    const auto params = filterParams(f);
+    const auto r = c_.exec(std::string("SELECT ") + kRowColumns + " FROM job j " + kWhere + " ORDER BY j.id DESC LIMIT $7",
+                           params);
+    std::vector<JobRow> out;
+    out.reserve(static_cast<size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(rowAt(r, i));
+    return out;
+}
+
+std::int64_t JobStore::count(const JobFilter& f) {
+    auto params = filterParams(f);
+    params.pop_back();
+    return c_.exec(std::string("SELECT count(*) FROM job j ") + kWhere, params).toInt(0, 0);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> JobStore::countByStatus(JobFilter f) {
+    f.statuses.clear();
+    auto params = filterParams(f);
+    params.pop_back();
+    const auto r = c_.exec(std::string("SELECT j.status, count(*) FROM job j ") + kWhere + " GROUP BY 1 ORDER BY 1",
+                           params);
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (int i = 0; i < r.size(); ++i) out.emplace_back(std::string(r.text(i, 0)), r.toInt(i, 1));
+    return out;
+}
+
+std::optional<JobDetail> JobStore::show(std::int64_t id) {
+    const auto r = c_.query(std::string("SELECT ") + kRowColumns + ", j.config, j.input, j.output FROM job j WHERE j.id = $1",
+                            id);
+    if (r.size() == 0) return std::nullopt;
+    JobDetail d;
+    d.row = rowAt(r, 0);
+    d.config = jsonObject(r.text(0, 14));
+    d.input = jsonObject(r.text(0, 15));
+    d.output = jsonObject(r.isNull(0, 16) ? std::string_view() : r.text(0, 16));
+    d.tags = tags(id);
+    const auto a = c_.query(R"sql(
+        SELECT attempt, token, phase, coalesce(host, ''), coalesce(pid, 0), runner_id,
+               (extract(epoch FROM ts_started) * 1000)::bigint, (extract(epoch FROM ts_ended) * 1000)::bigint,
+               coalesce(outcome, ''), coalesce(error, '')
+        FROM job_attempt WHERE job_id = $1 ORDER BY ts_started, id)sql",
+                            id);
+    for (int i = 0; i < a.size(); ++i) {
+        JobAttempt at;
+        at.attempt = static_cast<int>(a.toInt(i, 0));
+        at.token = a.toInt(i, 1);
+        at.phase = a.text(i, 2);
+        at.host = a.text(i, 3);
+        at.pid = static_cast<int>(a.toInt(i, 4));
+        if (!a.isNull(i, 5)) at.runnerId = a.toInt(i, 5);
+        at.started = msecs(a, i, 6);
+        at.ended = msecs(a, i, 7);
+        at.outcome = a.text(i, 8);
+        at.error = a.text(i, 9);
+        d.attempts.push_back(at);
+    }
+    const auto q = c_.query(
+        "SELECT check_name, value, min_value, max_value, coalesce(units, ''), coalesce(ref, '') FROM quality_control "
+        "WHERE job_id = $1 ORDER BY id",
+        id);
+    for (int i = 0; i < q.size(); ++i) {
+        QcEntry e;
+        e.check = q.text(i, 0);
+        e.value = q.isNull(i, 1) ? 0 : q.toDouble(i, 1);
+        if (!q.isNull(i, 2)) e.min = q.toDouble(i, 2);
+        if (!q.isNull(i, 3)) e.max = q.toDouble(i, 3);
+        e.units = q.text(i, 4);
+        e.ref = q.text(i, 5);
+        d.qc.push_back(e);
+    }
+    const auto p = c_.query("SELECT parent_id FROM dependency WHERE child_id = $1 ORDER BY 1", id);
+    for (int i = 0; i < p.size(); ++i) d.parents.push_back(p.toInt(i, 0));
+    const auto ch = c_.query("SELECT child_id FROM dependency WHERE parent_id = $1 ORDER BY 1", id);
+    for (int i = 0; i < ch.size(); ++i) d.children.push_back(ch.toInt(i, 0));
+    return d;
+}
+
+std::vector<JobTag> JobStore::tags(std::int64_t id) {
+    const auto r = c_.query("SELECT name, value FROM tag WHERE job_id = $1 ORDER BY name", id);
+    std::vector<JobTag> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1))});
+    return out;
+}
+
+std::string JobStore::graphDot(std::int64_t superId) {
+    auto nodes = c_.query("SELECT id, name, status FROM job WHERE super_id = $1 ORDER BY id", superId);
+    if (nodes.size() == 0)
+        nodes = c_.query("SELECT j.id, j.name, j.status FROM job_closure($1) c JOIN job j ON j.id = c.id ORDER BY j.id",
+                         superId);
+    std::vector<std::int64_t> ids;
+    std::string dot = "digraph job_" + std::to_string(superId) + " {\n  rankdir=LR;\n  node [shape=box, style=filled];\n";
+    for (int i = 0; i < nodes.size(); ++i) {
+        const std::int64_t id = nodes.toInt(i, 0);
+        ids.push_back(id);
+        const std::string status(nodes.text(i, 2));
+        dot += "  j" + std::to_string(id) + " [label=\"" + std::to_string(id) + "\\n" + std::string(nodes.text(i, 1)) +
+               "\\n" + status + "\", fillcolor=\"" + statusColour(status) + "\"];\n";
+    }
+    const auto edges = c_.query("SELECT parent_id, child_id FROM dependency WHERE parent_id = ANY ($1::bigint[]) "
+                                "AND child_id = ANY ($1::bigint[]) ORDER BY 1, 2",
+                                ids);
+    for (int i = 0; i < edges.size(); ++i)
+        dot += "  j" + std::string(edges.text(i, 0)) + " -> j" + std::string(edges.text(i, 1)) + ";\n";
+    return dot + "}\n";
+}
+
+int JobStore::retry(std::int64_t id) {
+    db::Transaction t(c_);
+    const int n = static_cast<int>(c_.query("SELECT job_retry($1)", id).toInt(0, 0));
+    t.commit();
+    return n;
+}
+
+int JobStore::abort(std::int64_t id, const std::string& reason) {
+    db::Transaction t(c_);
+    const int n = static_cast<int>(
+        c_.query("SELECT job_cancel(array_agg(id), $2) FROM job_closure($1)", id, reason).toInt(0, 0));
+    t.commit();
+    return n;
+}
+
+int JobStore::remove(std::int64_t id) {
+    db::Transaction t(c_);
+    const auto r = c_.query("SELECT super_id IS NOT NULL FROM job WHERE id = $1 FOR UPDATE", id);
+    if (r.size() == 0) throw Error("job " + std::to_string(id) + " does not exist");
+    if (r.toBool(0, 0)) throw Error("job " + std::to_string(id) + " is a sub-job: remove its top-level job instead");
+    const auto busy = c_.query("SELECT count(*) FROM job_closure($1) c JOIN job j ON j.id = c.id "
+                               "WHERE j.status IN ('QUEUED', 'RUNNING', 'STANDBY')",
+                               id);
+    if (busy.toInt(0, 0) > 0)
+        throw Error("job " + std::to_string(id) + " has " + std::string(busy.text(0, 0)) +
+                    " unfinished jobs: abort it first");
+    const int n = static_cast<int>(
+        c_.query("WITH gone AS (DELETE FROM job WHERE id IN (SELECT id FROM job_closure($1)) RETURNING 1) "
+                 "SELECT count(*) FROM gone",
+                 id)
+            .toInt(0, 0));
+    t.commit();
+    return n;
+}
+
+std::vector<std::int64_t> JobStore::ids(const JobFilter& f) {
+    const auto params = filterParams(f);
+    const auto r = c_.exec(std::string("SELECT j.id FROM job j ") + kWhere + " ORDER BY j.id LIMIT $7", params);
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(r.toInt(i, 0));
+    return out;
+}
+
+int JobStore::retryWhere(const JobFilter& f, bool dryRun) {
+    JobFilter g = f;
+    if (g.statuses.empty()) g.statuses = {"FAILED", "CANCELLED"};
+    if (dryRun) return static_cast<int>(count(g));
+    db::Transaction t(c_);
+    int n = 0;
+    for (std::int64_t id : ids(g)) n += static_cast<int>(c_.query("SELECT job_retry($1)", id).toInt(0, 0));
+    t.commit();
+    return n;
+}
+
+int JobStore::abortWhere(const JobFilter& f, bool dryRun) {
+    JobFilter g = f;
+    if (g.statuses.empty()) g.statuses = {"STASHED", "QUEUED", "RUNNING", "STANDBY"};
+    if (dryRun) return static_cast<int>(count(g));
+    db::Transaction t(c_);
+    const int n = static_cast<int>(
+        c_.query("SELECT job_cancel(array_agg(c.id), 'aborted by the user') FROM unnest($1::bigint[]) r(id), "
+                 "job_closure(r.id) c",
+                 ids(g))
+            .toInt(0, 0));
+    t.commit();
+    return n;
+}
+
+std::vector<std::int64_t> JobStore::insertSubjobs(std::int64_t superId, const std::vector<NewJob>& jobs,
+                                                  const std::vector<std::pair<int, int>>& deps) {
+    if (jobs.empty()) return {};
+    const auto alloc = c_.query("SELECT nextval('job_id_seq'), now()::text FROM generate_series(1, $1)",
+                                static_cast<std::int64_t>(jobs.size()));
+    std::vector<std::int64_t> ids(jobs.size());
+    for (int i = 0; i < alloc.size(); ++i) ids[static_cast<size_t>(i)] = alloc.toInt(i, 0);
+    const std::string now(alloc.text(0, 1));
+    std::vector<int> parents(jobs.size(), 0);
+    for (const auto& [p, c] : deps) {
+        if (p < 0 || c < 0 || static_cast<size_t>(p) >= jobs.size() || static_cast<size_t>(c) >= jobs.size())
+            throw Error("job " + std::to_string(superId) + ": dependency outside its sub-jobs");
+        ++parents[static_cast<size_t>(c)];
+    }
+    std::vector<std::string> configs;
+    configs.reserve(jobs.size());
+    for (const NewJob& j : jobs) configs.push_back(jsonText(mergedConfig(j)));
+    size_t next = 0;
+    const std::string sid = std::to_string(superId);
+    c_.copyIn("COPY job (id, super_id, name, description, status, config, input, priority, max_attempts, "
+              "unfinished_parents, ts_queued) FROM STDIN",
+              [&](std::string& buf) {
+                  for (int k = 0; k < 2000 && next < jobs.size(); ++k, ++next) {
+                      const NewJob& j = jobs[next];
+                      buf += std::to_string(ids[next]) + '\t' + sid + '\t';
+                      db::Connection::appendCopyField(buf, j.name);
+                      buf += '\t';
+                      db::Connection::appendCopyField(buf, j.description.empty() ? db::Param() : db::Param(j.description));
+                      buf += "\tQUEUED\t";
+                      db::Connection::appendCopyField(buf, configs[next]);
+                      buf += '\t';
+                      db::Connection::appendCopyField(buf, jsonText(j.input));
+                      buf += '\t' + std::to_string(j.priority) + '\t' + std::to_string(j.maxAttempts.value_or(3)) + '\t' +
+                             std::to_string(parents[next]) + '\t' + now + '\n';
+                  }
+                  return next < jobs.size();
+              });
+    if (!deps.empty()) {
+        size_t d = 0;
+        c_.copyIn("COPY dependency (super_id, parent_id, child_id) FROM STDIN", [&](std::string& buf) {
+            for (int k = 0; k < 5000 && d < deps.size(); ++k, ++d)
+                buf += sid + '\t' + std::to_string(ids[static_cast<size_t>(deps[d].first)]) + '\t' +
+                       std::to_string(ids[static_cast<size_t>(deps[d].second)]) + '\n';
+            return d < deps.size();
+        });
+    }
+    return ids;
+}
+
+std::vector<std::int64_t> JobStore::insertChildren(std::int64_t parentId, const std::vector<NewJob>& jobs) {
+    std::vector<std::int64_t> out;
+    for (const NewJob& j : jobs) {
+        const auto r = c_.query(R"sql(
+            WITH p AS (SELECT super_id FROM job WHERE id = $1),
+            new AS (
+                INSERT INTO job (super_id, name, description, status, config, input, priority, max_attempts,
+                                 unfinished_parents, ts_queued)
+                SELECT p.super_id, $2, nullif($3, ''), 'QUEUED', $4::jsonb, $5::jsonb, $6, coalesce($7, 3), 1, now()
+                FROM p RETURNING id, super_id),
+            dep AS (INSERT INTO dependency (super_id, parent_id, child_id) SELECT super_id, $1, id FROM new),
+            sup AS (UPDATE job SET unfinished_subjobs = unfinished_subjobs + 1 WHERE id = (SELECT super_id FROM new))
+            SELECT id FROM new)sql",
+                                parentId, j.name, j.description, jsonText(mergedConfig(j)), jsonText(j.input), j.priority,
+                                j.maxAttempts);
+        out.push_back(r.toInt(0, 0));
+    }
+    return out;
+}
+
+} // namespace paudm::jobs

@@ -1,0 +1,119 @@
+#pragma once
+// The job tables seen as a queue: create, submit, list, inspect, retry, abort, remove.
+// Used by the command line, the console and the runners. Every listing takes the same
+// filter; every change is one transaction.
+#include "jobs/task.h"
+
+#include <QDateTime>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace paudm::db {
+class Connection;
+}
+
+namespace paudm::jobs {
+
+struct JobFilter {
+    std::vector<std::string> statuses; ///< empty: any
+    std::string task;                  ///< task name; empty: any
+    std::optional<QDateTime> createdFrom, createdTo;
+    std::optional<std::int64_t> superId; ///< sub-jobs of this job
+    bool topLevel = false;               ///< only jobs without a super-job
+    int limit = 1000;                    ///< 0: no limit (counts and bulk actions)
+};
+
+struct JobRow {
+    std::int64_t id = 0;
+    std::optional<std::int64_t> superId;
+    std::string name;
+    std::string status;
+    std::string phase;
+    std::string description;
+    int priority = 0;
+    int attempts = 0;
+    int maxAttempts = 0;
+    std::int64_t subjobs = 0;
+    QDateTime created, queued, started, ended;
+};
+
+struct JobTag {
+    std::string name;
+    std::string value;
+};
+
+struct JobAttempt {
+    int attempt = 0;
+    std::int64_t token = 0;
+    std::string phase;
+    std::string host;
+    int pid = 0;
+    std::optional<std::int64_t> runnerId;
+    QDateTime started, ended;
+    std::string outcome;
+    std::string error;
+};
+
+struct JobDetail {
+    JobRow row;
+    QJsonObject config, input, output;
+    std::vector<JobTag> tags;
+    std::vector<JobAttempt> attempts;
+    std::vector<QcEntry> qc;
+    std::vector<std::int64_t> parents, children;
+};
+
+class JobStore {
+public:
+    explicit JobStore(db::Connection& c, const TaskRegistry& registry = TaskRegistry::standard());
+
+    /// Creates a top-level job (configuration merged over the task's defaults). With
+    /// `submit` it is QUEUED at once, else STASHED. Returns its id.
+    std::int64_t create(const NewJob& job, bool submit);
+    /// STASHED -> QUEUED. Returns false if the job was not STASHED.
+    bool submit(std::int64_t id);
+
+    std::vector<JobRow> list(const JobFilter& f);
+    std::int64_t count(const JobFilter& f);
+    /// Jobs per status for a filter (status ignored), for pies and summaries.
+    std::vector<std::pair<std::string, std::int64_t>> countByStatus(JobFilter f);
+    std::optional<JobDetail> show(std::int64_t id);
+    std::vector<JobTag> tags(std::int64_t id);
+    /// The sub-jobs of `superId` and their dependencies, as Graphviz DOT.
+    std::string graphDot(std::int64_t superId);
+
+    /// Retries a FAILED or CANCELLED job with its failed sub-jobs and cancelled
+    /// dependents; returns how many jobs were put back to work.
+    int retry(std::int64_t id);
+    /// Cancels a job, its sub-jobs and every job that depends on them; returns how many.
+    int abort(std::int64_t id, const std::string& reason = "aborted by the user");
+    /// Deletes a finished or stashed top-level job with everything under it.
+    int remove(std::int64_t id);
+    /// Bulk versions over a filter; with dryRun nothing changes and the count is returned.
+    int retryWhere(const JobFilter& f, bool dryRun);
+    int abortWhere(const JobFilter& f, bool dryRun);
+
+    /// Inserts sub-jobs of `superId` (QUEUED, with their dependencies, by COPY) inside the
+    /// caller's transaction; returns their ids in order.
+    std::vector<std::int64_t> insertSubjobs(std::int64_t superId, const std::vector<NewJob>& jobs,
+                                            const std::vector<std::pair<int, int>>& deps);
+    /// Inserts next-stage jobs that depend on `parentId`, inside the caller's transaction.
+    std::vector<std::int64_t> insertChildren(std::int64_t parentId, const std::vector<NewJob>& jobs);
+
+    /// The configuration a job of this task would get: defaults with `config` over them.
+    QJsonObject mergedConfig(const NewJob& job) const;
+
+private:
+    std::vector<std::int64_t> ids(const JobFilter& f);
+
+    db::Connection& c_;
+    const TaskRegistry& registry_;
+};
+
+/// Parses "2026-11-23", "2026-11-23T21:00" or "2026-11-23 21:00:00" (UTC).
+std::optional<QDateTime> parseTime(const std::string& text);
+
+} // namespace paudm::jobs

@@ -1,0 +1,187 @@
+#include "jobs/task.h"
+
+#include "db/connection.h"
+
+#include <QJsonArray>
+
+#include <mutex>
+
+namespace paudm::jobs {
+
+namespace {
+
+QJsonObject newJobToJson(const NewJob& j) {
+    QJsonObject o{{"name", QString::fromStdString(j.name)},
+                  {"config", j.config},
+                  {"input", j.input},
+                  {"description", QString::fromStdString(j.description)},
+                  {"priority", j.priority}};
+    if (j.maxAttempts) o["max_attempts"] = *j.maxAttempts;
+    return o;
+}
+
+NewJob newJobFromJson(const QJsonObject& o) {
+    NewJob j;
+    j.name = o["name"].toString().toStdString();
+    j.config = o["config"].toObject();
+    j.input = o["input"].toObject();
+    j.description = o["description"].toString().toStdString();
+    j.priority = o["priority"].toInt();
+    if (o.contains("max_attempts")) j.maxAttempts = o["max_attempts"].toInt();
+    return j;
+}
+
+QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+
+} // namespace
+
+QJsonObject TaskResult::toJson() const {
+    QJsonObject tagsJson;
+    for (const auto& [k, v] : tags) tagsJson[QString::fromStdString(k)] = QString::fromStdString(v);
+    QJsonArray qcJson, subs, deps, kids;
+    for (const QcEntry& q : qc)
+        qcJson.append(QJsonObject{{"check", QString::fromStdString(q.check)},
+                                  {"value", q.value},
+                                  {"min", optionalNumber(q.min)},
+                                  {"max", optionalNumber(q.max)},
+                                  {"units", QString::fromStdString(q.units)},
+                                  {"ref", QString::fromStdString(q.ref)}});
+    for (const NewJob& j : subjobs) subs.append(newJobToJson(j));
+    for (const auto& [p, c] : dependencies) deps.append(QJsonArray{p, c});
+    for (const NewJob& j : children) kids.append(newJobToJson(j));
+    return {{"ok", ok},
+            {"error", QString::fromStdString(error)},
+            {"traceback", QString::fromStdString(traceback)},
+            {"outcome", QString::fromStdString(outcome)},
+            {"retryable", retryable},
+            {"output", output},
+            {"tags", tagsJson},
+            {"qc", qcJson},
+            {"subjobs", subs},
+            {"dependencies", deps},
+            {"children", kids}};
+}
+
+TaskResult TaskResult::fromJson(const QJsonObject& o) {
+    TaskResult r;
+    r.ok = o["ok"].toBool();
+    r.error = o["error"].toString().toStdString();
+    r.traceback = o["traceback"].toString().toStdString();
+    r.outcome = o["outcome"].toString().toStdString();
+    r.retryable = o["retryable"].toBool(true);
+    r.output = o["output"].toObject();
+    const QJsonObject t = o["tags"].toObject();
+    for (auto it = t.begin(); it != t.end(); ++it) r.tags[it.key().toStdString()] = it.value().toString().toStdString();
+    for (const QJsonValue& v : o["qc"].toArray()) {
+        const QJsonObject q = v.toObject();
+        QcEntry e;
+        e.check = q["check"].toString().toStdString();
+        e.value = q["value"].toDouble();
+        if (q["min"].isDouble()) e.min = q["min"].toDouble();
+        if (q["max"].isDouble()) e.max = q["max"].toDouble();
+        e.units = q["units"].toString().toStdString();
+        e.ref = q["ref"].toString().toStdString();
+        r.qc.push_back(e);
+    }
+    for (const QJsonValue& v : o["subjobs"].toArray()) r.subjobs.push_back(newJobFromJson(v.toObject()));
+    for (const QJsonValue& v : o["dependencies"].toArray())
+        r.dependencies.emplace_back(v.toArray().at(0).toInt(), v.toArray().at(1).toInt());
+    for (const QJsonValue& v : o["children"].toArray()) r.children.push_back(newJobFromJson(v.toObject()));
+    return r;
+}
+
+TaskContext::TaskContext(std::int64_t jobId, int attempt, Phase phase, QJsonObject config, QJsonObject input,
+                         std::string conninfo, const std::atomic<bool>* cancelled)
+    : jobId_(jobId), attempt_(attempt), phase_(phase), config_(std::move(config)), input_(std::move(input)),
+      conninfo_(std::move(conninfo)), cancelled_(cancelled) {}
+
+TaskContext::~TaskContext() = default;
+
+int TaskContext::addSubjob(NewJob job) {
+    if (phase_ != Phase::Prolog) throw Error("job " + std::to_string(jobId_) + ": sub-jobs are created in the prolog");
+    result_.subjobs.push_back(std::move(job));
+    return static_cast<int>(result_.subjobs.size()) - 1;
+}
+
+void TaskContext::addDependency(int parent, int child) {
+    const int n = static_cast<int>(result_.subjobs.size());
+    if (parent < 0 || child < 0 || parent >= n || child >= n || parent == child)
+        throw Error("job " + std::to_string(jobId_) + ": bad dependency " + std::to_string(parent) + " -> " +
+                    std::to_string(child) + " among " + std::to_string(n) + " sub-jobs");
+    result_.dependencies.emplace_back(parent, child);
+}
+
+void TaskContext::addChild(NewJob job) { result_.children.push_back(std::move(job)); }
+
+void TaskContext::log(const std::string& line) {
+    log_ += line;
+    if (line.empty() || line.back() != '\n') log_ += '\n';
+    result_.tags["log"] = log_;
+}
+
+db::Connection& TaskContext::db() {
+    if (!db_) db_ = std::make_unique<db::Connection>(db::Connection::open(conninfo_, "paudm task"));
+    return *db_;
+}
+
+void TaskRegistry::add(TaskType type) {
+    const std::string name = type.name;
+    types_[name] = std::move(type);
+}
+
+const TaskType* TaskRegistry::find(const std::string& name) const {
+    const auto it = types_.find(name);
+    return it == types_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> TaskRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : types_) out.push_back(k);
+    return out;
+}
+
+const TaskRegistry& TaskRegistry::standard() {
+    static const TaskRegistry registry = [] {
+        TaskRegistry r;
+        registerBuiltinTasks(r);
+        return r;
+    }();
+    return registry;
+}
+
+TaskResult executeTask(const TaskType& type, TaskContext& ctx) {
+    TaskResult& r = ctx.result();
+    try {
+        if (ctx.phase() == Phase::Prolog) {
+            if (type.prolog) type.prolog(ctx);
+            if (!r.children.empty() && !r.subjobs.empty())
+                throw Error("a prolog that creates sub-jobs creates its children in the epilog");
+            if (r.subjobs.empty()) {
+                if (type.run) type.run(ctx);
+                if (type.epilog) type.epilog(ctx);
+            }
+        } else if (type.epilog) {
+            type.epilog(ctx);
+        }
+        r.ok = true;
+        r.outcome = r.subjobs.empty() ? "DONE" : "STANDBY";
+    } catch (const std::exception& e) {
+        r.ok = false;
+        r.outcome = "FAILED";
+        r.error = e.what();
+        r.traceback = "task '" + type.name + "', job " + std::to_string(ctx.jobId()) + ", attempt " +
+                      std::to_string(ctx.attempt()) + ", " + (ctx.phase() == Phase::Prolog ? "prolog/run" : "epilog") +
+                      ":\n" + e.what();
+        r.subjobs.clear(); // nothing of a failed part is committed
+        r.dependencies.clear();
+        r.children.clear();
+    }
+    if (ctx.cancelled()) {
+        r.ok = false;
+        r.outcome = "CANCELLED";
+        r.error = "aborted";
+    }
+    return r;
+}
+
+} // namespace paudm::jobs

@@ -1,0 +1,271 @@
+-- The job engine's state transitions, kept in the database so that each one is a single
+-- round trip and holds under any number of concurrent runners. Row locks are taken in
+-- one order (the job, its dependents, its super-job) to keep deadlocks rare; callers
+-- retry a transaction that loses a deadlock anyway.
+
+-- Jobs reachable from p_root through "sub-job of" and "depends on", p_root included.
+CREATE FUNCTION job_closure(p_root bigint) RETURNS TABLE (id bigint) LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE s(id) AS (
+        SELECT p_root
+        UNION
+        SELECT j.id FROM s
+        LEFT JOIN dependency d ON d.parent_id = s.id
+        JOIN job j ON (j.super_id = s.id OR j.id = d.child_id)
+    )
+    SELECT id FROM s
+$$;
+COMMENT ON FUNCTION job_closure(bigint) IS 'A job with all its sub-jobs and dependents, recursively';
+
+-- Marks unfinished jobs CANCELLED and does the bookkeeping of the super-jobs left
+-- outside the set. Returns how many changed. Runners holding one of them notice on the
+-- paudm_abort notification and stop it; their late commit fails the fencing check.
+CREATE FUNCTION job_cancel(p_ids bigint[], p_reason text) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+    supers bigint[];
+    r record;
+BEGIN
+    WITH victims AS (
+        SELECT j.id FROM job j WHERE j.id = ANY (p_ids) AND j.status NOT IN ('DONE', 'FAILED', 'CANCELLED')
+        ORDER BY j.id FOR UPDATE
+    ), done AS (
+        UPDATE job j SET status = 'CANCELLED', ts_ended = now(), token = NULL, lease_expires = NULL, runner_id = NULL
+        FROM victims v WHERE j.id = v.id
+        RETURNING j.id, j.super_id
+    )
+    SELECT array_agg(done.id), array_agg(done.super_id) INTO ids, supers FROM done;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    UPDATE job_attempt a SET ts_ended = now(), outcome = 'CANCELLED', error = p_reason
+    WHERE a.job_id = ANY (ids) AND a.ts_ended IS NULL;
+    INSERT INTO tag (job_id, name, value)
+    SELECT unnest(ids), 'cancelled', p_reason
+    ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
+    -- Super-jobs outside the cancelled set lose these sub-jobs from their count.
+    FOR r IN SELECT sup, count(*) AS k FROM unnest(supers) AS sup
+             WHERE sup IS NOT NULL AND sup <> ALL (ids) GROUP BY sup ORDER BY sup LOOP
+        PERFORM job_subjobs_finished(r.sup, r.k::integer, 'CANCELLED');
+    END LOOP;
+    PERFORM pg_notify('paudm_abort', cardinality(ids)::text);
+    PERFORM pg_notify('paudm_jobs', 'cancelled');
+    RETURN cardinality(ids);
+END $$;
+COMMENT ON FUNCTION job_cancel(bigint[], text) IS 'Cancels the unfinished jobs among the given ones';
+
+-- Called when p_k sub-jobs of p_super reached a terminal state.
+CREATE FUNCTION job_subjobs_finished(p_super bigint, p_k integer, p_status text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    sup record;
+    bad integer;
+    total integer;
+    siblings bigint[];
+BEGIN
+    UPDATE job SET unfinished_subjobs = greatest(unfinished_subjobs - p_k, 0) WHERE id = p_super
+    RETURNING id, status, unfinished_subjobs, config INTO sup;
+    IF sup.id IS NULL OR sup.status <> 'STANDBY' THEN
+        RETURN;
+    END IF;
+    IF p_status = 'FAILED' AND sup.unfinished_subjobs > 0 AND sup.config ->> 'on_subjob_failure' = 'cancel' THEN
+        SELECT array_agg(c.id) INTO siblings FROM job j, job_closure(j.id) c
+        WHERE j.super_id = p_super AND j.status NOT IN ('DONE', 'FAILED', 'CANCELLED');
+        IF job_cancel(siblings, 'a sibling sub-job failed (on_subjob_failure: cancel)') > 0 THEN
+            RETURN; -- job_cancel came back here for the cancelled siblings
+        END IF;
+    END IF;
+    IF sup.unfinished_subjobs > 0 THEN
+        RETURN;
+    END IF;
+    SELECT count(*) FILTER (WHERE status <> 'DONE'), count(*) INTO bad, total FROM job WHERE super_id = p_super;
+    IF bad > 0 THEN
+        UPDATE job SET status = 'FAILED', ts_ended = now(), token = NULL, lease_expires = NULL WHERE id = p_super;
+        INSERT INTO tag (job_id, name, value)
+        VALUES (p_super, 'traceback', format('%s of %s sub-jobs did not finish', bad, total))
+        ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
+        PERFORM job_after_terminal(p_super);
+    ELSE
+        UPDATE job SET status = 'QUEUED', phase = 'epilog', attempts = 0, not_before = NULL, ts_queued = now()
+        WHERE id = p_super;
+        PERFORM pg_notify('paudm_jobs', 'ready');
+    END IF;
+END $$;
+COMMENT ON FUNCTION job_subjobs_finished(bigint, integer, text) IS
+    'Bookkeeping of a super-job when sub-jobs finish: queue its epilog, or fail it';
+
+-- Bookkeeping after a job became DONE, FAILED or CANCELLED (its row is already updated).
+CREATE FUNCTION job_after_terminal(p_id bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    j record;
+    dependents bigint[];
+BEGIN
+    SELECT id, status, super_id INTO j FROM job WHERE id = p_id;
+    IF j.status = 'DONE' THEN
+        UPDATE job c SET unfinished_parents = c.unfinished_parents - 1
+        FROM dependency d WHERE d.parent_id = p_id AND c.id = d.child_id AND c.unfinished_parents > 0;
+    ELSE
+        -- Its dependents can never run now.
+        SELECT array_agg(c.id) INTO dependents FROM dependency d, job_closure(d.child_id) c WHERE d.parent_id = p_id;
+        IF dependents IS NOT NULL THEN
+            PERFORM job_cancel(dependents, format('job %s, which it depends on, ended %s', p_id, j.status));
+        END IF;
+    END IF;
+    IF j.super_id IS NOT NULL THEN
+        PERFORM job_subjobs_finished(j.super_id, 1, j.status);
+    END IF;
+    PERFORM pg_notify('paudm_jobs', p_id::text || ':' || j.status);
+END $$;
+COMMENT ON FUNCTION job_after_terminal(bigint) IS 'Propagates a job''s end to its dependents and its super-job';
+
+-- Claims up to p_n ready jobs for a runner. Ready: QUEUED, every parent DONE, past any
+-- retry back-off, and (if p_tasks is given) a task name matching that regular expression.
+CREATE FUNCTION job_claim(p_runner bigint, p_n integer, p_lease_s real, p_tasks text, p_host text, p_pid integer)
+RETURNS TABLE (id bigint, name text, phase text, config jsonb, input jsonb, token bigint, attempts integer,
+               max_attempts integer, super_id bigint, timeout_s real, memory_limit_mb integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH ready AS (
+        SELECT j.id FROM job j
+        WHERE j.status = 'QUEUED' AND j.unfinished_parents = 0
+          AND (j.not_before IS NULL OR j.not_before <= now())
+          AND (p_tasks IS NULL OR j.name ~ p_tasks)
+        ORDER BY j.priority DESC, j.id
+        LIMIT p_n
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE job j SET status = 'RUNNING', token = nextval('job_token_seq'), attempts = j.attempts + 1,
+                         runner_id = p_runner, lease_expires = now() + make_interval(secs => p_lease_s),
+                         ts_started = now()
+        FROM ready r WHERE j.id = r.id
+        RETURNING j.id, j.name, j.phase, j.config, j.input, j.token, j.attempts, j.max_attempts, j.super_id,
+                  j.timeout_s, j.memory_limit_mb
+    ), logged AS (
+        INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase)
+        SELECT c.id, c.attempts, c.token, p_runner, p_host, p_pid, c.phase FROM claimed c
+    )
+    SELECT * FROM claimed;
+END $$;
+COMMENT ON FUNCTION job_claim(bigint, integer, real, text, text, integer) IS 'Claims ready jobs for a runner';
+
+-- Locks a claimed job and checks the runner still holds it (fencing). Everything a runner
+-- commits for a job happens after this, in the same transaction.
+CREATE FUNCTION job_fence(p_id bigint, p_token bigint) RETURNS boolean LANGUAGE sql AS $$
+    SELECT EXISTS (SELECT 1 FROM job WHERE id = p_id AND token = p_token AND status = 'RUNNING' FOR UPDATE)
+$$;
+
+-- Ends a claim. p_status: DONE, STANDBY (the prolog created p_subjobs sub-jobs) or FAILED
+-- (retried while attempts remain and p_retry). Returns false if the claim was lost.
+CREATE FUNCTION job_complete(p_id bigint, p_token bigint, p_status text, p_output jsonb, p_error text,
+                             p_outcome text, p_subjobs integer, p_retry boolean)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    j record;
+BEGIN
+    SELECT * INTO j FROM job WHERE id = p_id AND token = p_token AND status = 'RUNNING' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE job_attempt SET ts_ended = now(), outcome = p_outcome, error = p_error
+    WHERE job_id = p_id AND token = p_token;
+    IF p_status = 'STANDBY' THEN
+        UPDATE job SET status = 'STANDBY', phase = 'epilog', unfinished_subjobs = unfinished_subjobs + p_subjobs,
+                       token = NULL, lease_expires = NULL, runner_id = NULL,
+                       output = coalesce(p_output, output)
+        WHERE id = p_id;
+        -- Sub-jobs that finished already (none yet, normally) are accounted for by the count.
+        RETURN true;
+    ELSIF p_status = 'FAILED' AND p_retry AND j.attempts < j.max_attempts THEN
+        UPDATE job SET status = 'QUEUED', token = NULL, lease_expires = NULL, runner_id = NULL,
+                       not_before = now() + make_interval(secs => j.retry_delay_s * 2 ^ (j.attempts - 1)),
+                       ts_queued = now()
+        WHERE id = p_id;
+        PERFORM pg_notify('paudm_jobs', 'retry');
+        RETURN true;
+    END IF;
+    UPDATE job SET status = p_status, output = coalesce(p_output, output), ts_ended = now(),
+                   token = NULL, lease_expires = NULL, runner_id = NULL
+    WHERE id = p_id;
+    PERFORM job_after_terminal(p_id);
+    RETURN true;
+END $$;
+COMMENT ON FUNCTION job_complete(bigint, bigint, text, jsonb, text, text, integer, boolean) IS
+    'Ends a claim: DONE, STANDBY (sub-jobs created) or FAILED (retried while attempts remain)';
+
+-- Ends many claims in one statement: the runner's batched commit. Returns the ids whose
+-- claim was lost (their results are discarded).
+CREATE FUNCTION job_complete_many(p_ids bigint[], p_tokens bigint[], p_status text[], p_outputs jsonb[],
+                                  p_errors text[], p_outcomes text[], p_subjobs integer[], p_retry boolean[])
+RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    lost bigint[] := '{}';
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+        IF NOT job_complete(p_ids[i], p_tokens[i], p_status[i], p_outputs[i], p_errors[i], p_outcomes[i],
+                            p_subjobs[i], p_retry[i]) THEN
+            lost := lost || p_ids[i];
+        END IF;
+    END LOOP;
+    RETURN lost;
+END $$;
+COMMENT ON FUNCTION job_complete_many(bigint[], bigint[], text[], jsonb[], text[], text[], integer[], boolean[]) IS
+    'job_complete for many claims at once; returns the ids whose claim was lost';
+
+-- Claims whose lease ran out (the runner died or froze): queued again, or FAILED when out
+-- of attempts. Any runner calls this now and then.
+CREATE FUNCTION job_reap_expired() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    FOR r IN SELECT id, token FROM job WHERE status = 'RUNNING' AND lease_expires < now()
+             ORDER BY id FOR UPDATE SKIP LOCKED LOOP
+        PERFORM job_complete(r.id, r.token, 'FAILED', NULL, 'lease expired: the runner died or stopped renewing',
+                             'LEASE_EXPIRED', 0, true);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION job_reap_expired() IS 'Requeues or fails jobs whose runner lease expired';
+
+-- Puts a FAILED or CANCELLED job back to work, with its failed or cancelled sub-jobs and
+-- the dependents that were cancelled because of it. Returns how many jobs changed.
+CREATE FUNCTION job_retry(p_id bigint) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+    s bigint;
+    k integer;
+BEGIN
+    SELECT array_agg(j.id ORDER BY j.id) INTO ids FROM job_closure(p_id) c JOIN job j ON j.id = c.id
+    WHERE j.status IN ('FAILED', 'CANCELLED');
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM 1 FROM job j WHERE j.id = ANY (ids) ORDER BY j.id FOR UPDATE;
+    UPDATE job j SET attempts = 0, not_before = NULL, ts_ended = NULL, token = NULL, lease_expires = NULL,
+                     runner_id = NULL, ts_queued = now(), status = 'QUEUED',
+                     unfinished_parents = (SELECT count(*) FROM dependency d JOIN job p ON p.id = d.parent_id
+                                           WHERE d.child_id = j.id AND (p.status <> 'DONE' OR p.id = ANY (ids))),
+                     unfinished_subjobs = (SELECT count(*) FROM job c WHERE c.super_id = j.id
+                                           AND (c.status NOT IN ('DONE', 'FAILED', 'CANCELLED') OR c.id = ANY (ids)))
+    WHERE j.id = ANY (ids);
+    -- A job waiting for sub-jobs again is STANDBY; one whose sub-jobs are all done runs its epilog.
+    UPDATE job SET status = 'STANDBY' WHERE id = ANY (ids) AND unfinished_subjobs > 0;
+    DELETE FROM tag WHERE job_id = ANY (ids) AND name IN ('traceback', 'cancelled');
+    -- The super-jobs above wait for these again; those that had ended go back to STANDBY.
+    SELECT super_id INTO s FROM job WHERE id = p_id;
+    SELECT count(*) INTO k FROM job WHERE id = ANY (ids) AND super_id = s;
+    WHILE s IS NOT NULL AND NOT s = ANY (ids) LOOP
+        UPDATE job SET unfinished_subjobs = unfinished_subjobs + k,
+                       status = CASE WHEN status IN ('FAILED', 'CANCELLED') THEN 'STANDBY' ELSE status END,
+                       ts_ended = CASE WHEN status IN ('FAILED', 'CANCELLED') THEN NULL ELSE ts_ended END
+        WHERE id = s AND status IN ('FAILED', 'CANCELLED', 'STANDBY');
+        EXIT WHEN NOT FOUND;
+        DELETE FROM tag WHERE job_id = s AND name IN ('traceback', 'cancelled');
+        k := 1;
+        SELECT super_id INTO s FROM job WHERE id = s;
+    END LOOP;
+    PERFORM pg_notify('paudm_jobs', 'retry');
+    RETURN cardinality(ids);
+END $$;
+COMMENT ON FUNCTION job_retry(bigint) IS 'Retries a failed or cancelled job with its failed sub-jobs and cancelled dependents';
