@@ -186,6 +186,9 @@ BEGIN
     UPDATE job SET status = p_status, output = coalesce(p_output, output), ts_ended = now(),
                    token = NULL, lease_expires = NULL, runner_id = NULL
     WHERE id = p_id;
+    IF p_status = 'DONE' THEN
+        DELETE FROM tag WHERE job_id = p_id AND name = 'traceback'; -- an earlier attempt's; the history keeps it
+    END IF;
     PERFORM job_after_terminal(p_id);
     RETURN true;
 END $$;

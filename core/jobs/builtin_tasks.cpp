@@ -25,9 +25,10 @@ void noopRun(TaskContext& ctx) {
     const double sleep = ctx.config()["sleep_s"].toDouble(0);
     if (sleep > 0) interruptibleSleep(ctx, sleep);
     if (ctx.config().contains("qc_value")) {
+        // qc_value + qc_step * (the sub-job's index), so that sub-jobs of a fanout differ.
         QcEntry q;
         q.check = ctx.config()["qc_check"].toString("noop_value").toStdString();
-        q.value = ctx.config()["qc_value"].toDouble();
+        q.value = ctx.config()["qc_value"].toDouble() + ctx.config()["qc_step"].toDouble(0) * ctx.input()["index"].toInt(0);
         if (ctx.config()["qc_min"].isDouble()) q.min = ctx.config()["qc_min"].toDouble();
         if (ctx.config()["qc_max"].isDouble()) q.max = ctx.config()["qc_max"].toDouble();
         q.ref = "job " + std::to_string(ctx.jobId());
@@ -66,7 +67,7 @@ void failRun(TaskContext& ctx) {
 ///   chain    0 -> 1 -> ... -> n-1
 ///   fanin    0 .. n-2 all -> n-1
 ///   diamond  0 -> (1 .. n-2) -> n-1
-/// `fail_index` makes that sub-job a `fail` job. The epilog counts what its sub-jobs did
+/// `fail_index` makes that sub-job a `fail` job; `subjob_max_attempts` limits their attempts. The epilog counts what its sub-jobs did
 /// and, if `then` names a task, creates it as the next stage.
 void fanoutProlog(TaskContext& ctx) {
     const QJsonObject& c = ctx.config();
@@ -84,6 +85,7 @@ void fanoutProlog(TaskContext& ctx) {
         j.config = c["subjob_config"].toObject();
         j.input = {{"index", i}};
         j.description = "part " + std::to_string(i + 1) + " of " + std::to_string(n);
+        if (c["subjob_max_attempts"].isDouble()) j.maxAttempts = c["subjob_max_attempts"].toInt();
         ctx.addSubjob(std::move(j));
     }
     if (shape == "chain")

@@ -1,0 +1,364 @@
+// The job engine's semantics, with real runners on a real PostgreSQL: DAG shapes, sub-job
+// failure, QC aggregation, retries, aborts, crashes, time and memory limits, fencing.
+#include "jobtest.h"
+
+#include <QElapsedTimer>
+
+using paudm::Error;
+using paudm::db::Connection;
+using paudm::jobs::JobFilter;
+using paudm::jobs::JobStore;
+using paudm::jobs::NewJob;
+using namespace paudm::test;
+
+namespace {
+
+NewJob job(const std::string& name, QJsonObject config = {}, std::optional<int> maxAttempts = std::nullopt) {
+    NewJob j;
+    j.name = name;
+    j.config = std::move(config);
+    j.maxAttempts = maxAttempts;
+    return j;
+}
+
+/// (started, ended) of a job in milliseconds since the epoch.
+std::pair<std::int64_t, std::int64_t> span(Connection& c, std::int64_t id) {
+    const auto r = c.query("SELECT (extract(epoch FROM ts_started) * 1000000)::bigint, "
+                           "(extract(epoch FROM ts_ended) * 1000000)::bigint FROM job WHERE id = $1",
+                           id);
+    return {r.toInt(0, 0), r.toInt(0, 1)};
+}
+
+std::vector<std::int64_t> subjobs(Connection& c, std::int64_t superId) {
+    const auto r = c.query("SELECT id FROM job WHERE super_id = $1 ORDER BY id", superId);
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(r.toInt(i, 0));
+    return out;
+}
+
+} // namespace
+
+class TestJobs : public QObject {
+    Q_OBJECT
+
+private slots:
+    void flatFanoutRunsEverySubjobOnce() {
+        const auto db = freshJobDatabase("t_jobs_flat");
+        Connection c = Connection::open(db);
+        const auto id = JobStore(c).create(job("fanout", {{"n", 20}}), true);
+        const auto stats = runUntilIdle(db, 3);
+        QCOMPARE(stats.done, 22); // prolog claim, 20 sub-jobs, epilog claim
+        QCOMPARE(stats.failed, 0);
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE status = 'DONE'"), 21);
+        // Each sub-job ran exactly once; the parent twice (prolog, then epilog).
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt a JOIN job j ON j.id = a.job_id WHERE j.super_id IS NOT NULL"),
+                 20);
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE job_id = " + std::to_string(id)), 2);
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE outcome IS DISTINCT FROM 'DONE' "
+                           "AND outcome IS DISTINCT FROM 'STANDBY'"),
+                 0);
+    }
+
+    void chainRunsInOrder() {
+        const auto db = freshJobDatabase("t_jobs_chain");
+        Connection c = Connection::open(db);
+        const auto id = JobStore(c).create(job("fanout", {{"n", 8}, {"shape", "chain"}}), true);
+        runUntilIdle(db, 4); // four threads, yet one at a time
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        const auto ids = subjobs(c, id);
+        QCOMPARE(ids.size(), size_t(8));
+        for (size_t i = 0; i + 1 < ids.size(); ++i)
+            QVERIFY(span(c, ids[i + 1]).first >= span(c, ids[i]).second); // starts after its parent ended
+    }
+
+    void diamondAndFanin_data() {
+        QTest::addColumn<QString>("shape");
+        QTest::newRow("diamond") << "diamond";
+        QTest::newRow("fanin") << "fanin";
+    }
+    void diamondAndFanin() {
+        QFETCH(QString, shape);
+        const auto db = freshJobDatabase("t_jobs_" + shape.toStdString());
+        Connection c = Connection::open(db);
+        const auto id = JobStore(c).create(job("fanout", {{"n", 7}, {"shape", shape}, {"subjob_config", QJsonObject{{"sleep_s", 0.05}}}}), true);
+        runUntilIdle(db, 3);
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        const auto ids = subjobs(c, id);
+        const auto last = span(c, ids.back());
+        const size_t firstMiddle = shape == "diamond" ? 1 : 0;
+        for (size_t i = firstMiddle; i + 1 < ids.size(); ++i) {
+            QVERIFY(last.first >= span(c, ids[i]).second); // the sink waits for every middle job
+            if (shape == "diamond") QVERIFY(span(c, ids[i]).first >= span(c, ids[0]).second); // after the source
+        }
+        const std::int64_t edges = shape == "diamond" ? 2 * (7 - 2) : 7 - 1;
+        QCOMPARE(scalar(c, "SELECT count(*) FROM dependency WHERE super_id = " + std::to_string(id)), edges);
+        // Independent jobs run side by side: with three threads, some middle jobs overlap in time.
+        QVERIFY(scalar(c, "SELECT count(*) FROM job a, job b WHERE a.super_id = " + std::to_string(id) +
+                              " AND b.super_id = a.super_id AND a.id < b.id AND a.ts_started < b.ts_ended "
+                              "AND b.ts_started < a.ts_ended") > 0);
+    }
+
+    void epilogCreatesTheNextStage() {
+        const auto db = freshJobDatabase("t_jobs_children");
+        Connection c = Connection::open(db);
+        const auto id = JobStore(c).create(
+            job("fanout", {{"n", 3}, {"then", "fanout"}, {"then_config", QJsonObject{{"n", 2}}}}), true);
+        runUntilIdle(db, 2);
+        const auto child = c.query("SELECT child_id FROM dependency WHERE parent_id = $1", id);
+        QCOMPARE(child.size(), 1);
+        const auto childId = child.toInt(0, 0);
+        QCOMPARE(std::string(c.query("SELECT name FROM job WHERE id = $1", childId).text(0, 0)), std::string("fanout"));
+        QCOMPARE(statusOf(c, childId), std::string("DONE"));
+        QVERIFY(span(c, childId).first >= span(c, id).second);
+        QCOMPARE(subjobs(c, childId).size(), size_t(2)); // the next stage fanned out in turn
+        // The child's configuration has no 'then': the stages stop there.
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE super_id IS NULL"), 2);
+    }
+
+    void failedSubjobFailsParentAfterTheOthers() {
+        const auto db = freshJobDatabase("t_jobs_subfail");
+        Connection c = Connection::open(db);
+        const auto id = JobStore(c).create(job("fanout", {{"n", 5},
+                                                          {"fail_index", 0},
+                                                          {"subjob_max_attempts", 1},
+                                                          {"subjob_config", QJsonObject{{"sleep_s", 0.3}}}}),
+                                           true);
+        runUntilIdle(db, 3);
+        QCOMPARE(statusOf(c, id), std::string("FAILED"));
+        const auto ids = subjobs(c, id);
+        QCOMPARE(statusOf(c, ids[0]), std::string("FAILED"));
+        for (size_t i = 1; i < ids.size(); ++i) {
+            QCOMPARE(statusOf(c, ids[i]), std::string("DONE")); // not cancelled: on_subjob_failure is 'wait'
+            QVERIFY(span(c, id).second >= span(c, ids[i]).second);
+        }
+        QCOMPARE(std::string(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", id).text(0, 0)),
+                 std::string("1 of 5 sub-jobs did not finish"));
+        QVERIFY(std::string(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", ids[0]).text(0, 0))
+                    .find("failed on purpose") != std::string::npos);
+        // Its epilog never ran.
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE phase = 'epilog'"), 0);
+    }
+
+    void failedSubjobCancelsSiblingsWhenAsked() {
+        const auto db = freshJobDatabase("t_jobs_subcancel");
+        Connection c = Connection::open(db);
+        const auto id = JobStore(c).create(job("fanout", {{"n", 6},
+                                                          {"fail_index", 0},
+                                                          {"subjob_max_attempts", 1},
+                                                          {"on_subjob_failure", "cancel"},
+                                                          {"subjob_config", QJsonObject{{"sleep_s", 20}}}}),
+                                           true);
+        QElapsedTimer t;
+        t.start();
+        runUntilIdle(db, 3);
+        QVERIFY2(t.elapsed() < 10000, qPrintable(QString::number(t.elapsed()))); // nobody slept its 20 s
+        QCOMPARE(statusOf(c, id), std::string("FAILED"));
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE super_id = " + std::to_string(id) + " AND status = 'CANCELLED'"), 5);
+        QCOMPARE(std::string(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", id).text(0, 0)),
+                 std::string("6 of 6 sub-jobs did not finish"));
+    }
+
+    void parentQcAggregatesSubjobs() {
+        const auto db = freshJobDatabase("t_jobs_qc");
+        Connection c = Connection::open(db);
+        // Sub-job i records 1.0 + 0.5 i; the range is [1, 4]: i = 7, 8, 9 (4.5, 5, 5.5) fail.
+        const auto id = JobStore(c).create(
+            job("fanout", {{"n", 10}, {"subjob_config", QJsonObject{{"qc_value", 1.0}, {"qc_step", 0.5}, {"qc_min", 1.0}, {"qc_max", 4.0}}}}),
+            true);
+        runUntilIdle(db, 2);
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        const auto q = c.query("SELECT value, min_value, max_value, qc_pass, ref FROM quality_control WHERE job_id = $1", id);
+        QCOMPARE(q.size(), 1);
+        QCOMPARE(q.toDouble(0, 0), 1.0 + 0.5 * 4.5); // the mean of 1.0 + 0.5 i over i = 0..9
+        QCOMPARE(q.toDouble(0, 1), 1.0);
+        QCOMPARE(q.toDouble(0, 2), 4.0);
+        QVERIFY(!q.toBool(0, 3));
+        QCOMPARE(std::string(q.text(0, 4)), std::string("aggregate of 10 sub-job checks, 3 failed"));
+        QCOMPARE(scalar(c, "SELECT count(*) FROM quality_control WHERE NOT qc_pass AND job_id <> " + std::to_string(id)), 3);
+    }
+
+    void retriesWithBackoff() {
+        const auto db = freshJobDatabase("t_jobs_retry");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto id = store.create(job("fail", {{"fail_attempts", 2}}, 3), false);
+        c.query("UPDATE job SET retry_delay_s = 0.2 WHERE id = $1", id);
+        QVERIFY(store.submit(id));
+        runUntilIdle(db, 1);
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        const auto a = c.query("SELECT outcome, (extract(epoch FROM ts_started) * 1000)::bigint FROM job_attempt "
+                               "WHERE job_id = $1 ORDER BY attempt",
+                               id);
+        QCOMPARE(a.size(), 3);
+        QCOMPARE(std::string(a.text(0, 0)), std::string("FAILED"));
+        QCOMPARE(std::string(a.text(1, 0)), std::string("FAILED"));
+        QCOMPARE(std::string(a.text(2, 0)), std::string("DONE"));
+        // Back-off doubles: 0.2 s after the first failure, 0.4 s after the second.
+        QVERIFY(a.toInt(1, 1) - a.toInt(0, 1) >= 200);
+        QVERIFY(a.toInt(2, 1) - a.toInt(1, 1) >= 400);
+        // Done at last: no traceback left on the job, but the history keeps both failures.
+        QCOMPARE(scalar(c, "SELECT count(*) FROM tag WHERE name = 'traceback'"), 0);
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE error = 'failed on purpose'"), 2);
+    }
+
+    void outOfAttemptsFailsAndRetryByHandRecovers() {
+        const auto db = freshJobDatabase("t_jobs_manual");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto id = store.create(job("fanout", {{"n", 4}, {"shape", "chain"}, {"fail_index", 1}, {"subjob_max_attempts", 1}}), true);
+        runUntilIdle(db, 2);
+        const auto ids = subjobs(c, id);
+        QCOMPARE(statusOf(c, id), std::string("FAILED"));
+        QCOMPARE(statusOf(c, ids[0]), std::string("DONE"));
+        QCOMPARE(statusOf(c, ids[1]), std::string("FAILED"));
+        QCOMPARE(statusOf(c, ids[2]), std::string("CANCELLED")); // depended on the failed one
+        QCOMPARE(statusOf(c, ids[3]), std::string("CANCELLED"));
+        // The data manager fixes the configuration and retries the top-level job.
+        c.query("UPDATE job SET config = config || '{\"fail_attempts\": 0}' WHERE id = $1", ids[1]);
+        QCOMPARE(store.retry(id), 4); // the parent, the failed one and its two cancelled dependents
+        QCOMPARE(statusOf(c, id), std::string("STANDBY"));
+        runUntilIdle(db, 2);
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        for (auto s : ids) QCOMPARE(statusOf(c, s), std::string("DONE"));
+        QCOMPARE(scalar(c, "SELECT count(*) FROM tag WHERE name IN ('traceback', 'cancelled')"), 0);
+        // Everything ever run stays: the failed attempt is still in the history.
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE outcome = 'FAILED'"), 1);
+    }
+
+    void abortOfAThousandSubjobsIsQuick() {
+        const auto db = freshJobDatabase("t_jobs_abort");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto id = store.create(job("fanout", {{"n", 1000}, {"subjob_config", QJsonObject{{"sleep_s", 60}}}}), true);
+        paudm::jobs::RunnerOptions o = runnerOptions(db, 4);
+        o.untilIdle = true;
+        paudm::jobs::Runner runner(o);
+        std::thread t([&] { (void)runner.run(); });
+        // Wait until sub-jobs are running.
+        QTRY_VERIFY_WITH_TIMEOUT(scalar(c, "SELECT count(*) FROM job WHERE status = 'RUNNING' AND super_id IS NOT NULL") == 4,
+                                 20000);
+        QElapsedTimer timer;
+        timer.start();
+        QCOMPARE(store.abort(id), 1001);
+        QTRY_VERIFY_WITH_TIMEOUT(scalar(c, "SELECT count(*) FROM job WHERE status <> 'CANCELLED'") == 0, 2000);
+        const auto ms = timer.elapsed();
+        QVERIFY2(ms < 2000, qPrintable(QString("%1 ms").arg(ms)));
+        t.join(); // the runner saw the abort, stopped its sleeping jobs and went idle
+        QVERIFY2(timer.elapsed() < 5000, qPrintable(QString("runner idle after %1 ms").arg(timer.elapsed())));
+        QCOMPARE(runner.stats().done, 1); // only the prolog
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE outcome = 'CANCELLED'"), 4);
+    }
+
+    void crashFailsAloneWithTraceback() {
+        const auto db = freshJobDatabase("t_jobs_crash");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto crash = store.create(job("crash", {}, 1), true);
+        const auto after = store.create(job("noop"), true);
+        const auto stats = runUntilIdle(db, 1); // one thread: the same runner must survive to run the noop
+        QCOMPARE(statusOf(c, crash), std::string("FAILED"));
+        QCOMPARE(statusOf(c, after), std::string("DONE"));
+        QCOMPARE(stats.done, 1);
+        QCOMPARE(stats.failed, 1);
+        const std::string tb(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", crash).text(0, 0));
+        QVERIFY2(tb.find("killed by signal 6") != std::string::npos, tb.c_str());
+        QVERIFY2(tb.find("fatal signal") != std::string::npos, tb.c_str()); // the stack the process printed
+        QCOMPARE(std::string(c.query("SELECT outcome FROM job_attempt WHERE job_id = $1", crash).text(0, 0)),
+                 std::string("CRASHED"));
+    }
+
+    void timeLimitKillsTheTask() {
+        const auto db = freshJobDatabase("t_jobs_timeout");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto id = store.create(job("crash", {{"mode", "hang"}}, 1), false);
+        c.query("UPDATE job SET timeout_s = 1 WHERE id = $1", id);
+        store.submit(id);
+        QElapsedTimer t;
+        t.start();
+        runUntilIdle(db, 1);
+        QVERIFY(t.elapsed() < 8000);
+        QCOMPARE(statusOf(c, id), std::string("FAILED"));
+        QCOMPARE(std::string(c.query("SELECT outcome FROM job_attempt WHERE job_id = $1", id).text(0, 0)),
+                 std::string("TIMEOUT"));
+    }
+
+    void memoryLimitFailsTheTask() {
+#if defined(__SANITIZE_ADDRESS__)
+        QSKIP("AddressSanitizer reserves more address space than any memory limit allows");
+#endif
+        const auto db = freshJobDatabase("t_jobs_oom");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto id = store.create(job("crash", {{"mode", "oom"}}, 1), false);
+        c.query("UPDATE job SET memory_limit_mb = 300 WHERE id = $1", id);
+        store.submit(id);
+        runUntilIdle(db, 1);
+        QCOMPARE(statusOf(c, id), std::string("FAILED"));
+        QCOMPARE(std::string(c.query("SELECT outcome FROM job_attempt WHERE job_id = $1", id).text(0, 0)),
+                 std::string("OUT_OF_MEMORY"));
+    }
+
+    void staleClaimCannotCommit() {
+        const auto db = freshJobDatabase("t_jobs_fence");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto id = store.create(job("noop"), true);
+        const auto runnerA = scalar(c, "INSERT INTO runner (host, pid) VALUES ('a', 1) RETURNING id");
+        const auto tokenA = c.query("SELECT token FROM job_claim($1, 1, 30, NULL, 'a', 1)", runnerA).toInt(0, 0);
+        // A freezes; its lease runs out and someone reaps it.
+        c.query("UPDATE job SET lease_expires = now() - interval '1 second' WHERE id = $1", id);
+        QCOMPARE(scalar(c, "SELECT job_reap_expired()"), 1);
+        QCOMPARE(statusOf(c, id), std::string("QUEUED"));
+        c.query("UPDATE job SET not_before = NULL WHERE id = $1", id); // skip the back-off
+        runUntilIdle(db, 1);
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        // A wakes up and tries to commit: refused, and nothing changes.
+        QVERIFY(!c.query("SELECT job_complete($1, $2, 'FAILED', NULL, 'late', 'FAILED', 0, false)", id, tokenA).toBool(0, 0));
+        QVERIFY(!c.query("SELECT job_fence($1, $2)", id, tokenA).toBool(0, 0));
+        QCOMPARE(statusOf(c, id), std::string("DONE"));
+        const auto a = c.query("SELECT outcome FROM job_attempt WHERE job_id = $1 ORDER BY id", id);
+        QCOMPARE(a.size(), 2);
+        QCOMPARE(std::string(a.text(0, 0)), std::string("LEASE_EXPIRED"));
+        QCOMPARE(std::string(a.text(1, 0)), std::string("DONE"));
+    }
+
+    void storeListsFiltersAndGraphs() {
+        const auto db = freshJobDatabase("t_jobs_store");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto a = store.create(job("fanout", {{"n", 3}, {"shape", "chain"}}), true);
+        const auto b = store.create(job("noop"), false);
+        QVERIFY_THROWS_EXCEPTION(Error, store.create(job("no_such_task"), true));
+        runUntilIdle(db, 1);
+        JobFilter top;
+        top.topLevel = true;
+        QCOMPARE(store.count(top), 2);
+        JobFilter stashed;
+        stashed.statuses = {"STASHED"};
+        QCOMPARE(store.list(stashed).size(), size_t(1));
+        QCOMPARE(store.list(stashed)[0].id, b);
+        JobFilter subs;
+        subs.superId = a;
+        QCOMPARE(store.count(subs), 3);
+        JobFilter byTask;
+        byTask.task = "noop";
+        QCOMPARE(store.count(byTask), 4); // three sub-jobs and the stashed one
+        const auto counts = store.countByStatus(JobFilter{});
+        QCOMPARE(counts.size(), size_t(2)); // DONE, STASHED
+        const std::string dot = store.graphDot(a);
+        QCOMPARE(std::count(dot.begin(), dot.end(), '>'), 2L); // two "->" edges of the chain of three
+        QVERIFY(dot.find("DONE") != std::string::npos);
+        // Remove: a finished tree goes whole; everything else stays.
+        QCOMPARE(store.remove(a), 4);
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job"), 1);
+        QCOMPARE(store.abortWhere(stashed, true), 1); // dry run: counts only
+        QCOMPARE(statusOf(c, b), std::string("STASHED"));
+        QCOMPARE(store.abortWhere(stashed, false), 1);
+        QCOMPARE(statusOf(c, b), std::string("CANCELLED"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestJobs)
+#include "test_jobs.moc"
