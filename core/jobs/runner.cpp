@@ -262,8 +262,13 @@ struct Runner::Impl {
             lostNow += lostIds.toInt(0, 0);
         }
         t.commit();
+        std::int64_t ok = 0;
+        for (const auto& [j, r] : batch) ok += r.ok ? 1 : 0;
+        // Lost claims count as lost only (rare: a runner frozen past its lease).
         lost += lostNow;
-        for (const auto& [j, r] : batch) (r.ok ? done : failed) += 1;
+        const std::int64_t counted = static_cast<std::int64_t>(batch.size()) - lostNow;
+        done += std::min(ok, counted);
+        failed += std::max<std::int64_t>(0, counted - std::min(ok, counted));
     }
 
     void commit(std::optional<db::Connection>& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
