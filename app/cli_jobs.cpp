@@ -9,6 +9,10 @@
 #include "jobs/yaml_json.h"
 
 #include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QProcess>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -418,6 +422,51 @@ int submitOrRemove(const QStringList& args, const Globals& g, bool isSubmit) {
     return rc;
 }
 
+/// Writes the pilot script (kept in the binary) where sbatch can read it and submits
+/// N array tasks that run `paudm runner` with the options given here.
+int submitSlurm(const QCommandLineParser& p, const db::DatabaseTarget& target) {
+    bool ok = false;
+    const int n = p.value("submit-slurm").toInt(&ok);
+    if (!ok || n < 1) return failed("--submit-slurm wants a number of pilots");
+    QDir dir(target.home + "/slurm");
+    if (!dir.mkpath(".")) return failed("cannot create " + dir.path().toStdString());
+    const QString script = dir.filePath("paudm-runners.sbatch");
+    {
+        QFile in(":/paudm/paudm-runners.sbatch"), out(script);
+        if (!in.open(QIODevice::ReadOnly) || !out.open(QIODevice::WriteOnly | QIODevice::Truncate))
+            return failed("cannot write " + script.toStdString());
+        out.write(in.readAll());
+        out.setPermissions(out.permissions() | QFileDevice::ExeOwner);
+    }
+    QStringList runnerArgs{"--threads", p.value("threads"), "--lease", p.value("lease"), "--batch", p.value("batch")};
+    if (p.isSet("tasks")) runnerArgs << "--tasks" << p.value("tasks");
+    if (p.isSet("until-idle")) runnerArgs << "--until-idle";
+    if (p.isSet("max-jobs")) runnerArgs << "--max-jobs" << p.value("max-jobs");
+    if (p.isSet("verbose")) runnerArgs << "--verbose";
+    QStringList sbatch{"--parsable",
+                       "--array=1-" + QString::number(n),
+                       "--cpus-per-task=" + p.value("threads"),
+                       "--output=" + dir.filePath("paudm-runner-%A_%a.log"),
+                       "--export=ALL"};
+    if (p.isSet("partition")) sbatch << "--partition=" + p.value("partition");
+    if (p.isSet("time")) sbatch << "--time=" + p.value("time");
+    QProcess proc;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("PAUDM_DB", QString::fromStdString(target.conninfo));
+    env.insert("PAUDM_EXE", QCoreApplication::applicationFilePath());
+    proc.setProcessEnvironment(env);
+    proc.start("sbatch", sbatch + QStringList{script} + runnerArgs);
+    if (!proc.waitForStarted(10000)) return failed("cannot run sbatch: is Slurm installed here?");
+    proc.waitForFinished(60000);
+    if (proc.exitStatus() != QProcess::NormalExit || proc.exitCode() != 0)
+        return failed("sbatch failed: " + QString::fromLocal8Bit(proc.readAllStandardError()).trimmed().toStdString());
+    const QString jobId = QString::fromLocal8Bit(proc.readAllStandardOutput()).trimmed().section(';', 0, 0);
+    std::printf("%s\n", qPrintable(jobId));
+    std::fprintf(stderr, "submitted %d pilot runners as Slurm job %s (logs in %s)\n", n, qPrintable(jobId),
+                 qPrintable(dir.path()));
+    return 0;
+}
+
 jobs::Runner* g_runner = nullptr;
 extern "C" void stopRunner(int) {
     if (g_runner) g_runner->requestStop(); // only sets an atomic and notifies
@@ -457,6 +506,10 @@ int runnerCommand(const QStringList& args, const Globals& g) {
     p.addOption({"lease", "Seconds a claim survives without a heartbeat (default 30).", "s", "30"});
     p.addOption({"batch", "Jobs claimed and committed together (default 1; more for very short jobs).", "n", "1"});
     p.addOption({"verbose", "One line per job on stderr."});
+    p.addOption({"submit-slurm", "Do not run here: submit N pilot runners with these options as a Slurm job "
+                                 "array (sbatch; the database must be reachable from the nodes).", "n"});
+    p.addOption({"partition", "With --submit-slurm: the Slurm partition.", "name"});
+    p.addOption({"time", "With --submit-slurm: the time limit of each pilot (Slurm format, e.g. 2:00:00).", "limit"});
     if (!p.parse(QStringList{"paudm runner"} + args)) return usage(p, p.errorText());
     if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
     if (!p.positionalArguments().isEmpty()) return usage(p, "unexpected " + p.positionalArguments().first());
@@ -465,6 +518,7 @@ int runnerCommand(const QStringList& args, const Globals& g) {
         auto c = db::openAndMigrate(target, "paudm runner");
         if (!c) return failed(c.error().what());
     }
+    if (p.isSet("submit-slurm")) return submitSlurm(p, target);
     jobs::RunnerOptions o;
     o.conninfo = target.conninfo;
     o.threads = p.value("threads").toInt();

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${PRESET:-debug}
 
-packaging/install-deps.sh
+packaging/install-deps.sh --slurm   # the Slurm test starts a single-node cluster
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 ctest --preset "$preset" -j "$(nproc)" "$@"
