@@ -1,6 +1,7 @@
 // paudm-console: the PAUdm desktop console.
 #include "connectionstatus.h"
 #include "mainwindow.h"
+#include "runnerhost.h"
 
 #include "db/database.h"
 
@@ -8,6 +9,7 @@
 #include <QCommandLineParser>
 #include <QDockWidget>
 #include <QPixmap>
+#include <QStatusBar>
 #include <QTimer>
 
 #include <cstdio>
@@ -62,6 +64,8 @@ int main(int argc, char** argv) {
     parser.addOption({"panel", "With --screenshot: show this panel in front (" +
                                    paudm::ui::MainWindow::panelNames().join(", ") + ").", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
+    parser.addOption({"runner-threads", "Run jobs inside the console with N runner threads (offline reprocessing "
+                                        "on one machine).", "n", "0"});
     parser.process(app);
 
     if (parser.isSet("home")) qputenv("PAUDM_HOME", parser.value("home").toLocal8Bit());
@@ -77,6 +81,28 @@ int main(int argc, char** argv) {
         }
         dock->show();
         dock->raise();
+    }
+
+    // Runner threads hosted by the console start once the database is there.
+    paudm::ui::RunnerHost runnerHost;
+    const int runnerThreads = parser.value("runner-threads").toInt();
+    if (runnerThreads > 0) {
+        QObject::connect(&monitor, &paudm::ui::ConnectionMonitor::changed, &runnerHost,
+                         [&runnerHost, &monitor, &window, runnerThreads](const paudm::ui::ConnectionInfo& info) {
+                             if (!info.ok || runnerHost.isRunning()) return;
+                             paudm::jobs::RunnerOptions o;
+                             o.conninfo = monitor.target().conninfo;
+                             o.threads = runnerThreads;
+                             runnerHost.start(o);
+                             window.statusBar()->showMessage(
+                                 QObject::tr("running jobs here with %1 runner threads").arg(runnerThreads));
+                         });
+        QObject::connect(&runnerHost, &paudm::ui::RunnerHost::stopped, &window,
+                         [&window](const paudm::jobs::RunnerStats& s, const QString& error) {
+                             window.statusBar()->showMessage(
+                                 error.isEmpty() ? QObject::tr("runner stopped: %1 jobs done, %2 failed").arg(s.done).arg(s.failed)
+                                                 : QObject::tr("runner stopped: %1").arg(error));
+                         });
     }
 
     if (parser.isSet("screenshot")) {

@@ -4,6 +4,10 @@
 
 #include "connectionstatus.h"
 #include "mainwindow.h"
+#include "runnerhost.h"
+
+#include "db/connection.h"
+#include "jobs/store.h"
 
 #include "db/database.h"
 #include "db/migrations.h"
@@ -80,6 +84,32 @@ private slots:
         QVERIFY(!monitor.info().ok);
         QVERIFY2(monitor.info().error.contains("/nonexistent/dir"), qPrintable(monitor.info().error));
         QVERIFY(!monitor.info().error.contains("s3cr3t"));
+    }
+
+    void hostsRunnerThreads() {
+        const std::string db = TestServer::instance().freshDatabase("t_console_runner");
+        paudm::db::Connection c = paudm::db::Connection::open(db);
+        paudm::db::migrate(c);
+        paudm::jobs::NewJob fan;
+        fan.name = "fanout";
+        fan.config = {{"n", 20}, {"subjob_config", QJsonObject{{"sleep_s", 0.02}}}};
+        const auto id = paudm::jobs::JobStore(c).create(fan, true);
+        paudm::ui::RunnerHost host;
+        QSignalSpy stopped(&host, &paudm::ui::RunnerHost::stopped);
+        paudm::jobs::RunnerOptions o;
+        o.conninfo = db;
+        o.threads = 2;
+        o.untilIdle = true;
+        QVERIFY(host.start(o));
+        QVERIFY(host.isRunning());
+        QVERIFY(!host.start(o)); // one at a time
+        // The GUI thread keeps turning its event loop while the jobs run.
+        QTRY_COMPARE_WITH_TIMEOUT(stopped.count(), 1, 60000);
+        QVERIFY(!host.isRunning());
+        const auto stats = stopped.at(0).at(0).value<paudm::jobs::RunnerStats>();
+        QCOMPARE(stats.done, 22); // 20 sub-jobs, the prolog and the epilog
+        QVERIFY(stopped.at(0).at(1).toString().isEmpty());
+        QCOMPARE(std::string(c.query("SELECT status FROM job WHERE id = $1", id).text(0, 0)), std::string("DONE"));
     }
 
     void screenshotOffscreen() {
