@@ -70,9 +70,8 @@ CREATE TABLE job_attempt (
                                        'LEASE_EXPIRED', 'CANCELLED')),
     error      text,
     UNIQUE (token)
-);
+) WITH (fillfactor = 60); -- room for the update that closes an attempt to stay on its page (HOT)
 CREATE INDEX job_attempt_job_idx ON job_attempt (job_id);
-CREATE INDEX job_attempt_runner_idx ON job_attempt (runner_id);
 COMMENT ON TABLE job_attempt IS 'One row per claim of a job: when, where, and how it ended';
 COMMENT ON COLUMN job_attempt.id IS 'Attempt identifier';
 COMMENT ON COLUMN job_attempt.job_id IS 'The job';

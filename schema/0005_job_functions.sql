@@ -112,7 +112,8 @@ BEGIN
     IF j.super_id IS NOT NULL THEN
         PERFORM job_subjobs_finished(j.super_id, 1, j.status);
     END IF;
-    PERFORM pg_notify('paudm_jobs', p_id::text || ':' || j.status);
+    -- One payload for all: PostgreSQL folds identical notifications of a transaction into one.
+    PERFORM pg_notify('paudm_jobs', 'ended');
 END $$;
 COMMENT ON FUNCTION job_after_terminal(bigint) IS 'Propagates a job''s end to its dependents and its super-job';
 
@@ -202,8 +203,40 @@ CREATE FUNCTION job_complete_many(p_ids bigint[], p_tokens bigint[], p_status te
 RETURNS bigint[] LANGUAGE plpgsql AS $$
 DECLARE
     lost bigint[] := '{}';
+    done_ids bigint[];
+    retried_ids bigint[];
+    r record;
 BEGIN
+    -- The common case, set-based: plain DONE (no sub-jobs). Rows whose claim lapsed do not match.
+    WITH input AS (
+        SELECT * FROM unnest(p_ids, p_tokens, p_status, p_outputs, p_subjobs) AS i(id, token, status, output, subjobs)
+        WHERE i.status = 'DONE' AND i.subjobs = 0
+    ), done AS (
+        UPDATE job j SET status = 'DONE', output = coalesce(i.output, j.output), ts_ended = now(),
+                         token = NULL, lease_expires = NULL, runner_id = NULL
+        FROM input i WHERE j.id = i.id AND j.token = i.token AND j.status = 'RUNNING'
+        RETURNING j.id, i.token, j.attempts
+    ), logged AS (
+        UPDATE job_attempt a SET ts_ended = now(), outcome = 'DONE' FROM done d WHERE a.token = d.token
+    )
+    SELECT array_agg(done.id), array_agg(done.id) FILTER (WHERE done.attempts > 1) INTO done_ids, retried_ids FROM done;
+    done_ids := coalesce(done_ids, '{}');
+    IF cardinality(done_ids) > 0 THEN
+        IF retried_ids IS NOT NULL THEN
+            DELETE FROM tag WHERE job_id = ANY (retried_ids) AND name = 'traceback'; -- left by a failed attempt
+        END IF;
+        UPDATE job c SET unfinished_parents = c.unfinished_parents - x.n
+        FROM (SELECT child_id, count(*)::integer AS n FROM dependency WHERE parent_id = ANY (done_ids) GROUP BY child_id) x
+        WHERE c.id = x.child_id;
+        FOR r IN SELECT super_id, count(*)::integer AS k FROM job WHERE id = ANY (done_ids) AND super_id IS NOT NULL
+                 GROUP BY super_id ORDER BY super_id LOOP
+            PERFORM job_subjobs_finished(r.super_id, r.k, 'DONE');
+        END LOOP;
+        PERFORM pg_notify('paudm_jobs', 'ended');
+    END IF;
+    -- The rest one by one: failures (retries, cascades), STANDBY, and lapsed claims.
     FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+        CONTINUE WHEN p_ids[i] = ANY (done_ids);
         IF NOT job_complete(p_ids[i], p_tokens[i], p_status[i], p_outputs[i], p_errors[i], p_outcomes[i],
                             p_subjobs[i], p_retry[i]) THEN
             lost := lost || p_ids[i];

@@ -196,7 +196,13 @@ struct Runner::Impl {
     /// Commits a batch of results in one transaction; a result whose claim has lapsed is
     /// discarded whole (its sub-jobs, tags and QC too).
     void commitOnce(db::Connection& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
-        db::Transaction t(c);
+        bool anySide = false;
+        for (const auto& [j, r] : batch)
+            anySide = anySide || !r.ok || !r.tags.empty() || !r.qc.empty() || !r.subjobs.empty() ||
+                      !r.children.empty() || j.phase == Phase::Epilog;
+        // Plain results need no transaction block: job_complete_many is one statement.
+        std::optional<db::Transaction> t;
+        if (anySide) t.emplace(c);
         JobStore store(c, registry);
         std::vector<std::int64_t> ids, tokens;
         std::vector<std::string> statuses, errors, outcomes;
@@ -261,7 +267,7 @@ struct Runner::Impl {
                                          ids, tokens, statuses, outputs, errs, outcomes, subjobCounts, retry);
             lostNow += lostIds.toInt(0, 0);
         }
-        t.commit();
+        if (t) t->commit();
         std::int64_t ok = 0;
         for (const auto& [j, r] : batch) ok += r.ok ? 1 : 0;
         // Lost claims count as lost only (rare: a runner frozen past its lease).
