@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The job engine against graphile-worker, side by side on one embedded PostgreSQL, runs
+# alternating, medians reported. Not part of the test suite.
+#
+#   tests/bench/jobs_bench.sh [BUILD_DIR] [RUNS]      (default build/release, 5)
+#
+# Needs node and npm (graphile-worker is installed from npm into tests/bench/graphile).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build/release}
+runs=${2:-5}
+n=20000
+paudm=$(realpath "$build/app/paudm")
+[ -x "$paudm" ] || { echo "no $paudm: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+
+home=$(mktemp -d /tmp/paudm-bench-XXXXXX)
+chmod 755 "$home"
+export PAUDM_HOME="$home"
+unset PAUDM_DB
+trap '"$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
+"$paudm" db start >/dev/null
+url=$("$paudm" db url)
+psql "$url" -qc "CREATE DATABASE graphile"
+graphile="postgresql:///graphile?host=$home/run&user=$(id -un)"
+(cd tests/bench/graphile && npm install --no-audit --no-fund --silent >/dev/null)
+node=(node tests/bench/graphile/bench.mjs)
+
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+queue_ours() {
+  psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE" -c "TRUNCATE runner CASCADE" \
+    -c "INSERT INTO job (name, status, ts_queued) SELECT 'noop', 'QUEUED', now() FROM generate_series(1, $1)" \
+    -c "VACUUM ANALYZE job"
+}
+
+echo "== $n no-op jobs: process start to last job done, $runs alternating runs"
+ours2=(); ours4=(); gdef=(); gbat=()
+for i in $(seq "$runs"); do
+  queue_ours $n;                          ours2+=("$(seconds "$paudm" runner --threads 2 --batch 64 --until-idle)")
+  "${node[@]}" prepare $n "$graphile";    gbat+=("$(seconds "${node[@]}" batched $n "$graphile")")
+  queue_ours $n;                          ours4+=("$(seconds "$paudm" runner --threads 4 --batch 64 --until-idle)")
+  "${node[@]}" prepare 2000 "$graphile";  gdef+=("$(seconds "${node[@]}" default 2000 "$graphile")")
+  echo "run $i: ours(2 threads) ${ours2[-1]} s, ours(4 threads) ${ours4[-1]} s, graphile batched ${gbat[-1]} s, graphile default (2,000 jobs) ${gdef[-1]} s"
+done
+m2=$(median "${ours2[@]}"); m4=$(median "${ours4[@]}"); mb=$(median "${gbat[@]}"); md=$(median "${gdef[@]}")
+rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
+echo "median jobs/s: ours 2 threads $(rate $n "$m2"), ours 4 threads $(rate $n "$m4"), graphile batched $(rate $n "$mb"), graphile default $(rate 2000 "$md")"
+echo "ratio ours(2 threads) / graphile batched: $(echo "$mb / $m2" | bc -l | xargs printf '%.2f')"
+echo "ratio ours(2 threads) / graphile default: $(echo "($n / $m2) / (2000 / $md)" | bc -l | xargs printf '%.1f')"
+
+echo "== fan-out/fan-in DAG of 10,000 sub-jobs"
+psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE"
+id=$("$paudm" jobs create fanout --set n=10000 --set shape=fanin --submit)
+t0=$(date +%s.%N)
+"$paudm" runner --threads 1 --max-jobs 1 >/dev/null 2>&1 # the prolog: creates the 10,000 sub-jobs (COPY)
+t1=$(date +%s.%N)
+"$paudm" runner --threads 2 --batch 64 --until-idle >/dev/null 2>&1
+t2=$(date +%s.%N)
+echo "creation (prolog claim + COPY of 10,000 jobs and 9,999 dependencies): $(echo "$t1 - $t0" | bc -l | xargs printf '%.2f') s"
+echo "completion: $(echo "10001 / ($t2 - $t1)" | bc -l | xargs printf '%.0f') jobs/s; status $("$paudm" jobs list --top --json | grep -m1 '"status"' | tr -d ' ,')"
+
+echo "== a runner killed with -9 mid-job: time until the job runs again"
+psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE"
+id=$("$paudm" jobs create noop --set sleep_s=30 --submit)
+psql "$url" -qc "UPDATE job SET retry_delay_s = 0 WHERE id = $id"
+"$paudm" runner --lease 10 >/dev/null 2>&1 &
+victim=$!
+until [ "$(psql "$url" -Atc "SELECT status FROM job WHERE id = $id")" = RUNNING ]; do sleep 0.1; done
+"$paudm" runner --lease 10 >/dev/null 2>&1 &
+rescuer=$!
+sleep 1
+kill -9 $victim
+t0=$(date +%s.%N)
+until [ "$(psql "$url" -Atc "SELECT count(*) FROM job_attempt WHERE job_id = $id")" = 2 ]; do sleep 0.1; done
+t1=$(date +%s.%N)
+kill $rescuer
+echo "ours (lease 10 s): rerun after $(echo "$t1 - $t0" | bc -l | xargs printf '%.1f') s"
+"${node[@]}" kill "$graphile" &
+gpid=$!
+until "${node[@]}" count "$graphile" | grep -q '"locked":"1"'; do sleep 0.2; done
+kill -9 $gpid 2>/dev/null || pkill -9 -f "bench.mjs kill" || true
+"${node[@]}" batched 1 "$graphile" >/dev/null 2>&1 & # a fresh worker, waiting for the job
+g2=$!
+sleep 30
+echo "graphile-worker: after 30 s the job is still $("${node[@]}" count "$graphile") (its lock expires after 4 hours)"
+kill $g2 2>/dev/null || true
