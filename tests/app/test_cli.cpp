@@ -8,7 +8,11 @@
 #include <QtTest>
 
 #include <QProcess>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 
 using paudm::test::TestServer;
 
@@ -107,6 +111,84 @@ private slots:
         QVERIFY2(!u.out.contains("s3cr3t") && u.out.contains("host=db.example"), qPrintable(u.out));
         // start/stop manage only the embedded server.
         QCOMPARE(runPaudm({"--db", "host=db.example", "db", "start"}, home_).code, 2);
+    }
+
+    void jobsFromTheCommandLine() {
+        QTemporaryDir dir;
+        const QString yaml = dir.filePath("fan.yaml");
+        {
+            QFile f(yaml);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("# a diamond of five\nn: 5\nshape: diamond\nsubjob_config:\n  qc_value: 2.5\n");
+        }
+        const Run created = runPaudm({"jobs", "create", "fanout", "--config", yaml, "--set", "subjob_config.sleep_s=0.01",
+                                      "--description", "cli test", "--submit"},
+                                     home_);
+        QVERIFY2(created.code == 0, qPrintable(created.err));
+        bool ok = false;
+        const qint64 id = created.out.trimmed().toLongLong(&ok);
+        QVERIFY2(ok && id > 0, qPrintable(created.out)); // only the id, for scripts
+        const Run ran = runPaudm({"runner", "--threads", "2", "--until-idle"}, home_);
+        QVERIFY2(ran.code == 0, qPrintable(ran.err));
+        QVERIFY2(ran.err.contains("7 done, 0 failed, 0 lost"), qPrintable(ran.err)); // 5 sub-jobs, prolog, epilog
+
+        const Run shown = runPaudm({"jobs", "show", QString::number(id), "--json"}, home_);
+        QCOMPARE(shown.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(shown.out.toUtf8()).object();
+        QCOMPARE(o["status"].toString(), QString("DONE"));
+        QCOMPARE(o["subjobs"].toInt(), 5);
+        QCOMPARE(o["config"].toObject()["shape"].toString(), QString("diamond"));
+        QCOMPARE(o["config"].toObject()["subjob_config"].toObject()["sleep_s"].toDouble(), 0.01); // --set, nested
+        QCOMPARE(o["config"].toObject()["subjob_config"].toObject()["qc_value"].toDouble(), 2.5);  // from the file
+        QCOMPARE(o["qc"].toArray().size(), 1);
+        QCOMPARE(o["attempt_history"].toArray().size(), 2);
+
+        const Run listed = runPaudm({"jobs", "list", "--super", QString::number(id), "--json", "--limit", "0"}, home_);
+        QCOMPARE(QJsonDocument::fromJson(listed.out.toUtf8()).array().size(), 5);
+        const Run counts = runPaudm({"jobs", "list", "--count", "--json"}, home_);
+        QVERIFY(QJsonDocument::fromJson(counts.out.toUtf8()).object()["DONE"].toInt() >= 6);
+        const Run graph = runPaudm({"jobs", "graph", QString::number(id)}, home_);
+        QVERIFY(graph.out.startsWith("digraph"));
+        QCOMPARE(graph.out.count("->"), 6); // a diamond of five: 3 + 3 edges
+        const Run dry = runPaudm({"jobs", "abort", "--super", QString::number(id), "--dry-run"}, home_);
+        QCOMPARE(dry.code, 0);
+        QVERIFY2(dry.out.contains("0 jobs match"), qPrintable(dry.out)); // all done: nothing to abort
+        const Run noYes = runPaudm({"jobs", "retry", "--status", "DONE"}, home_);
+        QCOMPARE(noYes.code, 1); // a bulk action needs --yes
+    }
+
+    void jobsBadInput_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("unknown task") << QStringList{"jobs", "create", "nosuch"} << 1 << "unknown task 'nosuch'";
+        QTest::newRow("bad --set") << QStringList{"jobs", "create", "noop", "--set", "novalue"} << 1 << "--set wants key=value";
+        QTest::newRow("missing config") << QStringList{"jobs", "create", "noop", "--config", "/nonexistent.yaml"} << 1
+                                        << "/nonexistent.yaml: cannot read";
+        QTest::newRow("bad status") << QStringList{"jobs", "list", "--status", "SLEEPING"} << 2 << "unknown status 'SLEEPING'";
+        QTest::newRow("no such job") << QStringList{"jobs", "show", "999999"} << 1 << "job 999999 does not exist";
+        QTest::newRow("bad time") << QStringList{"jobs", "list", "--since", "yesterday-ish"} << 2 << "cannot read";
+    }
+    void jobsBadInput() {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QFETCH(QString, message);
+        const Run r = runPaudm(args, home_);
+        QCOMPARE(r.code, code);
+        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+    }
+
+    void malformedYamlNamesLineAndColumn() {
+        QTemporaryDir dir;
+        const QString yaml = dir.filePath("bad.yaml");
+        {
+            QFile f(yaml);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("n: 5\nshape: [diamond\n");
+        }
+        const Run r = runPaudm({"jobs", "create", "fanout", "--config", yaml}, home_);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains(yaml) && r.err.contains("line "), qPrintable(r.err));
     }
 
     void concurrentStartsShareOneServer() {
