@@ -72,7 +72,7 @@ CREATE TABLE job_attempt (
     UNIQUE (token)
 ) WITH (fillfactor = 60); -- room for the update that closes an attempt to stay on its page (HOT)
 CREATE INDEX job_attempt_job_idx ON job_attempt (job_id);
-COMMENT ON TABLE job_attempt IS 'One row per claim of a job: when, where, and how it ended';
+COMMENT ON TABLE job_attempt IS 'One row per claim of a job, written when the claim ends: when, where, and how it ended (the claim in progress is on the job row)';
 COMMENT ON COLUMN job_attempt.id IS 'Attempt identifier';
 COMMENT ON COLUMN job_attempt.job_id IS 'The job';
 COMMENT ON COLUMN job_attempt.attempt IS 'Attempt number (1-based; starts again after a retry by hand or a new phase)';

@@ -26,19 +26,22 @@ DECLARE
     r record;
 BEGIN
     WITH victims AS (
-        SELECT j.id FROM job j WHERE j.id = ANY (p_ids) AND j.status NOT IN ('DONE', 'FAILED', 'CANCELLED')
+        SELECT j.id, j.status, j.token, j.attempts, j.runner_id, j.phase, j.ts_started FROM job j
+        WHERE j.id = ANY (p_ids) AND j.status NOT IN ('DONE', 'FAILED', 'CANCELLED')
         ORDER BY j.id FOR UPDATE
     ), done AS (
-        UPDATE job j SET status = 'CANCELLED', ts_ended = now(), token = NULL, lease_expires = NULL, runner_id = NULL
+        UPDATE job j SET status = 'CANCELLED', ts_ended = now(), token = NULL, lease_expires = NULL
         FROM victims v WHERE j.id = v.id
         RETURNING j.id, j.super_id
+    ), interrupted AS (
+        INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome, error)
+        SELECT v.id, v.attempts, v.token, v.runner_id, rn.host, rn.pid, v.phase, v.ts_started, now(), 'CANCELLED', p_reason
+        FROM victims v LEFT JOIN runner rn ON rn.id = v.runner_id WHERE v.status = 'RUNNING'
     )
     SELECT array_agg(done.id), array_agg(done.super_id) INTO ids, supers FROM done;
     IF ids IS NULL THEN
         RETURN 0;
     END IF;
-    UPDATE job_attempt a SET ts_ended = now(), outcome = 'CANCELLED', error = p_reason
-    WHERE a.job_id = ANY (ids) AND a.ts_ended IS NULL;
     INSERT INTO tag (job_id, name, value)
     SELECT unnest(ids), 'cancelled', p_reason
     ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
@@ -119,6 +122,8 @@ COMMENT ON FUNCTION job_after_terminal(bigint) IS 'Propagates a job''s end to it
 
 -- Claims up to p_n ready jobs for a runner. Ready: QUEUED, every parent DONE, past any
 -- retry back-off, and (if p_tasks is given) a task name matching that regular expression.
+-- The claim lives on the job row (token, runner, start, lease); its job_attempt row is
+-- written when it ends, whichever way (completion, failure, lapse, cancellation).
 CREATE FUNCTION job_claim(p_runner bigint, p_n integer, p_lease_s real, p_tasks text, p_host text, p_pid integer)
 RETURNS TABLE (id bigint, name text, phase text, config jsonb, input jsonb, token bigint, attempts integer,
                max_attempts integer, super_id bigint, timeout_s real, memory_limit_mb integer)
@@ -141,9 +146,6 @@ BEGIN
         FROM ready r WHERE j.id = r.id
         RETURNING j.id, j.name, j.phase, j.config, j.input, j.token, j.attempts, j.max_attempts, j.super_id,
                   j.timeout_s, j.memory_limit_mb
-    ), logged AS (
-        INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase)
-        SELECT c.id, c.attempts, c.token, p_runner, p_host, p_pid, c.phase FROM claimed c
     )
     SELECT * FROM claimed;
 END $$;
@@ -167,17 +169,18 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    UPDATE job_attempt SET ts_ended = now(), outcome = p_outcome, error = p_error
-    WHERE job_id = p_id AND token = p_token;
+    INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome, error)
+    SELECT j.id, j.attempts, j.token, j.runner_id, rn.host, rn.pid, j.phase, j.ts_started, now(), p_outcome, p_error
+    FROM (SELECT 1) one LEFT JOIN runner rn ON rn.id = j.runner_id;
     IF p_status = 'STANDBY' THEN
         UPDATE job SET status = 'STANDBY', phase = 'epilog', unfinished_subjobs = unfinished_subjobs + p_subjobs,
-                       token = NULL, lease_expires = NULL, runner_id = NULL,
+                       token = NULL, lease_expires = NULL,
                        output = coalesce(p_output, output)
         WHERE id = p_id;
         -- Sub-jobs that finished already (none yet, normally) are accounted for by the count.
         RETURN true;
     ELSIF p_status = 'FAILED' AND p_retry AND j.attempts < j.max_attempts THEN
-        UPDATE job SET status = 'QUEUED', token = NULL, lease_expires = NULL, runner_id = NULL,
+        UPDATE job SET status = 'QUEUED', token = NULL, lease_expires = NULL,
                        not_before = now() + make_interval(secs => j.retry_delay_s * 2 ^ (j.attempts - 1)),
                        ts_queued = now()
         WHERE id = p_id;
@@ -185,7 +188,7 @@ BEGIN
         RETURN true;
     END IF;
     UPDATE job SET status = p_status, output = coalesce(p_output, output), ts_ended = now(),
-                   token = NULL, lease_expires = NULL, runner_id = NULL
+                   token = NULL, lease_expires = NULL
     WHERE id = p_id;
     IF p_status = 'DONE' THEN
         DELETE FROM tag WHERE job_id = p_id AND name = 'traceback'; -- an earlier attempt's; the history keeps it
@@ -213,11 +216,13 @@ BEGIN
         WHERE i.status = 'DONE' AND i.subjobs = 0
     ), done AS (
         UPDATE job j SET status = 'DONE', output = coalesce(i.output, j.output), ts_ended = now(),
-                         token = NULL, lease_expires = NULL, runner_id = NULL
+                         token = NULL, lease_expires = NULL
         FROM input i WHERE j.id = i.id AND j.token = i.token AND j.status = 'RUNNING'
-        RETURNING j.id, i.token, j.attempts
+        RETURNING j.id, i.token, j.attempts, j.runner_id, j.phase, j.ts_started
     ), logged AS (
-        UPDATE job_attempt a SET ts_ended = now(), outcome = 'DONE' FROM done d WHERE a.token = d.token
+        INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome)
+        SELECT d.id, d.attempts, d.token, d.runner_id, rn.host, rn.pid, d.phase, d.ts_started, now(), 'DONE'
+        FROM done d LEFT JOIN runner rn ON rn.id = d.runner_id
     )
     SELECT array_agg(done.id), array_agg(done.id) FILTER (WHERE done.attempts > 1) INTO done_ids, retried_ids FROM done;
     done_ids := coalesce(done_ids, '{}');

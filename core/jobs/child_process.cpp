@@ -78,11 +78,14 @@ TaskResult runInChildProcess(const ChildSpec& spec, const std::atomic<bool>& can
         // Child: only async-signal-safe calls until exec.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL); // the runner dies -> so does its task
         if (::getppid() != parent) ::_exit(126);
+#if !defined(__SANITIZE_ADDRESS__)
+        // (Under AddressSanitizer a process reserves terabytes of address space: no limit then.)
         if (spec.memoryLimitMb > 0) {
             const rlim_t bytes = static_cast<rlim_t>(spec.memoryLimitMb) << 20;
             rlimit lim{bytes, bytes};
             ::setrlimit(RLIMIT_AS, &lim);
         }
+#endif
         ::dup2(in.r, 0);
         ::dup2(out.w, 1);
         ::dup2(err.w, 2);

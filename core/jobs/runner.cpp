@@ -313,10 +313,12 @@ struct Runner::Impl {
         for (const auto& [j, r] : batch) running.erase(j.token);
     }
 
-    /// Nothing claimable, nothing running or waiting anywhere, no retry pending.
+    /// Nothing running or waiting for sub-jobs anywhere (they may yet create work for us),
+    /// and no job of our tasks ready or waiting out a retry back-off.
     bool idle(db::Connection& c) {
-        return c.exec("SELECT NOT EXISTS (SELECT 1 FROM job WHERE status IN ('RUNNING', 'STANDBY')) AND NOT EXISTS "
-                      "(SELECT 1 FROM job WHERE status = 'QUEUED' AND (unfinished_parents = 0 OR not_before > now()))")
+        return c.query("SELECT NOT EXISTS (SELECT 1 FROM job WHERE status IN ('RUNNING', 'STANDBY')) AND NOT EXISTS "
+                       "(SELECT 1 FROM job WHERE status = 'QUEUED' AND unfinished_parents = 0 AND name ~ $1)",
+                       regex)
             .toBool(0, 0);
     }
 
@@ -376,9 +378,17 @@ struct Runner::Impl {
                 }
                 const auto now = Clock::now();
                 if (now - lastBeat >= beatEvery) {
-                    c->query("UPDATE job SET lease_expires = now() + make_interval(secs => $2) "
-                             "WHERE runner_id = $1 AND status = 'RUNNING'",
-                             runnerId, o.leaseS);
+                    // Only the claims a worker still holds: one whose result could not be
+                    // committed lapses, and runs again elsewhere.
+                    std::vector<std::int64_t> tokens;
+                    {
+                        std::lock_guard lock(m);
+                        for (const auto& [t, flag] : running) tokens.push_back(t);
+                    }
+                    if (!tokens.empty())
+                        c->query("UPDATE job SET lease_expires = now() + make_interval(secs => $2) "
+                                 "WHERE runner_id = $1 AND status = 'RUNNING' AND token = ANY ($3::bigint[])",
+                                 runnerId, o.leaseS, tokens);
                     c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1", runnerId,
                              static_cast<std::int64_t>(done + failed));
                     lastBeat = now;

@@ -166,7 +166,12 @@ std::optional<JobDetail> JobStore::show(std::int64_t id) {
         SELECT attempt, token, phase, coalesce(host, ''), coalesce(pid, 0), runner_id,
                (extract(epoch FROM ts_started) * 1000)::bigint, (extract(epoch FROM ts_ended) * 1000)::bigint,
                coalesce(outcome, ''), coalesce(error, '')
-        FROM job_attempt WHERE job_id = $1 ORDER BY ts_started, id)sql",
+        FROM job_attempt WHERE job_id = $1
+        UNION ALL -- the claim in progress, which gets its row when it ends
+        SELECT j.attempts, j.token, j.phase, coalesce(r.host, ''), coalesce(r.pid, 0), j.runner_id,
+               (extract(epoch FROM j.ts_started) * 1000)::bigint, NULL, '', ''
+        FROM job j LEFT JOIN runner r ON r.id = j.runner_id WHERE j.id = $1 AND j.status = 'RUNNING'
+        ORDER BY 7)sql",
                             id);
     for (int i = 0; i < a.size(); ++i) {
         JobAttempt at;

@@ -71,7 +71,7 @@ rescuer=$!
 sleep 1
 kill -9 $victim
 t0=$(date +%s.%N)
-until [ "$(psql "$url" -Atc "SELECT count(*) FROM job_attempt WHERE job_id = $id")" = 2 ]; do sleep 0.1; done
+until [ "$(psql "$url" -Atc "SELECT attempts FROM job WHERE id = $id AND status = 'RUNNING'")" = 2 ]; do sleep 0.1; done
 t1=$(date +%s.%N)
 kill $rescuer
 echo "ours (lease 10 s): rerun after $(echo "$t1 - $t0" | bc -l | xargs printf '%.1f') s"
