@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 namespace paudm::jobs {
 
@@ -55,18 +57,11 @@ QJsonObject yamlTextToJson(const std::string& text, const std::string& what) {
 }
 
 QJsonObject yamlFileToJson(const std::string& path) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile&) {
-        throw Error(path + ": cannot read the file");
-    } catch (const YAML::Exception& e) {
-        throw Error(path + ": line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
-                    ": " + e.msg);
-    }
-    if (root.IsNull()) return {};
-    if (!root.IsMap()) throw Error(path + ": expected a mapping (key: value lines) at the top");
-    return toJson(root).toObject();
+    std::ifstream in(path);
+    if (!in) throw Error(path + ": cannot read the file");
+    std::stringstream text;
+    text << in.rdbuf();
+    return yamlTextToJson(text.str(), path);
 }
 
 QJsonValue yamlScalarToJson(const std::string& text) {
