@@ -22,7 +22,7 @@ CREATE TABLE job (
 -- table keeps few: sub-jobs by super-job, top-level jobs newest first (the console's
 -- main listing), and creation time as BRIN (rows arrive in time order, and BRIN costs
 -- next to nothing to maintain). Ready and leased jobs have partial indexes (0002).
-CREATE INDEX job_super_idx ON job (super_id);
+CREATE INDEX job_super_idx ON job (super_id) WHERE super_id IS NOT NULL;
 CREATE INDEX job_toplevel_idx ON job (id DESC) WHERE super_id IS NULL;
 CREATE INDEX job_created_brin ON job USING brin (ts_created);
 COMMENT ON TABLE job IS 'Tracks the list of BT (brownthrower) computing jobs: one row per job or sub-job';

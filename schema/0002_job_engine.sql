@@ -68,15 +68,14 @@ CREATE TABLE job_attempt (
     ts_ended   timestamptz,
     outcome    text CHECK (outcome IN ('DONE', 'STANDBY', 'FAILED', 'CRASHED', 'TIMEOUT', 'OUT_OF_MEMORY',
                                        'LEASE_EXPIRED', 'CANCELLED')),
-    error      text,
-    UNIQUE (token)
-) WITH (fillfactor = 60); -- room for the update that closes an attempt to stay on its page (HOT)
+    error      text
+);
 CREATE INDEX job_attempt_job_idx ON job_attempt (job_id);
 COMMENT ON TABLE job_attempt IS 'One row per claim of a job, written when the claim ends: when, where, and how it ended (the claim in progress is on the job row)';
 COMMENT ON COLUMN job_attempt.id IS 'Attempt identifier';
 COMMENT ON COLUMN job_attempt.job_id IS 'The job';
 COMMENT ON COLUMN job_attempt.attempt IS 'Attempt number (1-based; starts again after a retry by hand or a new phase)';
-COMMENT ON COLUMN job_attempt.token IS 'Fencing token of this claim';
+COMMENT ON COLUMN job_attempt.token IS 'Fencing token of this claim (unique: drawn from job_token_seq)';
 COMMENT ON COLUMN job_attempt.runner_id IS 'Runner that claimed it';
 COMMENT ON COLUMN job_attempt.host IS 'Host it ran on';
 COMMENT ON COLUMN job_attempt.pid IS 'Process that ran it';

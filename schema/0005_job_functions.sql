@@ -208,6 +208,7 @@ DECLARE
     lost bigint[] := '{}';
     done_ids bigint[];
     retried_ids bigint[];
+    supers bigint[];
     r record;
 BEGIN
     -- The common case, set-based: plain DONE (no sub-jobs). Rows whose claim lapsed do not match.
@@ -218,13 +219,15 @@ BEGIN
         UPDATE job j SET status = 'DONE', output = coalesce(i.output, j.output), ts_ended = now(),
                          token = NULL, lease_expires = NULL
         FROM input i WHERE j.id = i.id AND j.token = i.token AND j.status = 'RUNNING'
-        RETURNING j.id, i.token, j.attempts, j.runner_id, j.phase, j.ts_started
+        RETURNING j.id, i.token, j.attempts, j.runner_id, j.phase, j.ts_started, j.super_id
     ), logged AS (
         INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome)
         SELECT d.id, d.attempts, d.token, d.runner_id, rn.host, rn.pid, d.phase, d.ts_started, now(), 'DONE'
         FROM done d LEFT JOIN runner rn ON rn.id = d.runner_id
     )
-    SELECT array_agg(done.id), array_agg(done.id) FILTER (WHERE done.attempts > 1) INTO done_ids, retried_ids FROM done;
+    SELECT array_agg(done.id), array_agg(done.id) FILTER (WHERE done.attempts > 1),
+           array_agg(done.super_id) FILTER (WHERE done.super_id IS NOT NULL)
+    INTO done_ids, retried_ids, supers FROM done;
     done_ids := coalesce(done_ids, '{}');
     IF cardinality(done_ids) > 0 THEN
         IF retried_ids IS NOT NULL THEN
@@ -233,9 +236,8 @@ BEGIN
         UPDATE job c SET unfinished_parents = c.unfinished_parents - x.n
         FROM (SELECT child_id, count(*)::integer AS n FROM dependency WHERE parent_id = ANY (done_ids) GROUP BY child_id) x
         WHERE c.id = x.child_id;
-        FOR r IN SELECT super_id, count(*)::integer AS k FROM job WHERE id = ANY (done_ids) AND super_id IS NOT NULL
-                 GROUP BY super_id ORDER BY super_id LOOP
-            PERFORM job_subjobs_finished(r.super_id, r.k, 'DONE');
+        FOR r IN SELECT sup, count(*)::integer AS k FROM unnest(supers) AS sup GROUP BY sup ORDER BY sup LOOP
+            PERFORM job_subjobs_finished(r.sup, r.k, 'DONE');
         END LOOP;
         PERFORM pg_notify('paudm_jobs', 'ended');
     END IF;
