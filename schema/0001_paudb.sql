@@ -17,11 +17,11 @@ CREATE TABLE job (
     ts_queued   timestamptz,
     ts_started  timestamptz,
     ts_ended    timestamptz
-);
+) WITH (fillfactor = 70); -- room on each page for a job's updates to stay there (HOT)
 -- Every index here is paid on each state change of each job (two per run), so the job
 -- table keeps few: sub-jobs by super-job, top-level jobs newest first (the console's
 -- main listing), and creation time as BRIN (rows arrive in time order, and BRIN costs
--- next to nothing to maintain). Ready and leased jobs have partial indexes (0002).
+-- next to nothing to maintain). Ready jobs and claims have tables of their own (0002).
 CREATE INDEX job_super_idx ON job (super_id) WHERE super_id IS NOT NULL;
 CREATE INDEX job_toplevel_idx ON job (id DESC) WHERE super_id IS NULL;
 CREATE INDEX job_created_brin ON job USING brin (ts_created);

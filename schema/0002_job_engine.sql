@@ -37,11 +37,35 @@ ALTER TABLE job
     ADD COLUMN unfinished_parents integer NOT NULL DEFAULT 0 CHECK (unfinished_parents >= 0),
     ADD COLUMN unfinished_subjobs integer NOT NULL DEFAULT 0 CHECK (unfinished_subjobs >= 0),
     ADD COLUMN phase              text NOT NULL DEFAULT 'prolog' CHECK (phase IN ('prolog', 'run', 'epilog')),
-    ADD COLUMN runner_id          bigint REFERENCES runner (id) ON DELETE SET NULL,
-    ADD COLUMN lease_expires      timestamptz;
--- Claiming looks only at jobs that can run now, best first.
-CREATE INDEX job_ready_idx ON job (priority DESC, id) WHERE status = 'QUEUED' AND unfinished_parents = 0;
-CREATE INDEX job_lease_idx ON job (lease_expires) WHERE status = 'RUNNING';
+    ADD COLUMN runner_id          bigint REFERENCES runner (id) ON DELETE SET NULL;
+
+-- The ready queue and the active claims are small tables of their own: a job row then has
+-- no index on anything that changes while it runs, so its updates stay on their page (HOT)
+-- and cost no index writes, however many million jobs the table holds.
+CREATE TABLE job_ready (
+    job_id     bigint PRIMARY KEY REFERENCES job (id) ON DELETE CASCADE,
+    priority   integer NOT NULL,
+    name       text NOT NULL,
+    not_before timestamptz
+);
+CREATE INDEX job_ready_order_idx ON job_ready (priority DESC, job_id);
+COMMENT ON TABLE job_ready IS 'The jobs a runner may claim: QUEUED with every parent DONE (kept by the engine functions)';
+COMMENT ON COLUMN job_ready.job_id IS 'The job';
+COMMENT ON COLUMN job_ready.priority IS 'The job''s priority: higher is claimed first';
+COMMENT ON COLUMN job_ready.name IS 'The job''s task name, for runners that take only some tasks';
+COMMENT ON COLUMN job_ready.not_before IS 'Not claimed before this time (retry back-off)';
+
+CREATE TABLE job_lease (
+    job_id        bigint PRIMARY KEY REFERENCES job (id) ON DELETE CASCADE,
+    token         bigint NOT NULL,
+    runner_id     bigint REFERENCES runner (id) ON DELETE SET NULL,
+    lease_expires timestamptz NOT NULL
+);
+COMMENT ON TABLE job_lease IS 'Claims in progress: a claim lapses at lease_expires unless its runner renews it';
+COMMENT ON COLUMN job_lease.job_id IS 'The claimed job';
+COMMENT ON COLUMN job_lease.token IS 'Fencing token of the claim (also on the job row)';
+COMMENT ON COLUMN job_lease.runner_id IS 'Runner holding the claim';
+COMMENT ON COLUMN job_lease.lease_expires IS 'The claim lapses at this time unless renewed by heartbeat';
 COMMENT ON COLUMN job.priority IS 'Higher runs first among ready jobs';
 COMMENT ON COLUMN job.attempts IS 'How many times the job has been claimed';
 COMMENT ON COLUMN job.max_attempts IS 'Attempts allowed before the job is FAILED';
@@ -52,8 +76,7 @@ COMMENT ON COLUMN job.memory_limit_mb IS 'Memory limit of one attempt (MiB; NULL
 COMMENT ON COLUMN job.unfinished_parents IS 'Parents (dependency) not yet DONE; the job is ready when 0';
 COMMENT ON COLUMN job.unfinished_subjobs IS 'Sub-jobs not yet finished; a STANDBY job is queued again at 0';
 COMMENT ON COLUMN job.phase IS 'Next part to run: prolog, run or epilog';
-COMMENT ON COLUMN job.runner_id IS 'Runner holding the current claim';
-COMMENT ON COLUMN job.lease_expires IS 'The claim lapses at this time unless renewed by heartbeat';
+COMMENT ON COLUMN job.runner_id IS 'Runner of the current or last claim';
 
 CREATE TABLE job_attempt (
     id         bigserial PRIMARY KEY,

@@ -16,6 +16,17 @@ CREATE FUNCTION job_closure(p_root bigint) RETURNS TABLE (id bigint) LANGUAGE sq
 $$;
 COMMENT ON FUNCTION job_closure(bigint) IS 'A job with all its sub-jobs and dependents, recursively';
 
+-- Puts the given jobs that are QUEUED with every parent DONE into the ready queue (or
+-- updates their back-off there). Every transition that may make a job ready calls it.
+CREATE FUNCTION job_enqueue(p_ids bigint[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO job_ready (job_id, priority, name, not_before)
+    SELECT id, priority, name, not_before FROM job
+    WHERE id = ANY (p_ids) AND status = 'QUEUED' AND unfinished_parents = 0
+    ORDER BY id
+    ON CONFLICT (job_id) DO UPDATE SET priority = excluded.priority, not_before = excluded.not_before
+$$;
+COMMENT ON FUNCTION job_enqueue(bigint[]) IS 'Adds the ready ones among these jobs to the ready queue';
+
 -- Marks unfinished jobs CANCELLED and does the bookkeeping of the super-jobs left
 -- outside the set. Returns how many changed. Runners holding one of them notice on the
 -- paudm_abort notification and stop it; their late commit fails the fencing check.
@@ -30,7 +41,7 @@ BEGIN
         WHERE j.id = ANY (p_ids) AND j.status NOT IN ('DONE', 'FAILED', 'CANCELLED')
         ORDER BY j.id FOR UPDATE
     ), done AS (
-        UPDATE job j SET status = 'CANCELLED', ts_ended = now(), token = NULL, lease_expires = NULL
+        UPDATE job j SET status = 'CANCELLED', ts_ended = now(), token = NULL
         FROM victims v WHERE j.id = v.id
         RETURNING j.id, j.super_id
     ), interrupted AS (
@@ -42,6 +53,8 @@ BEGIN
     IF ids IS NULL THEN
         RETURN 0;
     END IF;
+    DELETE FROM job_ready WHERE job_id = ANY (ids);
+    DELETE FROM job_lease WHERE job_id = ANY (ids);
     INSERT INTO tag (job_id, name, value)
     SELECT unnest(ids), 'cancelled', p_reason
     ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
@@ -81,7 +94,7 @@ BEGIN
     END IF;
     SELECT count(*) FILTER (WHERE status <> 'DONE'), count(*) INTO bad, total FROM job WHERE super_id = p_super;
     IF bad > 0 THEN
-        UPDATE job SET status = 'FAILED', ts_ended = now(), token = NULL, lease_expires = NULL WHERE id = p_super;
+        UPDATE job SET status = 'FAILED', ts_ended = now(), token = NULL WHERE id = p_super;
         INSERT INTO tag (job_id, name, value)
         VALUES (p_super, 'traceback', format('%s of %s sub-jobs did not finish', bad, total))
         ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
@@ -89,6 +102,7 @@ BEGIN
     ELSE
         UPDATE job SET status = 'QUEUED', phase = 'epilog', attempts = 0, not_before = NULL, ts_queued = now()
         WHERE id = p_super;
+        PERFORM job_enqueue(ARRAY[p_super]);
         PERFORM pg_notify('paudm_jobs', 'ready');
     END IF;
 END $$;
@@ -100,11 +114,20 @@ CREATE FUNCTION job_after_terminal(p_id bigint) RETURNS void LANGUAGE plpgsql AS
 DECLARE
     j record;
     dependents bigint[];
+    unblocked bigint[];
 BEGIN
     SELECT id, status, super_id INTO j FROM job WHERE id = p_id;
     IF j.status = 'DONE' THEN
-        UPDATE job c SET unfinished_parents = c.unfinished_parents - 1
-        FROM dependency d WHERE d.parent_id = p_id AND c.id = d.child_id AND c.unfinished_parents > 0;
+        WITH u AS (
+            UPDATE job c SET unfinished_parents = c.unfinished_parents - 1
+            FROM dependency d WHERE d.parent_id = p_id AND c.id = d.child_id AND c.unfinished_parents > 0
+            RETURNING c.id, c.unfinished_parents
+        )
+        SELECT array_agg(u.id) FILTER (WHERE u.unfinished_parents = 0) INTO unblocked FROM u;
+        IF unblocked IS NOT NULL THEN
+            PERFORM job_enqueue(unblocked);
+            PERFORM pg_notify('paudm_jobs', 'ready');
+        END IF;
     ELSE
         -- Its dependents can never run now.
         SELECT array_agg(c.id) INTO dependents FROM dependency d, job_closure(d.child_id) c WHERE d.parent_id = p_id;
@@ -132,20 +155,22 @@ LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY
     WITH ready AS (
-        SELECT j.id FROM job j
-        WHERE j.status = 'QUEUED' AND j.unfinished_parents = 0
-          AND (j.not_before IS NULL OR j.not_before <= now())
-          AND (p_tasks IS NULL OR j.name ~ p_tasks)
-        ORDER BY j.priority DESC, j.id
+        SELECT q.job_id FROM job_ready q
+        WHERE (q.not_before IS NULL OR q.not_before <= now()) AND (p_tasks IS NULL OR q.name ~ p_tasks)
+        ORDER BY q.priority DESC, q.job_id
         LIMIT p_n
         FOR UPDATE SKIP LOCKED
+    ), taken AS (
+        DELETE FROM job_ready q USING ready r WHERE q.job_id = r.job_id RETURNING q.job_id
     ), claimed AS (
         UPDATE job j SET status = 'RUNNING', token = nextval('job_token_seq'), attempts = j.attempts + 1,
-                         runner_id = p_runner, lease_expires = now() + make_interval(secs => p_lease_s),
-                         ts_started = now()
-        FROM ready r WHERE j.id = r.id
+                         runner_id = p_runner, ts_started = now()
+        FROM taken t WHERE j.id = t.job_id AND j.status = 'QUEUED'
         RETURNING j.id, j.name, j.phase, j.config, j.input, j.token, j.attempts, j.max_attempts, j.super_id,
                   j.timeout_s, j.memory_limit_mb
+    ), leased AS (
+        INSERT INTO job_lease (job_id, token, runner_id, lease_expires)
+        SELECT c.id, c.token, p_runner, now() + make_interval(secs => p_lease_s) FROM claimed c
     )
     SELECT * FROM claimed;
 END $$;
@@ -172,23 +197,25 @@ BEGIN
     INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome, error)
     SELECT j.id, j.attempts, j.token, j.runner_id, rn.host, rn.pid, j.phase, j.ts_started, now(), p_outcome, p_error
     FROM (SELECT 1) one LEFT JOIN runner rn ON rn.id = j.runner_id;
+    DELETE FROM job_lease WHERE job_id = p_id;
     IF p_status = 'STANDBY' THEN
         UPDATE job SET status = 'STANDBY', phase = 'epilog', unfinished_subjobs = unfinished_subjobs + p_subjobs,
-                       token = NULL, lease_expires = NULL,
+                       token = NULL,
                        output = coalesce(p_output, output)
         WHERE id = p_id;
         -- Sub-jobs that finished already (none yet, normally) are accounted for by the count.
         RETURN true;
     ELSIF p_status = 'FAILED' AND p_retry AND j.attempts < j.max_attempts THEN
-        UPDATE job SET status = 'QUEUED', token = NULL, lease_expires = NULL,
+        UPDATE job SET status = 'QUEUED', token = NULL,
                        not_before = now() + make_interval(secs => j.retry_delay_s * 2 ^ (j.attempts - 1)),
                        ts_queued = now()
         WHERE id = p_id;
+        PERFORM job_enqueue(ARRAY[p_id]);
         PERFORM pg_notify('paudm_jobs', 'retry');
         RETURN true;
     END IF;
     UPDATE job SET status = p_status, output = coalesce(p_output, output), ts_ended = now(),
-                   token = NULL, lease_expires = NULL
+                   token = NULL
     WHERE id = p_id;
     IF p_status = 'DONE' THEN
         DELETE FROM tag WHERE job_id = p_id AND name = 'traceback'; -- an earlier attempt's; the history keeps it
@@ -209,6 +236,7 @@ DECLARE
     done_ids bigint[];
     retried_ids bigint[];
     supers bigint[];
+    unblocked bigint[];
     r record;
 BEGIN
     -- The common case, set-based: plain DONE (no sub-jobs). Rows whose claim lapsed do not match.
@@ -217,13 +245,15 @@ BEGIN
         WHERE i.status = 'DONE' AND i.subjobs = 0
     ), done AS (
         UPDATE job j SET status = 'DONE', output = coalesce(i.output, j.output), ts_ended = now(),
-                         token = NULL, lease_expires = NULL
+                         token = NULL
         FROM input i WHERE j.id = i.id AND j.token = i.token AND j.status = 'RUNNING'
         RETURNING j.id, i.token, j.attempts, j.runner_id, j.phase, j.ts_started, j.super_id
     ), logged AS (
         INSERT INTO job_attempt (job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome)
         SELECT d.id, d.attempts, d.token, d.runner_id, rn.host, rn.pid, d.phase, d.ts_started, now(), 'DONE'
         FROM done d LEFT JOIN runner rn ON rn.id = d.runner_id
+    ), released AS (
+        DELETE FROM job_lease l USING done d WHERE l.job_id = d.id
     )
     SELECT array_agg(done.id), array_agg(done.id) FILTER (WHERE done.attempts > 1),
            array_agg(done.super_id) FILTER (WHERE done.super_id IS NOT NULL)
@@ -233,9 +263,18 @@ BEGIN
         IF retried_ids IS NOT NULL THEN
             DELETE FROM tag WHERE job_id = ANY (retried_ids) AND name = 'traceback'; -- left by a failed attempt
         END IF;
-        UPDATE job c SET unfinished_parents = c.unfinished_parents - x.n
-        FROM (SELECT child_id, count(*)::integer AS n FROM dependency WHERE parent_id = ANY (done_ids) GROUP BY child_id) x
-        WHERE c.id = x.child_id;
+        WITH u AS (
+            UPDATE job c SET unfinished_parents = c.unfinished_parents - x.n
+            FROM (SELECT child_id, count(*)::integer AS n FROM dependency WHERE parent_id = ANY (done_ids)
+                  GROUP BY child_id) x
+            WHERE c.id = x.child_id
+            RETURNING c.id, c.unfinished_parents
+        )
+        SELECT array_agg(u.id) FILTER (WHERE u.unfinished_parents = 0) INTO unblocked FROM u;
+        IF unblocked IS NOT NULL THEN
+            PERFORM job_enqueue(unblocked);
+            PERFORM pg_notify('paudm_jobs', 'ready');
+        END IF;
         FOR r IN SELECT sup, count(*)::integer AS k FROM unnest(supers) AS sup GROUP BY sup ORDER BY sup LOOP
             PERFORM job_subjobs_finished(r.sup, r.k, 'DONE');
         END LOOP;
@@ -261,9 +300,9 @@ DECLARE
     r record;
     n integer := 0;
 BEGIN
-    FOR r IN SELECT id, token FROM job WHERE status = 'RUNNING' AND lease_expires < now()
-             ORDER BY id FOR UPDATE SKIP LOCKED LOOP
-        PERFORM job_complete(r.id, r.token, 'FAILED', NULL, 'lease expired: the runner died or stopped renewing',
+    FOR r IN SELECT job_id, token FROM job_lease WHERE lease_expires < now()
+             ORDER BY job_id FOR UPDATE SKIP LOCKED LOOP
+        PERFORM job_complete(r.job_id, r.token, 'FAILED', NULL, 'lease expired: the runner died or stopped renewing',
                              'LEASE_EXPIRED', 0, true);
         n := n + 1;
     END LOOP;
@@ -285,7 +324,7 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM 1 FROM job j WHERE j.id = ANY (ids) ORDER BY j.id FOR UPDATE;
-    UPDATE job j SET attempts = 0, not_before = NULL, ts_ended = NULL, token = NULL, lease_expires = NULL,
+    UPDATE job j SET attempts = 0, not_before = NULL, ts_ended = NULL, token = NULL,
                      runner_id = NULL, ts_queued = now(), status = 'QUEUED',
                      unfinished_parents = (SELECT count(*) FROM dependency d JOIN job p ON p.id = d.parent_id
                                            WHERE d.child_id = j.id AND (p.status <> 'DONE' OR p.id = ANY (ids))),
@@ -294,6 +333,7 @@ BEGIN
     WHERE j.id = ANY (ids);
     -- A job waiting for sub-jobs again is STANDBY; one whose sub-jobs are all done runs its epilog.
     UPDATE job SET status = 'STANDBY' WHERE id = ANY (ids) AND unfinished_subjobs > 0;
+    PERFORM job_enqueue(ids);
     DELETE FROM tag WHERE job_id = ANY (ids) AND name IN ('traceback', 'cancelled');
     -- The super-jobs above wait for these again; those that had ended go back to STANDBY.
     SELECT super_id INTO s FROM job WHERE id = p_id;

@@ -313,11 +313,12 @@ struct Runner::Impl {
         for (const auto& [j, r] : batch) running.erase(j.token);
     }
 
-    /// Nothing running or waiting for sub-jobs anywhere (they may yet create work for us),
-    /// and no job of our tasks ready or waiting out a retry back-off.
+    /// No claim in progress anywhere (it may yet create work for us, and a job waiting for
+    /// its sub-jobs waits on claims or on the ready queue), and no job of our tasks in the
+    /// ready queue, back-off included. Both tables hold only live work: this stays cheap.
     bool idle(db::Connection& c) {
-        return c.query("SELECT NOT EXISTS (SELECT 1 FROM job WHERE status IN ('RUNNING', 'STANDBY')) AND NOT EXISTS "
-                       "(SELECT 1 FROM job WHERE status = 'QUEUED' AND unfinished_parents = 0 AND name ~ $1)",
+        return c.query("SELECT NOT EXISTS (SELECT 1 FROM job_lease) AND "
+                       "NOT EXISTS (SELECT 1 FROM job_ready WHERE name ~ $1)",
                        regex)
             .toBool(0, 0);
     }
@@ -386,8 +387,8 @@ struct Runner::Impl {
                         for (const auto& [t, flag] : running) tokens.push_back(t);
                     }
                     if (!tokens.empty())
-                        c->query("UPDATE job SET lease_expires = now() + make_interval(secs => $2) "
-                                 "WHERE runner_id = $1 AND status = 'RUNNING' AND token = ANY ($3::bigint[])",
+                        c->query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
+                                 "WHERE runner_id = $1 AND token = ANY ($3::bigint[])",
                                  runnerId, o.leaseS, tokens);
                     c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1", runnerId,
                              static_cast<std::int64_t>(done + failed));
@@ -418,7 +419,7 @@ struct Runner::Impl {
         }
         if (tokens.empty()) return;
         const auto r = c.query("SELECT t FROM unnest($1::bigint[]) t WHERE NOT EXISTS "
-                               "(SELECT 1 FROM job WHERE token = t AND status = 'RUNNING')",
+                               "(SELECT 1 FROM job_lease WHERE token = t)",
                                tokens);
         std::lock_guard lock(m);
         for (int i = 0; i < r.size(); ++i) {

@@ -115,13 +115,14 @@ std::int64_t JobStore::create(const NewJob& job, bool submit) {
         RETURNING id)sql",
                             job.name, job.description, std::string(submit ? "QUEUED" : "STASHED"), jsonText(config),
                             jsonText(job.input), job.priority, job.maxAttempts);
-    if (submit) c_.query("SELECT pg_notify('paudm_jobs', 'ready')");
-    return r.toInt(0, 0);
+    const std::int64_t id = r.toInt(0, 0);
+    if (submit) c_.query("SELECT job_enqueue(ARRAY[$1]::bigint[]), pg_notify('paudm_jobs', 'ready')", id);
+    return id;
 }
 
 bool JobStore::submit(std::int64_t id) {
     const auto r = c_.query("UPDATE job SET status = 'QUEUED', ts_queued = now() WHERE id = $1 AND status = 'STASHED'", id);
-    if (r.affected() > 0) c_.query("SELECT pg_notify('paudm_jobs', 'ready')");
+    if (r.affected() > 0) c_.query("SELECT job_enqueue(ARRAY[$1]::bigint[]), pg_notify('paudm_jobs', 'ready')", id);
     return r.affected() > 0;
 }
 
@@ -342,6 +343,7 @@ std::vector<std::int64_t> JobStore::insertSubjobs(std::int64_t superId, const st
                   }
                   return next < jobs.size();
               });
+    c_.query("SELECT job_enqueue($1::bigint[])", ids); // those without parents among them
     if (!deps.empty()) {
         size_t d = 0;
         c_.copyIn("COPY dependency (super_id, parent_id, child_id) FROM STDIN", [&](std::string& buf) {

@@ -30,6 +30,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 queue_ours() {
   psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE" -c "TRUNCATE runner CASCADE" \
     -c "INSERT INTO job (name, status, ts_queued) SELECT 'noop', 'QUEUED', now() FROM generate_series(1, $1)" \
+    -c "SELECT job_enqueue(array_agg(id)) FROM job" \
     -c "VACUUM ANALYZE job"
 }
 

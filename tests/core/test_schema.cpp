@@ -112,7 +112,7 @@ private slots:
     }
 
     void referenceCataloguesAndEngineTables() {
-        for (const char* t : {"ref_star", "ref_galaxy", "runner", "job_attempt", "schema_migration"})
+        for (const char* t : {"ref_star", "ref_galaxy", "runner", "job_attempt", "job_ready", "job_lease", "schema_migration"})
             QVERIFY2(c_->query("SELECT to_regclass($1) IS NOT NULL", t).toBool(0, 0), t);
         for (const char* col : {"ra", "dec", "mag_g", "mag_nb"})
             QVERIFY(c_->query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'ref_star' "
@@ -120,7 +120,7 @@ private slots:
         for (const char* col : {"ra", "dec", "a", "b", "theta", "mag_i", "flux_nb"})
             QVERIFY(c_->query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'ref_galaxy' "
                               "AND column_name = $1", col).toInt(0, 0) == 1);
-        for (const char* col : {"priority", "attempts", "max_attempts", "lease_expires", "runner_id",
+        for (const char* col : {"priority", "attempts", "max_attempts", "runner_id",
                                 "unfinished_parents"})
             QVERIFY(c_->query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'job' "
                               "AND column_name = $1", col).toInt(0, 0) == 1);
