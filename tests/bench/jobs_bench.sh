@@ -37,9 +37,9 @@ queue_ours() {
 echo "== $n no-op jobs: process start to last job done, $runs alternating runs"
 ours2=(); ours4=(); gdef=(); gbat=()
 for i in $(seq "$runs"); do
-  queue_ours $n;                          ours2+=("$(seconds "$paudm" runner --threads 2 --batch 64 --until-idle)")
+  queue_ours $n;                          ours2+=("$(seconds "$paudm" runner --threads 2 --batch "${BATCH:-64}" --until-idle)")
   "${node[@]}" prepare $n "$graphile";    gbat+=("$(seconds "${node[@]}" batched $n "$graphile")")
-  queue_ours $n;                          ours4+=("$(seconds "$paudm" runner --threads 4 --batch 64 --until-idle)")
+  queue_ours $n;                          ours4+=("$(seconds "$paudm" runner --threads 4 --batch "${BATCH:-64}" --until-idle)")
   "${node[@]}" prepare 2000 "$graphile";  gdef+=("$(seconds "${node[@]}" default 2000 "$graphile")")
   echo "run $i: ours(2 threads) ${ours2[-1]} s, ours(4 threads) ${ours4[-1]} s, graphile batched ${gbat[-1]} s, graphile default (2,000 jobs) ${gdef[-1]} s"
 done
