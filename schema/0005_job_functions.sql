@@ -109,25 +109,36 @@ END $$;
 COMMENT ON FUNCTION job_subjobs_finished(bigint, integer, text) IS
     'Bookkeeping of a super-job when sub-jobs finish: queue its epilog, or fail it';
 
+-- The given jobs are DONE: their dependents each have one unfinished parent less, and
+-- those left with none join the ready queue.
+CREATE FUNCTION job_parents_done(p_ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    unblocked bigint[];
+BEGIN
+    WITH u AS (
+        UPDATE job c SET unfinished_parents = c.unfinished_parents - x.n
+        FROM (SELECT child_id, count(*)::integer AS n FROM dependency WHERE parent_id = ANY (p_ids)
+              GROUP BY child_id) x
+        WHERE c.id = x.child_id AND c.unfinished_parents > 0
+        RETURNING c.id, c.unfinished_parents
+    )
+    SELECT array_agg(u.id) FILTER (WHERE u.unfinished_parents = 0) INTO unblocked FROM u;
+    IF unblocked IS NOT NULL THEN
+        PERFORM job_enqueue(unblocked);
+        PERFORM pg_notify('paudm_jobs', 'ready');
+    END IF;
+END $$;
+COMMENT ON FUNCTION job_parents_done(bigint[]) IS 'Unblocks the dependents of jobs that are DONE';
+
 -- Bookkeeping after a job became DONE, FAILED or CANCELLED (its row is already updated).
 CREATE FUNCTION job_after_terminal(p_id bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     j record;
     dependents bigint[];
-    unblocked bigint[];
 BEGIN
     SELECT id, status, super_id INTO j FROM job WHERE id = p_id;
     IF j.status = 'DONE' THEN
-        WITH u AS (
-            UPDATE job c SET unfinished_parents = c.unfinished_parents - 1
-            FROM dependency d WHERE d.parent_id = p_id AND c.id = d.child_id AND c.unfinished_parents > 0
-            RETURNING c.id, c.unfinished_parents
-        )
-        SELECT array_agg(u.id) FILTER (WHERE u.unfinished_parents = 0) INTO unblocked FROM u;
-        IF unblocked IS NOT NULL THEN
-            PERFORM job_enqueue(unblocked);
-            PERFORM pg_notify('paudm_jobs', 'ready');
-        END IF;
+        PERFORM job_parents_done(ARRAY[p_id]);
     ELSE
         -- Its dependents can never run now.
         SELECT array_agg(c.id) INTO dependents FROM dependency d, job_closure(d.child_id) c WHERE d.parent_id = p_id;
@@ -236,7 +247,6 @@ DECLARE
     done_ids bigint[];
     retried_ids bigint[];
     supers bigint[];
-    unblocked bigint[];
     r record;
 BEGIN
     -- The common case, set-based: plain DONE (no sub-jobs). Rows whose claim lapsed do not match.
@@ -263,18 +273,7 @@ BEGIN
         IF retried_ids IS NOT NULL THEN
             DELETE FROM tag WHERE job_id = ANY (retried_ids) AND name = 'traceback'; -- left by a failed attempt
         END IF;
-        WITH u AS (
-            UPDATE job c SET unfinished_parents = c.unfinished_parents - x.n
-            FROM (SELECT child_id, count(*)::integer AS n FROM dependency WHERE parent_id = ANY (done_ids)
-                  GROUP BY child_id) x
-            WHERE c.id = x.child_id
-            RETURNING c.id, c.unfinished_parents
-        )
-        SELECT array_agg(u.id) FILTER (WHERE u.unfinished_parents = 0) INTO unblocked FROM u;
-        IF unblocked IS NOT NULL THEN
-            PERFORM job_enqueue(unblocked);
-            PERFORM pg_notify('paudm_jobs', 'ready');
-        END IF;
+        PERFORM job_parents_done(done_ids);
         FOR r IN SELECT sup, count(*)::integer AS k FROM unnest(supers) AS sup GROUP BY sup ORDER BY sup LOOP
             PERFORM job_subjobs_finished(r.sup, r.k, 'DONE');
         END LOOP;

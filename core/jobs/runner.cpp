@@ -339,6 +339,7 @@ struct Runner::Impl {
             } catch (const Error& e) {
                 say(std::string("claim failed, reconnecting: ") + e.what());
                 c.reset();
+                std::this_thread::sleep_for(std::chrono::milliseconds(500)); // no tight loop on a persistent error
                 c = connect("paudm runner");
                 continue;
             }
