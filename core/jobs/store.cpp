@@ -109,6 +109,7 @@ QJsonObject JobStore::mergedConfig(const NewJob& job) const {
 
 std::int64_t JobStore::create(const NewJob& job, bool submit) {
     const QJsonObject config = mergedConfig(job);
+    db::Transaction t(c_); // the job and its place in the ready queue, together
     const auto r = c_.query(R"sql(
         INSERT INTO job (name, description, status, config, input, priority, max_attempts, ts_queued)
         VALUES ($1, nullif($2, ''), $3, $4::jsonb, $5::jsonb, $6, coalesce($7, 3), CASE WHEN $3 = 'QUEUED' THEN now() END)
@@ -117,12 +118,15 @@ std::int64_t JobStore::create(const NewJob& job, bool submit) {
                             jsonText(job.input), job.priority, job.maxAttempts);
     const std::int64_t id = r.toInt(0, 0);
     if (submit) c_.query("SELECT job_enqueue(ARRAY[$1]::bigint[]), pg_notify('paudm_jobs', 'ready')", id);
+    t.commit();
     return id;
 }
 
 bool JobStore::submit(std::int64_t id) {
+    db::Transaction t(c_);
     const auto r = c_.query("UPDATE job SET status = 'QUEUED', ts_queued = now() WHERE id = $1 AND status = 'STASHED'", id);
     if (r.affected() > 0) c_.query("SELECT job_enqueue(ARRAY[$1]::bigint[]), pg_notify('paudm_jobs', 'ready')", id);
+    t.commit();
     return r.affected() > 0;
 }
 

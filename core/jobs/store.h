@@ -71,7 +71,8 @@ public:
     explicit JobStore(db::Connection& c, const TaskRegistry& registry = TaskRegistry::standard());
 
     /// Creates a top-level job (configuration merged over the task's defaults). With
-    /// `submit` it is QUEUED at once, else STASHED. Returns its id.
+    /// `submit` it is QUEUED at once, else STASHED. Returns its id. Like submit(), it runs
+    /// its own transaction: do not call it inside one.
     std::int64_t create(const NewJob& job, bool submit);
     /// STASHED -> QUEUED. Returns false if the job was not STASHED.
     bool submit(std::int64_t id);
