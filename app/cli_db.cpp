@@ -21,18 +21,13 @@ int failed(const Error& e) {
     return 1;
 }
 
-db::EmbeddedServer embeddedServer(const DatabaseTarget& t) {
-    const int port = qEnvironmentVariableIntValue("PAUDM_PORT");
-    return db::EmbeddedServer(t.home, port > 0 ? port : 5432);
-}
-
 int start(const DatabaseTarget& t) {
     if (!t.isEmbedded()) {
         std::fprintf(stderr, "paudm: the database is external (%s); 'db start' manages only the embedded server\n",
                      t.describe().c_str());
         return 2;
     }
-    auto server = embeddedServer(t);
+    auto server = t.embeddedServer();
     if (auto r = server.start(); !r) return failed(r.error());
     auto c = db::openAndMigrate(t, "paudm db start");
     if (!c) return failed(c.error());
@@ -49,7 +44,7 @@ int stop(const DatabaseTarget& t) {
                      t.describe().c_str());
         return 2;
     }
-    auto server = embeddedServer(t);
+    auto server = t.embeddedServer();
     const bool wasRunning = server.status().running;
     if (auto r = server.stop(); !r) return failed(r.error());
     std::printf(wasRunning ? "embedded server stopped\n" : "embedded server was not running\n");
@@ -60,7 +55,7 @@ int status(const DatabaseTarget& t) {
     const int known = db::bundledMigrations().empty() ? 0 : db::bundledMigrations().back().version;
     std::printf("database: %s\n", t.describe().c_str());
     if (t.isEmbedded()) {
-        const auto s = embeddedServer(t).status();
+        const auto s = t.embeddedServer().status();
         std::printf("  data:     %s%s\n", qPrintable(s.dataDir), s.initialised ? "" : " (not initialised yet)");
         std::printf("  socket:   %s (port %d)\n", qPrintable(s.socketDir), s.port);
         std::printf("  log:      %s\n", qPrintable(s.logFile));
@@ -85,7 +80,7 @@ int status(const DatabaseTarget& t) {
 
 int migrate(const DatabaseTarget& t) {
     if (t.isEmbedded())
-        if (auto r = embeddedServer(t).start(); !r) return failed(r.error());
+        if (auto r = t.embeddedServer().start(); !r) return failed(r.error());
     auto r = capture([&] {
         db::Connection c = db::Connection::open(t.conninfo, "paudm db migrate");
         const auto report = db::migrate(c);
@@ -101,7 +96,7 @@ int migrate(const DatabaseTarget& t) {
 
 int url(const DatabaseTarget& t, bool readOnly) {
     if (t.isEmbedded()) {
-        std::printf("%s\n", embeddedServer(t).uri(readOnly).c_str());
+        std::printf("%s\n", t.embeddedServer().uri(readOnly).c_str());
         return 0;
     }
     auto r = capture([&] { return db::conninfoToUri(readOnly ? t.readOnlyConninfo : t.conninfo); });

@@ -121,6 +121,22 @@ std::optional<std::int64_t> jobId(const QString& text) {
     return ok && id > 0 ? std::optional<std::int64_t>(id) : std::nullopt;
 }
 
+/// Parses a command's words; returns the exit code when the command should end here
+/// (a usage error, or --help printed).
+std::optional<int> parseOrEnd(QCommandLineParser& p, const QString& command, const QStringList& args) {
+    if (!p.parse(QStringList{command} + args)) return usage(p, p.errorText());
+    if (p.isSet("help")) {
+        std::fputs(qPrintable(p.helpText()), stdout);
+        return 0;
+    }
+    return std::nullopt;
+}
+
+/// The single job id a command was given, if it was given exactly one valid id.
+std::optional<std::int64_t> oneJobId(const QCommandLineParser& p) {
+    return p.positionalArguments().size() == 1 ? jobId(p.positionalArguments().first()) : std::nullopt;
+}
+
 /// Opens the database (starting the embedded server, applying migrations).
 std::optional<db::Connection> open(const Globals& g, const char* purpose) {
     auto c = db::openAndMigrate(db::resolveTarget(g.db.toStdString()), purpose);
@@ -144,8 +160,7 @@ int create(const QStringList& args, const Globals& g) {
     p.addOption({"priority", "Higher runs first (default 0).", "n", "0"});
     p.addOption({"max-attempts", "Attempts before the job is FAILED (default 3).", "n"});
     p.addOption({"submit", "Queue it at once (else it stays STASHED until 'jobs submit')."});
-    if (!p.parse(QStringList{"paudm jobs create"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
+    if (auto rc = parseOrEnd(p, "paudm jobs create", args)) return *rc;
     if (p.positionalArguments().size() != 1) return usage(p, "name one task");
     jobs::NewJob job;
     job.name = p.positionalArguments().first().toStdString();
@@ -174,8 +189,7 @@ int list(const QStringList& args, const Globals& g) {
     p.addOption({"limit", "At most this many (default 50; 0: all).", "n", "50"});
     p.addOption({"count", "Print counts per status instead of jobs."});
     p.addOption({"json", "JSON output."});
-    if (!p.parse(QStringList{"paudm jobs list"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
+    if (auto rc = parseOrEnd(p, "paudm jobs list", args)) return *rc;
     std::string problem;
     auto f = filterFrom(p, problem);
     if (!f) return usage(p, QString::fromStdString(problem));
@@ -219,9 +233,8 @@ int show(const QStringList& args, const Globals& g) {
     p.addHelpOption();
     p.addPositionalArgument("id", "Job id.");
     p.addOption({"json", "JSON output."});
-    if (!p.parse(QStringList{"paudm jobs show"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
-    const auto id = p.positionalArguments().size() == 1 ? jobId(p.positionalArguments().first()) : std::nullopt;
+    if (auto rc = parseOrEnd(p, "paudm jobs show", args)) return *rc;
+    const auto id = oneJobId(p);
     if (!id) return usage(p, "give one job id");
     auto c = open(g, "paudm jobs show");
     if (!c) return 1;
@@ -300,8 +313,7 @@ int tags(const QStringList& args, const Globals& g) {
     p.addPositionalArgument("id", "Job id.");
     p.addPositionalArgument("name", "Tag name (optional).");
     p.addOption({"json", "JSON output."});
-    if (!p.parse(QStringList{"paudm jobs tags"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
+    if (auto rc = parseOrEnd(p, "paudm jobs tags", args)) return *rc;
     const QStringList pos = p.positionalArguments();
     const auto id = pos.size() >= 1 ? jobId(pos.first()) : std::nullopt;
     if (!id || pos.size() > 2) return usage(p, "give a job id and optionally a tag name");
@@ -332,9 +344,8 @@ int graph(const QStringList& args, const Globals& g) {
     p.setApplicationDescription("The DAG of a job's sub-jobs as Graphviz DOT.\n\n  paudm jobs graph 42 | dot -Tsvg > 42.svg");
     p.addHelpOption();
     p.addPositionalArgument("id", "Job id.");
-    if (!p.parse(QStringList{"paudm jobs graph"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
-    const auto id = p.positionalArguments().size() == 1 ? jobId(p.positionalArguments().first()) : std::nullopt;
+    if (auto rc = parseOrEnd(p, "paudm jobs graph", args)) return *rc;
+    const auto id = oneJobId(p);
     if (!id) return usage(p, "give one job id");
     auto c = open(g, "paudm jobs graph");
     if (!c) return 1;
@@ -357,8 +368,7 @@ int bulk(const QStringList& args, const Globals& g, bool isRetry) {
     addFilterOptions(p);
     p.addOption({"dry-run", "Only say how many jobs the filter selects."});
     p.addOption({"yes", "Do it without asking (bulk action without --dry-run needs it)."});
-    if (!p.parse(QStringList{"paudm jobs " + name} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
+    if (auto rc = parseOrEnd(p, "paudm jobs " + name, args)) return *rc;
     const QStringList pos = p.positionalArguments();
     auto c = open(g, "paudm jobs bulk");
     if (!c) return 1;
@@ -396,8 +406,7 @@ int submitOrRemove(const QStringList& args, const Globals& g, bool isSubmit) {
     p.setApplicationDescription(isSubmit ? "Queue STASHED jobs." : "Delete a finished top-level job and all under it.");
     p.addHelpOption();
     p.addPositionalArgument("ids", "Job ids.");
-    if (!p.parse(QStringList{isSubmit ? "paudm jobs submit" : "paudm jobs remove"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
+    if (auto rc = parseOrEnd(p, isSubmit ? "paudm jobs submit" : "paudm jobs remove", args)) return *rc;
     if (p.positionalArguments().isEmpty()) return usage(p, "give job ids");
     auto c = open(g, "paudm jobs");
     if (!c) return 1;
@@ -510,8 +519,7 @@ int runnerCommand(const QStringList& args, const Globals& g) {
                                  "array (sbatch; the database must be reachable from the nodes).", "n"});
     p.addOption({"partition", "With --submit-slurm: the Slurm partition.", "name"});
     p.addOption({"time", "With --submit-slurm: the time limit of each pilot (Slurm format, e.g. 2:00:00).", "limit"});
-    if (!p.parse(QStringList{"paudm runner"} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) return std::fputs(qPrintable(p.helpText()), stdout), 0;
+    if (auto rc = parseOrEnd(p, "paudm runner", args)) return *rc;
     if (!p.positionalArguments().isEmpty()) return usage(p, "unexpected " + p.positionalArguments().first());
     const auto target = db::resolveTarget(g.db.toStdString());
     {

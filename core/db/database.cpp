@@ -6,6 +6,8 @@
 
 namespace paudm::db {
 
+EmbeddedServer DatabaseTarget::embeddedServer() const { return EmbeddedServer(home, port); }
+
 std::string DatabaseTarget::describe() const {
     if (isEmbedded()) return "embedded (" + home.toStdString() + ")";
     return "external (" + describeConninfo(conninfo) + ")";
@@ -14,6 +16,7 @@ std::string DatabaseTarget::describe() const {
 DatabaseTarget resolveTarget(const std::string& cliDb) {
     DatabaseTarget t;
     t.home = EmbeddedServer::defaultHome();
+    if (const int port = qEnvironmentVariableIntValue("PAUDM_PORT"); port > 0) t.port = port;
     std::string external = cliDb;
     if (external.empty()) external = qEnvironmentVariable("PAUDM_DB").toStdString();
     if (!external.empty()) {
@@ -32,8 +35,7 @@ DatabaseTarget resolveTarget(const std::string& cliDb) {
         }
         return t;
     }
-    const int port = qEnvironmentVariableIntValue("PAUDM_PORT");
-    EmbeddedServer server(t.home, port > 0 ? port : 5432);
+    const EmbeddedServer server = t.embeddedServer();
     t.conninfo = server.uri(false);
     t.readOnlyConninfo = server.uri(true);
     return t;
@@ -41,9 +43,7 @@ DatabaseTarget resolveTarget(const std::string& cliDb) {
 
 Result<Connection> openAndMigrate(const DatabaseTarget& target, const std::string& purpose) {
     if (target.isEmbedded()) {
-        const int port = qEnvironmentVariableIntValue("PAUDM_PORT");
-        EmbeddedServer server(target.home, port > 0 ? port : 5432);
-        if (auto r = server.start(); !r) return std::unexpected(r.error());
+        if (auto r = target.embeddedServer().start(); !r) return std::unexpected(r.error());
     }
     return capture([&] {
         Connection c = Connection::open(target.conninfo, purpose);

@@ -11,6 +11,7 @@
 namespace paudm::db {
 
 class Connection;
+class EmbeddedServer;
 
 struct DatabaseTarget {
     enum class Kind { Embedded, External };
@@ -18,8 +19,11 @@ struct DatabaseTarget {
     std::string conninfo;         ///< for External: as given; for Embedded: the socket URI
     std::string readOnlyConninfo; ///< the SQL browser's connection (read-only role)
     QString home;                 ///< $PAUDM_HOME (also used by External, for local files)
+    int port = 5432;              ///< the embedded server's socket port ($PAUDM_PORT)
 
     bool isEmbedded() const { return kind == Kind::Embedded; }
+    /// The embedded server of this target's home and port (meaningful when isEmbedded()).
+    EmbeddedServer embeddedServer() const;
     /// For display: "embedded (<home>)" or the external target without password.
     std::string describe() const;
 };

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace paudm::jobs {
@@ -209,13 +210,13 @@ struct Runner::Impl {
         std::vector<std::optional<std::string>> outputs, errs;
         std::vector<int> subjobCounts;
         std::vector<bool> retry;
-        std::int64_t fencedOut = 0;
+        std::set<std::int64_t> lostIds; // claims that had lapsed: their results are discarded
         for (auto& [j, r] : batch) {
             const bool side = !r.ok || !r.tags.empty() || !r.qc.empty() || !r.subjobs.empty() || !r.children.empty() ||
                               j.phase == Phase::Epilog;
             if (side) {
                 if (!c.query("SELECT job_fence($1, $2)", j.id, j.token).toBool(0, 0)) {
-                    ++fencedOut;
+                    lostIds.insert(j.id);
                     continue;
                 }
                 std::map<std::string, std::string> tags = r.tags;
@@ -261,20 +262,13 @@ struct Runner::Impl {
             subjobCounts.push_back(static_cast<int>(r.subjobs.size()));
             retry.push_back(!r.ok && r.retryable && r.outcome != "CANCELLED");
         }
-        std::int64_t lostNow = fencedOut;
         if (!ids.empty()) {
-            const auto lostIds = c.query("SELECT cardinality(job_complete_many($1, $2, $3, $4::jsonb[], $5, $6, $7, $8))",
-                                         ids, tokens, statuses, outputs, errs, outcomes, subjobCounts, retry);
-            lostNow += lostIds.toInt(0, 0);
+            const auto r = c.query("SELECT unnest(job_complete_many($1, $2, $3, $4::jsonb[], $5, $6, $7, $8))", ids,
+                                   tokens, statuses, outputs, errs, outcomes, subjobCounts, retry);
+            for (int i = 0; i < r.size(); ++i) lostIds.insert(r.toInt(i, 0));
         }
         if (t) t->commit();
-        std::int64_t ok = 0;
-        for (const auto& [j, r] : batch) ok += r.ok ? 1 : 0;
-        // Lost claims count as lost only (rare: a runner frozen past its lease).
-        lost += lostNow;
-        const std::int64_t counted = static_cast<std::int64_t>(batch.size()) - lostNow;
-        done += std::min(ok, counted);
-        failed += std::max<std::int64_t>(0, counted - std::min(ok, counted));
+        for (const auto& [j, r] : batch) (lostIds.count(j.id) ? lost : r.ok ? done : failed) += 1;
     }
 
     void commit(std::optional<db::Connection>& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {

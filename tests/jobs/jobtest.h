@@ -51,6 +51,17 @@ inline std::string statusOf(db::Connection& c, std::int64_t id) {
     return std::string(c.query("SELECT status FROM job WHERE id = $1", id).text(0, 0));
 }
 
+inline std::string tagOf(db::Connection& c, std::int64_t id, const std::string& name) {
+    const auto r = c.query("SELECT value FROM tag WHERE job_id = $1 AND name = $2", id, name);
+    return r.size() ? std::string(r.text(0, 0)) : std::string();
+}
+
+/// The outcome of a job's only (or first) finished attempt.
+inline std::string outcomeOf(db::Connection& c, std::int64_t id) {
+    const auto r = c.query("SELECT outcome FROM job_attempt WHERE job_id = $1 ORDER BY id LIMIT 1", id);
+    return r.size() ? std::string(r.text(0, 0)) : std::string();
+}
+
 inline std::int64_t scalar(db::Connection& c, const std::string& sql) { return c.exec(sql).toInt(0, 0); }
 
 } // namespace paudm::test

@@ -132,9 +132,9 @@ private slots:
             QCOMPARE(statusOf(c, ids[i]), std::string("DONE")); // not cancelled: on_subjob_failure is 'wait'
             QVERIFY(span(c, id).second >= span(c, ids[i]).second);
         }
-        QCOMPARE(std::string(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", id).text(0, 0)),
+        QCOMPARE(tagOf(c, id, "traceback"),
                  std::string("1 of 5 sub-jobs did not finish"));
-        QVERIFY(std::string(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", ids[0]).text(0, 0))
+        QVERIFY(tagOf(c, ids[0], "traceback")
                     .find("failed on purpose") != std::string::npos);
         // Its epilog never ran.
         QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE phase = 'epilog'"), 0);
@@ -155,7 +155,7 @@ private slots:
         QVERIFY2(t.elapsed() < 10000, qPrintable(QString::number(t.elapsed()))); // nobody slept its 20 s
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
         QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE super_id = " + std::to_string(id) + " AND status = 'CANCELLED'"), 5);
-        QCOMPARE(std::string(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", id).text(0, 0)),
+        QCOMPARE(tagOf(c, id, "traceback"),
                  std::string("6 of 6 sub-jobs did not finish"));
     }
 
@@ -261,10 +261,10 @@ private slots:
         QCOMPARE(statusOf(c, after), std::string("DONE"));
         QCOMPARE(stats.done, 1);
         QCOMPARE(stats.failed, 1);
-        const std::string tb(c.query("SELECT value FROM tag WHERE job_id = $1 AND name = 'traceback'", crash).text(0, 0));
+        const std::string tb = tagOf(c, crash, "traceback");
         QVERIFY2(tb.find("killed by signal 6") != std::string::npos, tb.c_str());
         QVERIFY2(tb.find("fatal signal") != std::string::npos, tb.c_str()); // the stack the process printed
-        QCOMPARE(std::string(c.query("SELECT outcome FROM job_attempt WHERE job_id = $1", crash).text(0, 0)),
+        QCOMPARE(outcomeOf(c, crash),
                  std::string("CRASHED"));
     }
 
@@ -280,7 +280,7 @@ private slots:
         runUntilIdle(db, 1);
         QVERIFY(t.elapsed() < 8000);
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
-        QCOMPARE(std::string(c.query("SELECT outcome FROM job_attempt WHERE job_id = $1", id).text(0, 0)),
+        QCOMPARE(outcomeOf(c, id),
                  std::string("TIMEOUT"));
     }
 
@@ -296,7 +296,7 @@ private slots:
         store.submit(id);
         runUntilIdle(db, 1);
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
-        QCOMPARE(std::string(c.query("SELECT outcome FROM job_attempt WHERE job_id = $1", id).text(0, 0)),
+        QCOMPARE(outcomeOf(c, id),
                  std::string("OUT_OF_MEMORY"));
     }
 
