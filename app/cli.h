@@ -3,6 +3,15 @@
 // after its name. Return value is the process exit code (0 ok, 1 failed, 2 usage).
 #include <QStringList>
 
+#include <optional>
+#include <string>
+
+class QCommandLineParser;
+
+namespace paudm::db {
+class Connection;
+}
+
 namespace paudm::cli {
 
 struct Globals {
@@ -12,5 +21,19 @@ struct Globals {
 int dbCommand(const QStringList& args, const Globals& globals);
 int jobsCommand(const QStringList& args, const Globals& globals);
 int runnerCommand(const QStringList& args, const Globals& globals);
+int simulateCommand(const QStringList& args, const Globals& globals);
+int catalogCommand(const QStringList& args, const Globals& globals);
+
+// ---- shared by the commands
+/// Prints "paudm: <what>" on stderr; returns 1.
+int failed(const std::string& what);
+/// Prints the problem and the command's help on stderr; returns 2.
+int usage(const QCommandLineParser& p, const QString& problem);
+/// Parses a command's words; returns the exit code when the command should end here
+/// (a usage error, or --help printed).
+std::optional<int> parseOrEnd(QCommandLineParser& p, const QString& command, const QStringList& args);
+/// Opens the database (starting the embedded server, applying migrations); prints the
+/// error and returns nothing when that fails.
+std::optional<db::Connection> openDatabase(const Globals& g, const char* purpose);
 
 } // namespace paudm::cli

@@ -27,15 +27,6 @@ using jobs::JobFilter;
 using jobs::JobRow;
 using jobs::JobStore;
 
-int failed(const std::string& what) {
-    std::fprintf(stderr, "paudm: %s\n", what.c_str());
-    return 1;
-}
-
-int usage(const QCommandLineParser& p, const QString& problem) {
-    std::fprintf(stderr, "paudm: %s\n\n%s", qPrintable(problem), qPrintable(p.helpText()));
-    return 2;
-}
 
 QString when(const QDateTime& t) { return t.isValid() ? t.toUTC().toString("yyyy-MM-dd HH:mm:ss") : QString("-"); }
 
@@ -121,30 +112,9 @@ std::optional<std::int64_t> jobId(const QString& text) {
     return ok && id > 0 ? std::optional<std::int64_t>(id) : std::nullopt;
 }
 
-/// Parses a command's words; returns the exit code when the command should end here
-/// (a usage error, or --help printed).
-std::optional<int> parseOrEnd(QCommandLineParser& p, const QString& command, const QStringList& args) {
-    if (!p.parse(QStringList{command} + args)) return usage(p, p.errorText());
-    if (p.isSet("help")) {
-        std::fputs(qPrintable(p.helpText()), stdout);
-        return 0;
-    }
-    return std::nullopt;
-}
-
 /// The single job id a command was given, if it was given exactly one valid id.
 std::optional<std::int64_t> oneJobId(const QCommandLineParser& p) {
     return p.positionalArguments().size() == 1 ? jobId(p.positionalArguments().first()) : std::nullopt;
-}
-
-/// Opens the database (starting the embedded server, applying migrations).
-std::optional<db::Connection> open(const Globals& g, const char* purpose) {
-    auto c = db::openAndMigrate(db::resolveTarget(g.db.toStdString()), purpose);
-    if (!c) {
-        std::fprintf(stderr, "paudm: %s\n", c.error().what());
-        return std::nullopt;
-    }
-    return std::move(*c);
 }
 
 int create(const QStringList& args, const Globals& g) {
@@ -173,7 +143,7 @@ int create(const QStringList& args, const Globals& g) {
     job.description = p.value("description").toStdString();
     job.priority = p.value("priority").toInt();
     if (p.isSet("max-attempts")) job.maxAttempts = p.value("max-attempts").toInt();
-    auto c = open(g, "paudm jobs create");
+    auto c = openDatabase(g, "paudm jobs create");
     if (!c) return 1;
     auto id = capture([&] { return JobStore(*c).create(job, p.isSet("submit")); });
     if (!id) return failed(id.error().what());
@@ -194,7 +164,7 @@ int list(const QStringList& args, const Globals& g) {
     auto f = filterFrom(p, problem);
     if (!f) return usage(p, QString::fromStdString(problem));
     f->limit = p.value("limit").toInt();
-    auto c = open(g, "paudm jobs list");
+    auto c = openDatabase(g, "paudm jobs list");
     if (!c) return 1;
     JobStore store(*c);
     if (p.isSet("count")) {
@@ -236,7 +206,7 @@ int show(const QStringList& args, const Globals& g) {
     if (auto rc = parseOrEnd(p, "paudm jobs show", args)) return *rc;
     const auto id = oneJobId(p);
     if (!id) return usage(p, "give one job id");
-    auto c = open(g, "paudm jobs show");
+    auto c = openDatabase(g, "paudm jobs show");
     if (!c) return 1;
     auto d = capture([&] { return JobStore(*c).show(*id); });
     if (!d) return failed(d.error().what());
@@ -317,7 +287,7 @@ int tags(const QStringList& args, const Globals& g) {
     const QStringList pos = p.positionalArguments();
     const auto id = pos.size() >= 1 ? jobId(pos.first()) : std::nullopt;
     if (!id || pos.size() > 2) return usage(p, "give a job id and optionally a tag name");
-    auto c = open(g, "paudm jobs tags");
+    auto c = openDatabase(g, "paudm jobs tags");
     if (!c) return 1;
     auto t = capture([&] { return JobStore(*c).tags(*id); });
     if (!t) return failed(t.error().what());
@@ -347,7 +317,7 @@ int graph(const QStringList& args, const Globals& g) {
     if (auto rc = parseOrEnd(p, "paudm jobs graph", args)) return *rc;
     const auto id = oneJobId(p);
     if (!id) return usage(p, "give one job id");
-    auto c = open(g, "paudm jobs graph");
+    auto c = openDatabase(g, "paudm jobs graph");
     if (!c) return 1;
     auto dot = capture([&] { return JobStore(*c).graphDot(*id); });
     if (!dot) return failed(dot.error().what());
@@ -370,7 +340,7 @@ int bulk(const QStringList& args, const Globals& g, bool isRetry) {
     p.addOption({"yes", "Do it without asking (bulk action without --dry-run needs it)."});
     if (auto rc = parseOrEnd(p, "paudm jobs " + name, args)) return *rc;
     const QStringList pos = p.positionalArguments();
-    auto c = open(g, "paudm jobs bulk");
+    auto c = openDatabase(g, "paudm jobs bulk");
     if (!c) return 1;
     JobStore store(*c);
     if (pos.size() == 1) {
@@ -408,7 +378,7 @@ int submitOrRemove(const QStringList& args, const Globals& g, bool isSubmit) {
     p.addPositionalArgument("ids", "Job ids.");
     if (auto rc = parseOrEnd(p, isSubmit ? "paudm jobs submit" : "paudm jobs remove", args)) return *rc;
     if (p.positionalArguments().isEmpty()) return usage(p, "give job ids");
-    auto c = open(g, "paudm jobs");
+    auto c = openDatabase(g, "paudm jobs");
     if (!c) return 1;
     JobStore store(*c);
     int rc = 0;

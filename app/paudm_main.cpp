@@ -23,6 +23,10 @@ const char* kCommands = R"TXT(Commands:
                           manage jobs (each takes --help)
   runner [--threads N] [--until-idle] ...
                           run jobs (a pilot; many may run at once, anywhere)
+  simulate --out BUFFER --night DATE ...
+                          write a simulated PAUCam obs set (raw mosaics + YAML) and its truth
+  catalog simulate --field RA,DEC [--radius DEG]
+                          load the simulated sky's reference stars and galaxies into PAUdb
 
 The database:
   With neither --db nor PAUDM_DB, paudm uses a private PostgreSQL cluster under
@@ -38,6 +42,7 @@ Examples:
   paudm jobs create fanout --set n=1000 --set shape=diamond --submit
   paudm runner --threads 4 --until-idle
   paudm jobs list --top --status FAILED
+  paudm simulate --out buffer --night 2026-11-24 --geometry small --truth truth
 )TXT";
 
 } // namespace
@@ -59,7 +64,7 @@ int main(int argc, char** argv) {
     parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
-    parser.addPositionalArgument("command", "db, jobs or runner (see below)");
+    parser.addPositionalArgument("command", "db, jobs, runner, simulate or catalog (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -74,6 +79,8 @@ int main(int argc, char** argv) {
     if (command == "db") return paudm::cli::dbCommand(rest.mid(1), globals);
     if (command == "jobs") return paudm::cli::jobsCommand(rest.mid(1), globals);
     if (command == "runner") return paudm::cli::runnerCommand(rest.mid(1), globals);
+    if (command == "simulate") return paudm::cli::simulateCommand(rest.mid(1), globals);
+    if (command == "catalog") return paudm::cli::catalogCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;
 }

@@ -140,15 +140,6 @@ std::vector<std::string> TaskRegistry::names() const {
     return out;
 }
 
-const TaskRegistry& TaskRegistry::standard() {
-    static const TaskRegistry registry = [] {
-        TaskRegistry r;
-        registerBuiltinTasks(r);
-        return r;
-    }();
-    return registry;
-}
-
 TaskResult executeTask(const TaskType& type, TaskContext& ctx) {
     TaskResult& r = ctx.result();
     try {

@@ -134,8 +134,8 @@ public:
     void add(TaskType type);
     const TaskType* find(const std::string& name) const;
     std::vector<std::string> names() const;
-    /// The task types of this build: the built-in ones (noop, fail, crash, fanout) and,
-    /// as later pipelines arrive, theirs.
+    /// The task types of this build: the built-in ones (noop, fail, crash, fanout) and the
+    /// pipelines' (defined in pipelines/tasks.cpp, which knows them all).
     static const TaskRegistry& standard();
 
 private:

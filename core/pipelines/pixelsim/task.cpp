@@ -1,0 +1,124 @@
+// The pixelsim task type and the night options it (and `paudm simulate`) reads.
+#include "db/connection.h"
+#include "jobs/task.h"
+#include "pipelines/pixelsim/simulator.h"
+
+#include <QJsonArray>
+
+#include <cmath>
+
+namespace paudm::pipelines::pixelsim {
+
+namespace {
+
+std::string text(const QJsonObject& c, const char* key, const std::string& fallback = {}) {
+    const QJsonValue v = c.value(key);
+    if (v.isUndefined() || v.isNull()) return fallback;
+    if (v.isString()) return v.toString().toStdString();
+    if (v.isDouble()) return QString::number(v.toDouble(), 'g', 17).toStdString();
+    throw Error(std::string("configuration '") + key + "' must be a text");
+}
+
+double real(const QJsonObject& c, const char* key, double fallback) {
+    const QJsonValue v = c.value(key);
+    if (v.isUndefined() || v.isNull()) return fallback;
+    bool ok = v.isDouble();
+    double d = v.toDouble();
+    if (v.isString()) d = v.toString().toDouble(&ok);
+    if (!ok || !std::isfinite(d))
+        throw Error(std::string("configuration '") + key + "' must be a number, not '" + text(c, key) + "'");
+    return d;
+}
+
+int count(const QJsonObject& c, const char* key, int fallback, int lo, int hi) {
+    const double d = real(c, key, fallback);
+    if (d != std::floor(d) || d < lo || d > hi)
+        throw Error(std::string("configuration '") + key + "' must be a whole number from " + std::to_string(lo) +
+                    " to " + std::to_string(hi) + ", not " + QString::number(d).toStdString());
+    return static_cast<int>(d);
+}
+
+std::uint64_t seedOf(const QJsonObject& c, const char* key) {
+    const std::string s = text(c, key);
+    try {
+        std::size_t used = 0;
+        const unsigned long long v = std::stoull(s, &used);
+        if (used != s.size()) throw std::invalid_argument(s);
+        return v;
+    } catch (const std::exception&) {
+        throw Error(std::string("configuration '") + key + "' must be a non-negative whole number, not '" + s + "'");
+    }
+}
+
+} // namespace
+
+NightOptions nightOptionsFromConfig(const QJsonObject& c) {
+    NightOptions o;
+    o.buffer = text(c, "buffer");
+    if (o.buffer.empty()) throw Error("configuration 'buffer' (the observatory buffer folder) is required");
+    o.night = text(c, "night");
+    if (o.night.empty()) throw Error("configuration 'night' (YYYY-MM-DD) is required");
+    o.truth = text(c, "truth");
+    o.geometry = paucam::parseGeometry(text(c, "geometry", "full"));
+    o.bias = count(c, "bias", o.bias, 0, 999);
+    o.flatsPerTray = count(c, "flats_per_tray", o.flatsPerTray, 0, 999);
+    o.science = count(c, "science", o.science, 0, 999);
+    o.focus = count(c, "focus", o.focus, 0, 99);
+    const QJsonValue trays = c.value("trays");
+    if (trays.isArray()) {
+        o.trays.clear();
+        for (const auto& t : trays.toArray()) o.trays.push_back(paucam::tray(t.toString().toStdString()).name);
+    } else if (!trays.isUndefined() && !trays.isNull()) {
+        o.trays.clear();
+        for (const QString& t : QString::fromStdString(text(c, "trays")).split(',', Qt::SkipEmptyParts))
+            o.trays.push_back(paucam::tray(t.trimmed().toStdString()).name);
+    }
+    if (o.trays.empty()) throw Error("configuration 'trays' names no filter tray");
+    o.ra = real(c, "field_ra", o.ra);
+    o.dec = real(c, "field_dec", o.dec);
+    if (o.ra < 0 || o.ra >= 360 || o.dec < -90 || o.dec > 90)
+        throw Error("the field centre must have 0 <= RA < 360 and -90 <= Dec <= 90");
+    if (c.contains("seed") && !c.value("seed").isNull()) o.seed = seedOf(c, "seed");
+    if (c.contains("sky_seed") && !c.value("sky_seed").isNull()) o.sky.seed = seedOf(c, "sky_seed");
+    o.threads = count(c, "threads", 1, 1, 256);
+    o.operatorName = text(c, "operator", o.operatorName);
+    o.project = text(c, "project", o.project);
+    o.notes = text(c, "notes", o.notes);
+    return o;
+}
+
+void registerPixelsimTask(jobs::TaskRegistry& registry) {
+    jobs::TaskType t;
+    t.name = "pixelsim";
+    t.description = "Simulate one PAUCam obs set (raw mosaics and YAML) into an observatory buffer, with its truth";
+    t.defaults = QJsonObject{{"geometry", "full"}, {"bias", 5},     {"flats_per_tray", 5}, {"science", 20},
+                             {"focus", 0},         {"threads", 1},  {"load_catalog", true}};
+    // Full-size mosaics take ~300 MB each: keep a runner safe from this task's memory.
+    t.isolation = jobs::Isolation::ChildProcess;
+    t.run = [](jobs::TaskContext& ctx) {
+        const NightOptions o = nightOptionsFromConfig(ctx.config());
+        const NightResult r = simulateNight(
+            o,
+            [&](int done, int total, const std::string& file) {
+                ctx.log("[" + std::to_string(done) + "/" + std::to_string(total) + "] " + file);
+            },
+            [&] { return ctx.cancelled(); });
+        QJsonObject out{{"obs_set", QString::fromStdString(r.obsSet)},
+                        {"folder", QString::fromStdString(r.folder)},
+                        {"manifest", QString::fromStdString(r.manifest)},
+                        {"files", static_cast<int>(r.contents.files.size())}};
+        if (!r.truthFolder.empty()) out["truth"] = QString::fromStdString(r.truthFolder);
+        qint64 bytes = 0;
+        for (const auto& f : r.contents.files) bytes += f.size;
+        out["bytes"] = bytes;
+        if (ctx.config().value("load_catalog").toBool(true)) {
+            const auto [stars, galaxies] = loadSky(ctx.db(), skyForNight(o), "pixelsim");
+            out["catalog_stars_added"] = static_cast<qint64>(stars);
+            out["catalog_galaxies_added"] = static_cast<qint64>(galaxies);
+        }
+        ctx.setOutput(out);
+    };
+    registry.add(std::move(t));
+}
+
+} // namespace paudm::pipelines::pixelsim

@@ -1,0 +1,17 @@
+// The task types of this build, in one registry.
+#include "jobs/task.h"
+#include "pipelines/pixelsim/simulator.h"
+
+namespace paudm::jobs {
+
+const TaskRegistry& TaskRegistry::standard() {
+    static const TaskRegistry registry = [] {
+        TaskRegistry r;
+        registerBuiltinTasks(r);
+        pipelines::pixelsim::registerPixelsimTask(r);
+        return r;
+    }();
+    return registry;
+}
+
+} // namespace paudm::jobs
