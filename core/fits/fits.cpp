@@ -515,8 +515,21 @@ std::vector<std::string> File::readStringColumn(const std::string& name) const {
 // ---------------------------------------------------------------- checksums
 
 void File::writeChecksum() {
+    // cfitsio dates the comments of CHECKSUM and DATASUM; we give them fixed ones and
+    // seal the header again, so that the same content always gives the same bytes
+    // (a simulation with a given seed is reproducible to the byte).
     int status = 0;
-    fits_write_chksum(ff(fptr_), &status);
+    fitsfile* f = ff(fptr_);
+    fits_write_chksum(f, &status);
+    fits_modify_comment(f, "DATASUM", "data unit checksum", &status);
+    fits_modify_comment(f, "CHECKSUM", "HDU checksum", &status);
+    char zeros[] = "0000000000000000";
+    fits_modify_key_str(f, "CHECKSUM", zeros, "&", &status);
+    unsigned long datasum = 0, hdusum = 0;
+    fits_get_chksum(f, &datasum, &hdusum, &status);
+    char sealed[17];
+    fits_encode_chksum(hdusum, TRUE, sealed);
+    fits_modify_key_str(f, "CHECKSUM", sealed, "&", &status);
     check(status, "writing CHECKSUM/DATASUM");
 }
 
