@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up (Debian packages), builds, starts the embedded PostgreSQL with the PAUdb schema
-# and opens the PAUdm console on it. Without a display, the console is rendered to
-# paudm-console.png instead of opened.
+# Sets up (Debian packages), builds, starts the embedded PostgreSQL with the PAUdb schema,
+# simulates last night's PAUCam observation set into the observatory buffer under
+# $PAUDM_HOME (the first time only; small geometry, so that it takes seconds) with the
+# field's reference catalogues in PAUdb, and opens the PAUdm console on it. Without a
+# display, the console is rendered to paudm-console.png instead of opened.
 #
 #   packaging/run.sh                  embedded database under $PAUDM_HOME (default ~/.local/share/paudm)
 #   PAUDM_DB="service=paudb" packaging/run.sh     an external PostgreSQL instead
@@ -19,6 +21,13 @@ else
   "$bin/paudm" db migrate
 fi
 "$bin/paudm" db status || true
+
+home="${PAUDM_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/paudm}"
+night="$(date -u -d yesterday +%F)"
+if ! ls -d "$home/buffer/$(date -u -d yesterday +%Y%m%d)"_* >/dev/null 2>&1; then
+  "$bin/paudm" simulate --out "$home/buffer" --night "$night" --geometry small \
+    --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 --truth "$home/truth"
+fi
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec "$bin/paudm-console"

@@ -7,6 +7,7 @@
 
 #include <QtTest>
 
+#include <QDir>
 #include <QProcess>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -176,6 +177,43 @@ private slots:
         const Run r = runPaudm(args, home_);
         QCOMPARE(r.code, code);
         QVERIFY2(r.err.contains(message), qPrintable(r.err));
+    }
+
+    void simulateBadInput_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("message");
+        const QString never = QDir::temp().filePath("paudm-cli-never-%1").arg(QCoreApplication::applicationPid());
+        const QStringList base{"simulate", "--out", never, "--no-db", "--geometry", "small"};
+        QTest::newRow("no night") << QStringList{"simulate", "--out", never} << 2 << "--night YYYY-MM-DD is required";
+        QTest::newRow("bad night") << base + QStringList{"--night", "2026-13-40"} << 1 << "is not a date";
+        QTest::newRow("bad tray") << base + QStringList{"--night", "2026-11-24", "--trays", "NB999"} << 1
+                                  << "unknown filter tray 'NB999'";
+        QTest::newRow("bad geometry") << QStringList{"simulate", "--out", never, "--night", "2026-11-24", "--no-db",
+                                                     "--geometry", "huge"}
+                                      << 1 << "unknown geometry 'huge'";
+        QTest::newRow("bad count") << base + QStringList{"--night", "2026-11-24", "--science", "-3"} << 1
+                                   << "'science' must be a whole number";
+        QTest::newRow("bad field") << base + QStringList{"--night", "2026-11-24", "--field", "400,2"} << 1
+                                   << "0 <= RA < 360";
+        QTest::newRow("catalog radius") << QStringList{"catalog", "simulate", "--radius", "0"} << 2 << "--radius";
+    }
+    void simulateBadInput() {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QFETCH(QString, message);
+        const Run r = runPaudm(args, home_);
+        QCOMPARE(r.code, code);
+        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+        const QString never = QDir::temp().filePath("paudm-cli-never-%1").arg(QCoreApplication::applicationPid());
+        QVERIFY(!QDir(never).exists()); // nothing written on bad input
+    }
+
+    void simulateHelpTeaches() {
+        const Run r = runPaudm({"simulate", "--help"}, home_);
+        QCOMPARE(r.code, 0);
+        for (const char* s : {"--geometry", "--truth", "--seed", "Adler32", "Examples"}) QVERIFY2(r.out.contains(s), s);
+        QVERIFY(runPaudm({"--help"}, home_).out.contains("simulate --out BUFFER"));
     }
 
     void malformedYamlNamesLineAndColumn() {

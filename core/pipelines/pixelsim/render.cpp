@@ -604,6 +604,7 @@ void writeTruthCatalog(const std::string& folder, const SkyCatalog& sky) {
 NightResult simulateNight(const NightOptions& o, const std::function<void(int, int, const std::string&)>& progress,
                           const std::function<bool()>& cancelled) {
     if (o.buffer.empty()) throw Error("no buffer folder given");
+    planNight(o, 1); // every option checked before anything is written
     std::error_code ec;
     fs::create_directories(o.buffer, ec);
     if (ec) throw Error(o.buffer + ": cannot create the buffer folder: " + ec.message());
