@@ -25,6 +25,8 @@ const char* kCommands = R"TXT(Commands:
                           run jobs (a pilot; many may run at once, anywhere)
   simulate --out BUFFER --night DATE ...
                           write a simulated PAUCam obs set (raw mosaics + YAML) and its truth
+  transfer --from BUFFER [--archive DIR] [--streams N]
+                          copy the buffer's obs sets into the archive, verified, with a ledger
   catalog simulate --field RA,DEC [--radius DEG]
                           load the simulated sky's reference stars and galaxies into PAUdb
 
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
     parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
-    parser.addPositionalArgument("command", "db, jobs, runner, simulate or catalog (see below)");
+    parser.addPositionalArgument("command", "db, jobs, runner, simulate, transfer or catalog (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
     if (command == "jobs") return paudm::cli::jobsCommand(rest.mid(1), globals);
     if (command == "runner") return paudm::cli::runnerCommand(rest.mid(1), globals);
     if (command == "simulate") return paudm::cli::simulateCommand(rest.mid(1), globals);
+    if (command == "transfer") return paudm::cli::transferCommand(rest.mid(1), globals);
     if (command == "catalog") return paudm::cli::catalogCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;

@@ -1,0 +1,174 @@
+#include "transfer/transfer.h"
+
+#include "archive/checksum.h"
+#include "archive/obs_set.h"
+#include "db/connection.h"
+#include "transfer/verified_copy.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace paudm::transfer {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void ledgerStart(db::Connection& c, const std::string& obsSet, const std::string& src, const std::string& dst,
+                 const archive::ObsSetManifest* m, const std::string& error) {
+    db::Transaction tx(c);
+    std::int64_t bytes = 0;
+    if (m)
+        for (const auto& f : m->files) bytes += f.size;
+    c.query("INSERT INTO transfer_obs_set (obs_set, buffer_path, archive_path, files, bytes, status, error) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (obs_set) DO UPDATE SET buffer_path = EXCLUDED.buffer_path, "
+            "archive_path = EXCLUDED.archive_path, files = EXCLUDED.files, bytes = EXCLUDED.bytes, started = now(), "
+            "ended = NULL, status = EXCLUDED.status, error = EXCLUDED.error",
+            obsSet, src, dst, m ? static_cast<int>(m->files.size()) : 0, bytes, error.empty() ? "RUNNING" : "FAILED",
+            error.empty() ? std::optional<std::string>() : std::optional<std::string>(error));
+    if (m)
+        for (const auto& f : m->files)
+            c.query("INSERT INTO transfer_file (obs_set, filename, kind, bytes, adler32_expected) VALUES ($1, $2, $3, $4, $5) "
+                    "ON CONFLICT (obs_set, filename) DO UPDATE SET kind = EXCLUDED.kind, bytes = EXCLUDED.bytes, "
+                    "adler32_expected = EXCLUDED.adler32_expected",
+                    obsSet, f.name, f.kind, f.size, archive::formatAdler32(f.adler32));
+    tx.commit();
+}
+
+void ledgerFile(db::Connection& c, const std::string& obsSet, const std::string& file, const char* status,
+                const std::optional<CopyOutcome>& r, const std::string& error, bool attempted) {
+    c.query("UPDATE transfer_file SET status = $3, adler32 = coalesce($4, adler32), "
+            "started = CASE WHEN $7 THEN now() - make_interval(secs => $5::float8) ELSE started END, "
+            "ended = CASE WHEN $7 THEN now() ELSE ended END, "
+            "rate_mb_s = CASE WHEN $7 AND $5::float8 > 0 THEN $6::float8 / 1e6 / $5::float8 ELSE rate_mb_s END, "
+            "attempt = attempt + CASE WHEN $7 THEN 1 ELSE 0 END, error = $8 "
+            "WHERE obs_set = $1 AND filename = $2",
+            obsSet, file, status, r ? std::optional<std::string>(archive::formatAdler32(r->adler32)) : std::nullopt,
+            r ? r->seconds : 0.0, r ? r->bytes : std::int64_t(0), attempted,
+            error.empty() ? std::optional<std::string>() : std::optional<std::string>(error));
+}
+
+void ledgerEnd(db::Connection& c, const ObsSetReport& r) {
+    std::string problems;
+    for (const auto& p : r.problems) problems += (problems.empty() ? "" : "\n") + p;
+    c.query("UPDATE transfer_obs_set SET ended = now(), status = $2, error = $3, "
+            "files_verified = (SELECT count(*) FROM transfer_file f WHERE f.obs_set = $1 AND f.status = 'VERIFIED'), "
+            "files_quarantined = $4, files_failed = $5 WHERE obs_set = $1",
+            r.obsSet, r.complete() ? "DONE" : "INCOMPLETE",
+            problems.empty() ? std::optional<std::string>() : std::optional<std::string>(problems), r.quarantined,
+            r.failed);
+}
+
+} // namespace
+
+std::vector<std::string> findObsSets(const std::string& buffer) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(buffer, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!it->is_directory() || !archive::parseObsSetName(name)) continue;
+        out.push_back(name);
+    }
+    if (ec) throw Error(buffer + ": cannot list the observatory buffer: " + ec.message());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<ObsSetReport> transferBuffer(
+    const TransferOptions& o,
+    const std::function<void(const std::string&, const std::string&, const std::string&)>& progress) {
+    std::vector<ObsSetReport> reports;
+    std::optional<db::Connection> ledger;
+    if (!o.ledger.empty()) ledger = db::Connection::open(o.ledger, "paudm transfer");
+    std::vector<std::string> sets = o.only.empty() ? findObsSets(o.buffer) : o.only;
+    std::mutex mutex;
+    for (const std::string& obsSet : sets) {
+        ObsSetReport report;
+        report.obsSet = obsSet;
+        const std::string src = o.buffer + "/" + obsSet, dst = o.archive.rawDir(obsSet);
+        std::optional<archive::ObsSetManifest> manifest;
+        std::string manifestPath;
+        try {
+            manifestPath = archive::manifestPathIn(src);
+            manifest = archive::ObsSetManifest::readFile(manifestPath);
+            if (manifest->obsSet != obsSet)
+                throw Error(manifestPath + ": describes obs set " + manifest->obsSet + ", not " + obsSet);
+        } catch (const Error& e) {
+            report.error = e.what();
+            manifest.reset();
+        }
+        if (ledger) ledgerStart(*ledger, obsSet, src, dst, manifest ? &*manifest : nullptr, report.error);
+        if (!manifest) {
+            reports.push_back(report);
+            if (progress) progress(obsSet, "", report.error);
+            continue;
+        }
+        report.files = static_cast<int>(manifest->files.size());
+        std::error_code ec;
+        fs::create_directories(dst, ec);
+        if (ec) throw Error(dst + ": cannot create the archive folder: " + ec.message());
+        removeStalePartials(dst);
+        const auto start = std::chrono::steady_clock::now();
+        std::atomic<std::size_t> next{0};
+        auto work = [&] {
+            std::optional<db::Connection> c;
+            if (!o.ledger.empty()) c = db::Connection::open(o.ledger, "paudm transfer");
+            for (;;) {
+                const std::size_t i = next++;
+                if (i >= manifest->files.size()) return;
+                const auto& f = manifest->files[i];
+                std::optional<CopyOutcome> r;
+                std::string error;
+                try {
+                    r = copyVerified(src + "/" + f.name, dst + "/" + f.name, f.size, f.adler32,
+                                     o.archive.quarantineDir(obsSet));
+                } catch (const Error& e) {
+                    error = e.what();
+                }
+                const char* status = !r ? "FAILED"
+                                        : r->status == CopyOutcome::Status::Quarantined ? "QUARANTINED" : "VERIFIED";
+                if (r && r->status == CopyOutcome::Status::Quarantined) error = r->problem;
+                if (c) ledgerFile(*c, obsSet, f.name, status, r, error, !r || r->status != CopyOutcome::Status::AlreadyThere);
+                std::lock_guard lock(mutex);
+                if (!r) {
+                    ++report.failed;
+                    report.problems.push_back(error);
+                } else if (r->status == CopyOutcome::Status::Quarantined) {
+                    ++report.quarantined;
+                    report.problems.push_back(error);
+                } else if (r->status == CopyOutcome::Status::AlreadyThere) {
+                    ++report.alreadyThere;
+                } else {
+                    ++report.copied;
+                    report.bytesCopied += r->bytes;
+                }
+                if (progress) progress(obsSet, f.name, status);
+            }
+        };
+        std::vector<std::thread> pool;
+        const int streams = std::clamp(o.streams, 1, std::max(1, report.files));
+        for (int t = 1; t < streams; ++t) pool.emplace_back(work);
+        work();
+        for (auto& t : pool) t.join();
+        // The YAML last: an archive folder with its YAML holds every file that verified.
+        try {
+            const std::string yamlName = fs::path(manifestPath).filename().string();
+            const auto r = copyVerified(manifestPath, dst + "/" + yamlName, static_cast<std::int64_t>(fs::file_size(manifestPath)),
+                                        archive::adler32File(manifestPath), o.archive.quarantineDir(obsSet));
+            if (r.status == CopyOutcome::Status::Quarantined) report.problems.push_back(r.problem);
+        } catch (const Error& e) {
+            ++report.failed;
+            report.problems.push_back(e.what());
+        }
+        report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (ledger) ledgerEnd(*ledger, report);
+        reports.push_back(report);
+    }
+    return reports;
+}
+
+} // namespace paudm::transfer

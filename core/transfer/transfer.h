@@ -1,0 +1,43 @@
+#pragma once
+// The morning transfer: every obs set found in the observatory buffer is copied into the
+// archive's raw/<obs_set>/ (YAML included), each file verified against the obs-set YAML
+// (see verified_copy.h), several files at a time, and recorded in the transfer ledger.
+// A re-run skips what is already verified and redoes the rest.
+#include "archive/layout.h"
+#include "common/error.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace paudm::transfer {
+
+struct TransferOptions {
+    std::string buffer;
+    archive::ArchiveLayout archive{""};
+    int streams = 4;               ///< files copied at once
+    std::vector<std::string> only; ///< obs sets to transfer (empty: every one in the buffer)
+    std::string ledger;            ///< conninfo of PAUdb for the ledger (empty: no ledger)
+};
+
+struct ObsSetReport {
+    std::string obsSet;
+    int files = 0, copied = 0, alreadyThere = 0, quarantined = 0, failed = 0;
+    std::int64_t bytesCopied = 0;
+    double seconds = 0;
+    std::string error;                 ///< the YAML could not be read
+    std::vector<std::string> problems; ///< one line per quarantined or failed file
+    bool complete() const { return error.empty() && quarantined == 0 && failed == 0; }
+};
+
+/// Obs set folders in the buffer (well-formed names holding a YAML file), oldest first.
+std::vector<std::string> findObsSets(const std::string& buffer);
+
+/// Transfers the obs sets; `progress` is called after each file (from worker threads,
+/// serialised).
+std::vector<ObsSetReport> transferBuffer(const TransferOptions& options,
+                                         const std::function<void(const std::string& obsSet, const std::string& file,
+                                                                  const std::string& what)>& progress = {});
+
+} // namespace paudm::transfer
