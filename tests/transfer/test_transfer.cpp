@@ -14,6 +14,18 @@
 
 using namespace paudm;
 
+namespace {
+/// Flips the lowest bit of one byte of a file: a transmission error.
+void flipBit(const std::string& path, std::streamoff offset) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(offset);
+    char c;
+    f.get(c);
+    f.seekp(offset);
+    f.put(static_cast<char>(c ^ 0x01));
+}
+} // namespace
+
 class TestTransfer : public QObject {
     Q_OBJECT
 private slots:
@@ -30,14 +42,7 @@ private slots:
         o.science = 2;
         const auto night = pipelines::pixelsim::simulateNight(o);
         const std::string victim = night.contents.files[1].name;
-        {
-            std::fstream f(night.folder + "/" + victim, std::ios::in | std::ios::out | std::ios::binary);
-            f.seekg(100'000);
-            char c;
-            f.get(c);
-            f.seekp(100'000);
-            f.put(static_cast<char>(c ^ 0x01));
-        }
+        flipBit(night.folder + "/" + victim, 100'000);
         transfer::TransferOptions t;
         t.buffer = o.buffer;
         t.archive = archive::ArchiveLayout(dir.filePath("archive").toStdString());
@@ -74,14 +79,7 @@ private slots:
         QCOMPARE(row.toInt(0, 3), std::int64_t(1));
 
         // The camera side sends the file again, intact: a re-run copies only that one.
-        {
-            std::fstream f(night.folder + "/" + victim, std::ios::in | std::ios::out | std::ios::binary);
-            f.seekg(100'000);
-            char c2;
-            f.get(c2);
-            f.seekp(100'000);
-            f.put(static_cast<char>(c2 ^ 0x01));
-        }
+        flipBit(night.folder + "/" + victim, 100'000); // flipping it back
         reports = transfer::transferBuffer(t);
         QCOMPARE(reports[0].copied, 1);
         QCOMPARE(reports[0].alreadyThere, 4);
