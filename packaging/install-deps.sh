@@ -17,6 +17,9 @@ packages=(
   postgresql postgresql-client postgresql-server-dev-15
   # FITS validation used by the tests, fonts for offscreen rendering
   fitsverify fonts-dejavu-core
+  # rsync: the transfer's external transport and its benchmark peer; python3-astropy: its
+  # test FITS files from other instruments, which registering must read or refuse cleanly
+  rsync python3-astropy
   # sudo-less privilege drop for the embedded server when run as root
   util-linux
 )

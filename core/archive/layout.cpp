@@ -15,7 +15,8 @@ ArchiveLayout ArchiveLayout::resolve(const std::string& cliArchive) {
     return ArchiveLayout((db::EmbeddedServer::defaultHome() + "/archive").toStdString());
 }
 
-std::string ArchiveLayout::rawDir(const std::string& obsSet) const { return root_ + "/raw/" + obsSet; }
+std::string ArchiveLayout::rawPath(const std::string& obsSet) { return "raw/" + obsSet; }
+std::string ArchiveLayout::rawDir(const std::string& obsSet) const { return root_ + "/" + rawPath(obsSet); }
 std::string ArchiveLayout::reducedDir(const std::string& release, const std::string& obsSet) const {
     return root_ + "/red/" + release + "/" + obsSet;
 }

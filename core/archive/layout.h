@@ -17,6 +17,9 @@ public:
     static ArchiveLayout resolve(const std::string& cliArchive = {});
 
     const std::string& root() const { return root_; }
+    /// raw/<obs_set>, relative to the root: what PAUdb records (mosaic.archivepath), so
+    /// that a copy of the archive under another root still matches.
+    static std::string rawPath(const std::string& obsSet);
     std::string rawDir(const std::string& obsSet) const;
     std::string reducedDir(const std::string& release, const std::string& obsSet) const;
     std::string qcDir() const;

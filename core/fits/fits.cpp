@@ -222,6 +222,14 @@ std::string File::hduLabel() const {
     return label;
 }
 
+std::int64_t File::dataEnd() const {
+    LONGLONG headStart = 0, dataStart = 0, end = 0;
+    int status = 0;
+    fits_get_hduaddrll(ff(fptr_), &headStart, &dataStart, &end, &status);
+    check(status, "locating the data");
+    return end;
+}
+
 // ---------------------------------------------------------------- header
 
 bool File::hasKey(const std::string& keyword) const {

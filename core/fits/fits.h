@@ -65,6 +65,9 @@ public:
     HduType hduType() const;
     /// "HDU 3 (EXTNAME=CCD01A)", for messages.
     std::string hduLabel() const;
+    /// Byte offset where the current HDU's data (padded to 2880) ends, as its header says.
+    /// For the last HDU, a value beyond the file size means the file was cut short.
+    std::int64_t dataEnd() const;
 
     // ---- header of the current HDU
     bool hasKey(const std::string& keyword) const;

@@ -159,6 +159,7 @@ TaskResult executeTask(const TaskType& type, TaskContext& ctx) {
     } catch (const std::exception& e) {
         r.ok = false;
         r.outcome = "FAILED";
+        r.retryable = dynamic_cast<const PermanentError*>(&e) == nullptr;
         r.error = e.what();
         r.traceback = "task '" + type.name + "', job " + std::to_string(ctx.jobId()) + ", attempt " +
                       std::to_string(ctx.attempt()) + ", " + (ctx.phase() == Phase::Prolog ? "prolog/run" : "epilog") +

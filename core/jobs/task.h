@@ -27,6 +27,14 @@ class Connection;
 
 namespace paudm::jobs {
 
+/// Thrown by a task when another attempt would fail the same way (bad input data, a
+/// mismatch to be resolved by a person): the job fails at once instead of being retried.
+class PermanentError : public Error {
+public:
+    using Error::Error;
+    explicit PermanentError(const Error& e) : Error(e) {}
+};
+
 /// A job to create from a task: a sub-job (prolog) or a child (epilog).
 struct NewJob {
     std::string name;   ///< task type
@@ -96,6 +104,8 @@ public:
     /// A connection of this task's own, opened on first use (for the task's own writes,
     /// which it makes idempotent: a job may run again after a crash).
     db::Connection& db();
+    /// Where db() connects, for a task that opens connections of its own (worker threads).
+    const std::string& conninfo() const { return conninfo_; }
 
     TaskResult& result() { return result_; }
 

@@ -1,6 +1,8 @@
 // The task types of this build, in one registry.
 #include "jobs/task.h"
 #include "pipelines/pixelsim/simulator.h"
+#include "pipelines/register/register.h"
+#include "transfer/transfer.h"
 
 namespace paudm::jobs {
 
@@ -9,6 +11,8 @@ const TaskRegistry& TaskRegistry::standard() {
         TaskRegistry r;
         registerBuiltinTasks(r);
         pipelines::pixelsim::registerPixelsimTask(r);
+        transfer::registerTransferTask(r);
+        pipelines::reg::registerRegisterTasks(r);
         return r;
     }();
     return registry;

@@ -53,7 +53,7 @@ void ledgerFile(db::Connection& c, const std::string& obsSet, const std::string&
 }
 
 void ledgerEnd(db::Connection& c, const ObsSetReport& r) {
-    std::string problems;
+    std::string problems = r.error;
     for (const auto& p : r.problems) problems += (problems.empty() ? "" : "\n") + p;
     c.query("UPDATE transfer_obs_set SET ended = now(), status = $2, error = $3, "
             "files_verified = (SELECT count(*) FROM transfer_file f WHERE f.obs_set = $1 AND f.status = 'VERIFIED'), "
@@ -118,6 +118,7 @@ std::vector<ObsSetReport> transferBuffer(
             std::optional<db::Connection> c;
             if (!o.ledger.empty()) c = db::Connection::open(o.ledger, "paudm transfer");
             for (;;) {
+                if (o.stop && o.stop()) return;
                 const std::size_t i = next++;
                 if (i >= manifest->files.size()) return;
                 const auto& f = manifest->files[i];
@@ -154,6 +155,13 @@ std::vector<ObsSetReport> transferBuffer(
         for (int t = 1; t < streams; ++t) pool.emplace_back(work);
         work();
         for (auto& t : pool) t.join();
+        if (o.stop && o.stop() && next < manifest->files.size()) {
+            report.error = "stopped before every file was copied; a re-run continues";
+            report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (ledger) ledgerEnd(*ledger, report);
+            reports.push_back(report);
+            break;
+        }
         // The YAML last: an archive folder with its YAML holds every file that verified.
         try {
             const std::string yamlName = fs::path(manifestPath).filename().string();

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace paudm::jobs {
+class TaskRegistry;
+}
+
 namespace paudm::transfer {
 
 struct TransferOptions {
@@ -19,6 +23,7 @@ struct TransferOptions {
     int streams = 4;               ///< files copied at once
     std::vector<std::string> only; ///< obs sets to transfer (empty: every one in the buffer)
     std::string ledger;            ///< conninfo of PAUdb for the ledger (empty: no ledger)
+    std::function<bool()> stop;    ///< asked before each file: true stops (the rest stays PENDING)
 };
 
 struct ObsSetReport {
@@ -39,5 +44,10 @@ std::vector<std::string> findObsSets(const std::string& buffer);
 std::vector<ObsSetReport> transferBuffer(const TransferOptions& options,
                                          const std::function<void(const std::string& obsSet, const std::string& file,
                                                                   const std::string& what)>& progress = {});
+
+/// Registers the `transfer` task type: transfers a buffer (configuration: buffer, archive,
+/// streams, obs_sets) with the ledger in the job's database, then creates one `register`
+/// job per obs set whose YAML arrived.
+void registerTransferTask(jobs::TaskRegistry& registry);
 
 } // namespace paudm::transfer

@@ -1,5 +1,6 @@
 // The pixelsim task type and the night options it (and `paudm simulate`) reads.
 #include "db/connection.h"
+#include "jobs/config_values.h"
 #include "jobs/task.h"
 #include "pipelines/pixelsim/simulator.h"
 
@@ -9,81 +10,44 @@
 
 namespace paudm::pipelines::pixelsim {
 
-namespace {
+using jobs::configCount;
+using jobs::configReal;
+using jobs::configText;
+using jobs::configUnsigned;
 
-std::string text(const QJsonObject& c, const char* key, const std::string& fallback = {}) {
-    const QJsonValue v = c.value(key);
-    if (v.isUndefined() || v.isNull()) return fallback;
-    if (v.isString()) return v.toString().toStdString();
-    if (v.isDouble()) return QString::number(v.toDouble(), 'g', 17).toStdString();
-    throw Error(std::string("configuration '") + key + "' must be a text");
-}
-
-double real(const QJsonObject& c, const char* key, double fallback) {
-    const QJsonValue v = c.value(key);
-    if (v.isUndefined() || v.isNull()) return fallback;
-    bool ok = v.isDouble();
-    double d = v.toDouble();
-    if (v.isString()) d = v.toString().toDouble(&ok);
-    if (!ok || !std::isfinite(d))
-        throw Error(std::string("configuration '") + key + "' must be a number, not '" + text(c, key) + "'");
-    return d;
-}
-
-int count(const QJsonObject& c, const char* key, int fallback, int lo, int hi) {
-    const double d = real(c, key, fallback);
-    if (d != std::floor(d) || d < lo || d > hi)
-        throw Error(std::string("configuration '") + key + "' must be a whole number from " + std::to_string(lo) +
-                    " to " + std::to_string(hi) + ", not " + QString::number(d).toStdString());
-    return static_cast<int>(d);
-}
-
-std::uint64_t seedOf(const QJsonObject& c, const char* key) {
-    const std::string s = text(c, key);
-    try {
-        std::size_t used = 0;
-        const unsigned long long v = std::stoull(s, &used);
-        if (used != s.size()) throw std::invalid_argument(s);
-        return v;
-    } catch (const std::exception&) {
-        throw Error(std::string("configuration '") + key + "' must be a non-negative whole number, not '" + s + "'");
-    }
-}
-
-} // namespace
 
 NightOptions nightOptionsFromConfig(const QJsonObject& c) {
     NightOptions o;
-    o.buffer = text(c, "buffer");
+    o.buffer = configText(c, "buffer");
     if (o.buffer.empty()) throw Error("configuration 'buffer' (the observatory buffer folder) is required");
-    o.night = text(c, "night");
+    o.night = configText(c, "night");
     if (o.night.empty()) throw Error("configuration 'night' (YYYY-MM-DD) is required");
-    o.truth = text(c, "truth");
-    o.geometry = paucam::parseGeometry(text(c, "geometry", "full"));
-    o.bias = count(c, "bias", o.bias, 0, 999);
-    o.flatsPerTray = count(c, "flats_per_tray", o.flatsPerTray, 0, 999);
-    o.science = count(c, "science", o.science, 0, 999);
-    o.focus = count(c, "focus", o.focus, 0, 99);
+    o.truth = configText(c, "truth");
+    o.geometry = paucam::parseGeometry(configText(c, "geometry", "full"));
+    o.bias = configCount(c, "bias", o.bias, 0, 999);
+    o.flatsPerTray = configCount(c, "flats_per_tray", o.flatsPerTray, 0, 999);
+    o.science = configCount(c, "science", o.science, 0, 999);
+    o.focus = configCount(c, "focus", o.focus, 0, 99);
     const QJsonValue trays = c.value("trays");
     if (trays.isArray()) {
         o.trays.clear();
         for (const auto& t : trays.toArray()) o.trays.push_back(paucam::tray(t.toString().toStdString()).name);
     } else if (!trays.isUndefined() && !trays.isNull()) {
         o.trays.clear();
-        for (const QString& t : QString::fromStdString(text(c, "trays")).split(',', Qt::SkipEmptyParts))
+        for (const QString& t : QString::fromStdString(configText(c, "trays")).split(',', Qt::SkipEmptyParts))
             o.trays.push_back(paucam::tray(t.trimmed().toStdString()).name);
     }
     if (o.trays.empty()) throw Error("configuration 'trays' names no filter tray");
-    o.ra = real(c, "field_ra", o.ra);
-    o.dec = real(c, "field_dec", o.dec);
+    o.ra = configReal(c, "field_ra", o.ra);
+    o.dec = configReal(c, "field_dec", o.dec);
     if (o.ra < 0 || o.ra >= 360 || o.dec < -90 || o.dec > 90)
         throw Error("the field centre must have 0 <= RA < 360 and -90 <= Dec <= 90");
-    if (c.contains("seed") && !c.value("seed").isNull()) o.seed = seedOf(c, "seed");
-    if (c.contains("sky_seed") && !c.value("sky_seed").isNull()) o.sky.seed = seedOf(c, "sky_seed");
-    o.threads = count(c, "threads", 1, 1, 256);
-    o.operatorName = text(c, "operator", o.operatorName);
-    o.project = text(c, "project", o.project);
-    o.notes = text(c, "notes", o.notes);
+    if (c.contains("seed") && !c.value("seed").isNull()) o.seed = configUnsigned(c, "seed");
+    if (c.contains("sky_seed") && !c.value("sky_seed").isNull()) o.sky.seed = configUnsigned(c, "sky_seed");
+    o.threads = configCount(c, "threads", 1, 1, 256);
+    o.operatorName = configText(c, "operator", o.operatorName);
+    o.project = configText(c, "project", o.project);
+    o.notes = configText(c, "notes", o.notes);
     return o;
 }
 
