@@ -24,6 +24,8 @@ int runnerCommand(const QStringList& args, const Globals& globals);
 int simulateCommand(const QStringList& args, const Globals& globals);
 int catalogCommand(const QStringList& args, const Globals& globals);
 int transferCommand(const QStringList& args, const Globals& globals);
+int bufferCommand(const QStringList& args, const Globals& globals);
+int nightCommand(const QStringList& args, const Globals& globals);
 
 // ---- shared by the commands
 /// Prints "paudm: <what>" on stderr; returns 1.

@@ -1,13 +1,16 @@
-// paudm transfer --from BUFFER [--archive DIR] [--streams N] [--obs-set NAME]... [--no-db]
+// paudm transfer [--from BUFFER] [--archive DIR] [--streams N] [--obs-set NAME]... [--no-db]
 #include "cli.h"
 
 #include "db/connection.h"
 #include "db/database.h"
+#include "jobs/store.h"
+#include "transfer/retention.h"
 #include "transfer/transfer.h"
 
 #include <QCommandLineParser>
 
 #include <cstdio>
+#include <filesystem>
 
 namespace paudm::cli {
 
@@ -19,20 +22,22 @@ int transferCommand(const QStringList& args, const Globals& g) {
         "is fsynced, compared with the obs-set YAML, and only then renamed into place; a file that\n"
         "does not verify goes to ARCHIVE/quarantine/<obs_set>/ and the others continue. A re-run\n"
         "skips verified files. Every file is recorded in PAUdb's transfer ledger (transfer_file,\n"
-        "transfer_obs_set). Nothing is ever deleted from the buffer (see 'paudm buffer').\n\n"
+        "transfer_obs_set), and each obs set that arrived gets a queued register job (run them with\n"
+        "'paudm runner --until-idle', or do both at once with 'paudm night'). Nothing is ever\n"
+        "deleted from the buffer (see 'paudm buffer').\n\n"
         "Exit status: 0 when every obs set is complete, 1 otherwise.\n\n"
         "Example:\n  paudm transfer --from /data/buffer --archive /data/archive --streams 4");
     p.addHelpOption();
-    p.addOption({"from", "The observatory buffer.", "buffer"});
+    p.addOption({"from", "The observatory buffer (default: $PAUDM_BUFFER, else $PAUDM_HOME/buffer).", "buffer"});
     p.addOption({"archive", "The archive root (default: $PAUDM_ARCHIVE, else $PAUDM_HOME/archive).", "dir"});
     p.addOption({"streams", "Files copied at once. Default 4.", "n", "4"});
     p.addOption({"obs-set", "Only this obs set (repeatable).", "name"});
-    p.addOption({"no-db", "Do not record the transfer in PAUdb."});
+    p.addOption({"no-db", "Do not record the transfer in PAUdb (and queue no register jobs)."});
+    p.addOption({"no-register", "Queue no register jobs."});
     if (auto rc = parseOrEnd(p, "paudm transfer", args)) return *rc;
-    if (!p.isSet("from")) return usage(p, "--from BUFFER is required");
     bool ok = false;
     transfer::TransferOptions o;
-    o.buffer = p.value("from").toStdString();
+    o.buffer = transfer::resolveBuffer(p.value("from").toStdString());
     o.archive = archive::ArchiveLayout::resolve(p.value("archive").toStdString());
     o.streams = p.value("streams").toInt(&ok);
     if (!ok || o.streams < 1 || o.streams > 64) return usage(p, "--streams wants a number from 1 to 64");
@@ -63,6 +68,22 @@ int transferCommand(const QStringList& args, const Globals& g) {
         allComplete = allComplete && r.complete();
     }
     if (reports->empty()) std::printf("no obs sets in %s\n", o.buffer.c_str());
+    if (!o.ledger.empty() && !p.isSet("no-register")) {
+        auto c = db::Connection::open(o.ledger, "paudm transfer");
+        jobs::JobStore store(c);
+        for (const auto& r : *reports) {
+            if (!r.error.empty()) continue;
+            jobs::NewJob j;
+            j.name = "register";
+            j.config = {{"obs_set", QString::fromStdString(r.obsSet)},
+                        {"archive", QString::fromStdString(std::filesystem::absolute(o.archive.root()).string())}};
+            j.description = "register " + r.obsSet;
+            auto id = capture([&] { return store.create(j, true); });
+            if (!id) return failed(id.error().what());
+            std::printf("%s: register job %lld queued (paudm runner --until-idle runs it)\n", r.obsSet.c_str(),
+                        static_cast<long long>(*id));
+        }
+    }
     return allComplete ? 0 : 1;
 }
 

@@ -25,8 +25,12 @@ const char* kCommands = R"TXT(Commands:
                           run jobs (a pilot; many may run at once, anywhere)
   simulate --out BUFFER --night DATE ...
                           write a simulated PAUCam obs set (raw mosaics + YAML) and its truth
+  night [--buffer DIR] [--archive DIR]
+                          the morning routine: transfer the buffer, register it in PAUdb
   transfer --from BUFFER [--archive DIR] [--streams N]
                           copy the buffer's obs sets into the archive, verified, with a ledger
+  buffer status | clean [--dry-run] [--min-age 5d]
+                          what holds each obs set in the buffer; remove those nothing holds
   catalog simulate --field RA,DEC [--radius DEG]
                           load the simulated sky's reference stars and galaxies into PAUdb
 
@@ -45,6 +49,8 @@ Examples:
   paudm runner --threads 4 --until-idle
   paudm jobs list --top --status FAILED
   paudm simulate --out buffer --night 2026-11-24 --geometry small --truth truth
+  paudm night --buffer buffer --archive archive
+  paudm buffer status --buffer buffer
 )TXT";
 
 } // namespace
@@ -66,7 +72,7 @@ int main(int argc, char** argv) {
     parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
-    parser.addPositionalArgument("command", "db, jobs, runner, simulate, transfer or catalog (see below)");
+    parser.addPositionalArgument("command", "db, jobs, runner, simulate, night, transfer, buffer or catalog (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -83,6 +89,8 @@ int main(int argc, char** argv) {
     if (command == "runner") return paudm::cli::runnerCommand(rest.mid(1), globals);
     if (command == "simulate") return paudm::cli::simulateCommand(rest.mid(1), globals);
     if (command == "transfer") return paudm::cli::transferCommand(rest.mid(1), globals);
+    if (command == "buffer") return paudm::cli::bufferCommand(rest.mid(1), globals);
+    if (command == "night") return paudm::cli::nightCommand(rest.mid(1), globals);
     if (command == "catalog") return paudm::cli::catalogCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;

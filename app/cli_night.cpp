@@ -1,0 +1,216 @@
+// paudm night: the morning routine. The buffer's new obs sets are transferred into the
+// archive and registered in PAUdb by the job engine, with runners in this process until
+// nothing is left to do; then a summary says what arrived and what did not.
+#include "cli.h"
+
+#include "db/connection.h"
+#include "db/database.h"
+#include "jobs/runner.h"
+#include "jobs/store.h"
+#include "transfer/retention.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QJsonArray>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace paudm::cli {
+
+namespace {
+
+const char* kNightHelp = R"TXT(paudm night: the morning routine.
+
+Transfers every obs set of the observatory buffer into the archive (verified against its
+YAML, see 'paudm transfer --help'), then registers each one in PAUdb (one register job per
+obs set, one sub-job per mosaic), running the jobs here with --threads runners until
+nothing is left. Both steps are jobs of the engine: 'paudm jobs list' and the console show
+them, and 'paudm jobs retry' takes up what failed. Running it again is safe: verified files
+are skipped and registered mosaics are left as they are.
+
+The buffer is --buffer, else $PAUDM_BUFFER, else $PAUDM_HOME/buffer; the archive --archive,
+else $PAUDM_ARCHIVE, else $PAUDM_HOME/archive. Nothing is deleted from the buffer
+('paudm buffer clean' does that, when it is safe).
+
+Exit status: 0 when every obs set was transferred and registered, 1 otherwise.
+
+Example:
+  paudm night --buffer /data/buffer --archive /data/archive --threads 4
+)TXT";
+
+std::atomic<jobs::Runner*> g_nightRunner{nullptr};
+extern "C" void stopNight(int) {
+    if (auto* r = g_nightRunner.load()) r->requestStop();
+}
+
+/// "transfer DONE; register 1/2 obs sets; mosaics 120/300 (3 failed)" for the job tree.
+std::string progressLine(db::Connection& c, std::int64_t transferId) {
+    const auto r = c.query(
+        "WITH reg AS (SELECT child_id AS id FROM dependency WHERE parent_id = $1) "
+        "SELECT (SELECT status FROM job WHERE id = $1), "
+        "(SELECT count(*) FROM reg), "
+        "(SELECT count(*) FROM job j JOIN reg USING (id) WHERE j.status IN ('DONE', 'FAILED', 'CANCELLED')), "
+        "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id), "
+        "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id WHERE j.status = 'DONE'), "
+        "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id WHERE j.status = 'FAILED')",
+        transferId);
+    std::string line = "transfer " + std::string(r.text(0, 0));
+    if (r.toInt(0, 1) > 0) {
+        line += "; register " + std::to_string(r.toInt(0, 2)) + "/" + std::to_string(r.toInt(0, 1)) + " obs sets";
+        line += "; mosaics " + std::to_string(r.toInt(0, 4)) + "/" + std::to_string(r.toInt(0, 3));
+        if (r.toInt(0, 5)) line += " (" + std::to_string(r.toInt(0, 5)) + " failed)";
+    }
+    return line;
+}
+
+/// The last error of a job, from its attempts or its traceback tag.
+std::string errorOf(const jobs::JobDetail& d) {
+    for (auto it = d.attempts.rbegin(); it != d.attempts.rend(); ++it)
+        if (!it->error.empty()) return it->error;
+    for (const auto& t : d.tags)
+        if (t.name == "traceback") return t.value;
+    return {};
+}
+
+} // namespace
+
+int nightCommand(const QStringList& args, const Globals& g) {
+    QCommandLineParser p;
+    p.setApplicationDescription(kNightHelp);
+    p.addHelpOption();
+    p.addOption({"buffer", "The observatory buffer.", "dir"});
+    p.addOption({"archive", "The archive root.", "dir"});
+    p.addOption({"streams", "Files copied at once. Default 4.", "n", "4"});
+    p.addOption({"threads", "Jobs run at once (registering mosaics). Default 2.", "n", "2"});
+    p.addOption({"obs-set", "Only this obs set (repeatable).", "name"});
+    if (auto rc = parseOrEnd(p, "paudm night", args)) return *rc;
+    if (!p.positionalArguments().isEmpty()) return usage(p, "unexpected " + p.positionalArguments().first());
+    bool ok1 = false, ok2 = false;
+    const int streams = p.value("streams").toInt(&ok1), threads = p.value("threads").toInt(&ok2);
+    if (!ok1 || streams < 1 || streams > 64) return usage(p, "--streams wants a number from 1 to 64");
+    if (!ok2 || threads < 1 || threads > 256) return usage(p, "--threads wants a number from 1 to 256");
+    const std::string buffer = transfer::resolveBuffer(p.value("buffer").toStdString());
+    const auto archive = archive::ArchiveLayout::resolve(p.value("archive").toStdString());
+    std::error_code ec;
+    if (!std::filesystem::is_directory(buffer, ec)) return failed(buffer + ": the observatory buffer is not a folder");
+
+    auto c = openDatabase(g, "paudm night");
+    if (!c) return 1;
+    const std::string conninfo = db::resolveTarget(g.db.toStdString()).conninfo;
+    jobs::JobStore store(*c);
+    jobs::NewJob t;
+    t.name = "transfer";
+    t.config = {{"buffer", QString::fromStdString(std::filesystem::absolute(buffer).string())},
+                {"archive", QString::fromStdString(std::filesystem::absolute(archive.root()).string())},
+                {"streams", streams}};
+    if (p.isSet("obs-set")) t.config["obs_sets"] = QJsonArray::fromStringList(p.values("obs-set"));
+    t.description = "morning transfer of " + buffer;
+    auto transferId = capture([&] { return store.create(t, true); });
+    if (!transferId) return failed(transferId.error().what());
+    std::fprintf(stderr, "paudm night: transfer job %lld: %s -> %s\n", static_cast<long long>(*transferId),
+                 buffer.c_str(), archive.root().c_str());
+
+    jobs::RunnerOptions o;
+    o.conninfo = conninfo;
+    o.threads = threads;
+    o.tasks = "transfer,register*";
+    o.untilIdle = true;
+    o.taskExecutable = QCoreApplication::applicationFilePath();
+    jobs::Runner runner(o);
+    g_nightRunner = &runner;
+    std::signal(SIGINT, stopNight);
+    std::signal(SIGTERM, stopNight);
+    QElapsedTimer clock;
+    clock.start();
+    std::mutex m;
+    std::condition_variable cv;
+    bool finished = false;
+    std::thread progress([&] {
+        auto pc = capture([&] { return db::Connection::open(conninfo, "paudm night progress"); });
+        std::string last;
+        std::unique_lock lock(m);
+        while (!finished) {
+            cv.wait_for(lock, std::chrono::seconds(1));
+            if (!pc) continue;
+            auto line = capture([&] { return progressLine(*pc, *transferId); });
+            if (line && *line != last) {
+                std::fprintf(stderr, "  [%5.1f s] %s\n", clock.elapsed() / 1000.0, line->c_str());
+                last = *line;
+            }
+        }
+    });
+    auto stats = runner.run();
+    {
+        std::lock_guard lock(m);
+        finished = true;
+    }
+    cv.notify_all();
+    progress.join();
+    g_nightRunner = nullptr;
+    if (!stats) return failed(stats.error().what());
+
+    // The summary: what the transfer did per obs set, and each register job's outcome.
+    bool allGood = true;
+    const auto td = store.show(*transferId);
+    if (!td) return failed("transfer job " + std::to_string(*transferId) + " disappeared");
+    std::printf("transfer job %lld: %s\n", static_cast<long long>(*transferId), td->row.status.c_str());
+    if (td->row.status != "DONE") {
+        allGood = false;
+        std::printf("  %s\n", errorOf(*td).c_str());
+    }
+    std::map<std::string, std::int64_t> registerOf;
+    for (std::int64_t child : td->children)
+        if (auto d = store.show(child); d && d->row.name == "register")
+            registerOf[d->config["obs_set"].toString().toStdString()] = child;
+    const QJsonArray sets = td->output["obs_sets"].toArray();
+    if (sets.isEmpty() && td->row.status == "DONE") std::printf("  no obs sets in %s\n", buffer.c_str());
+    for (const auto& v : sets) {
+        const QJsonObject s = v.toObject();
+        const std::string name = s["obs_set"].toString().toStdString();
+        std::printf("%s: %d files, %d copied, %d already in the archive, %d quarantined, %d failed\n", name.c_str(),
+                    s["files"].toInt(), s["copied"].toInt(), s["already_there"].toInt(), s["quarantined"].toInt(),
+                    s["failed"].toInt());
+        if (!s["error"].toString().isEmpty()) std::printf("  transfer: %s\n", qPrintable(s["error"].toString()));
+        for (const auto& problem : s["problems"].toArray()) std::printf("  transfer: %s\n", qPrintable(problem.toString()));
+        allGood = allGood && s["error"].toString().isEmpty() && s["quarantined"].toInt() == 0 && s["failed"].toInt() == 0;
+        const auto it = registerOf.find(name);
+        if (it == registerOf.end()) {
+            std::printf("  not registered (its YAML did not reach the archive)\n");
+            allGood = false;
+            continue;
+        }
+        const auto rd = store.show(it->second);
+        if (rd && rd->row.status == "DONE") {
+            std::printf("  register job %lld: %s (%d mosaics, %lld images)\n", static_cast<long long>(it->second),
+                        rd->output["already_registered"].toBool() ? "registered already, nothing changed" : "registered",
+                        rd->output["mosaics"].toInt(), static_cast<long long>(rd->output["images"].toDouble()));
+            continue;
+        }
+        allGood = false;
+        std::printf("  register job %lld: %s\n", static_cast<long long>(it->second), rd ? rd->row.status.c_str() : "?");
+        if (rd) {
+            std::string e = errorOf(*rd);
+            if (!e.empty()) std::printf("    %s\n", QString::fromStdString(e).replace("\n", "\n    ").toUtf8().constData());
+            // Failed sub-jobs carry the file, HDU and keyword.
+            jobs::JobFilter f;
+            f.superId = it->second;
+            f.statuses = {"FAILED"};
+            f.limit = 5;
+            for (const auto& sub : store.list(f))
+                if (auto sd = store.show(sub.id)) std::printf("    job %lld: %s\n", static_cast<long long>(sub.id), errorOf(*sd).c_str());
+        }
+    }
+    std::printf("%s in %.1f s (paudm jobs list --top; paudm buffer status)\n",
+                allGood ? "night complete" : "night INCOMPLETE", clock.elapsed() / 1000.0);
+    return allGood ? 0 : 1;
+}
+
+} // namespace paudm::cli
