@@ -10,6 +10,12 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <QProcess>
+#include <QThread>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 
 using namespace paudm;
@@ -23,6 +29,12 @@ void flipBit(const std::string& path, std::streamoff offset) {
     f.get(c);
     f.seekp(offset);
     f.put(static_cast<char>(c ^ 0x01));
+}
+/// The environment of a paudm child process that uses the test's database.
+QProcessEnvironment paudmEnvironment(const std::string& conninfo) {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("PAUDM_DB", QString::fromStdString(conninfo));
+    return env;
 }
 } // namespace
 
@@ -119,6 +131,102 @@ private slots:
                  std::string("FAILED"));
         QCOMPARE(std::string(c.query("SELECT status FROM transfer_obs_set WHERE obs_set = '20261120_002'").text(0, 0)),
                  std::string("DONE"));
+    }
+
+    void killedTransferLeavesNothingPartialUnderAFinalNameAndARerunCompletes() {
+        // A big obs set made of real simulated mosaics, copied under many names, so that
+        // the transfer runs long enough to be killed in the middle.
+        QTemporaryDir dir;
+        const std::string conninfo = test::freshJobDatabase("transfer_killed");
+        pipelines::pixelsim::NightOptions o;
+        o.buffer = dir.filePath("sim").toStdString();
+        o.night = "2026-11-21";
+        o.geometry = pipelines::paucam::Geometry::Small;
+        o.bias = 1;
+        o.flatsPerTray = 0;
+        o.science = 2;
+        const auto night = pipelines::pixelsim::simulateNight(o);
+        archive::ObsSetManifest m = night.contents;
+        const std::string folder = dir.filePath("buffer/" + QString::fromStdString(m.obsSet)).toStdString();
+        QDir().mkpath(QString::fromStdString(folder));
+        std::vector<archive::ObsSetFile> files;
+        for (int i = 0; i < 60; ++i) {
+            archive::ObsSetFile f = m.files[i % m.files.size()];
+            const std::string name = "paucam." + std::to_string(1000 + i) + ".fits";
+            std::filesystem::copy_file(night.folder + "/" + f.name, folder + "/" + name);
+            f.name = name;
+            files.push_back(f);
+        }
+        m.files = files;
+        m.writeFile(folder + "/" + m.obsSet + ".yaml");
+        const std::string archiveRoot = dir.filePath("archive").toStdString();
+        const std::string raw = archiveRoot + "/raw/" + m.obsSet;
+        const QStringList args{"transfer", "--from", dir.filePath("buffer"), "--archive", QString::fromStdString(archiveRoot),
+                               "--streams", "2", "--no-register"};
+        QProcess p;
+        p.setProcessEnvironment(paudmEnvironment(conninfo));
+        p.start(PAUDM_EXE, args);
+        QVERIFY(p.waitForStarted());
+        // Kill it once some files are in place and others are on their way.
+        int finals = 0;
+        for (int spins = 0; spins < 200'000 && p.state() == QProcess::Running; ++spins) {
+            finals = 0;
+            bool partial = false;
+            std::error_code ec;
+            for (std::filesystem::directory_iterator it(raw, ec), end; !ec && it != end; it.increment(ec)) {
+                const std::string n = it->path().filename().string();
+                partial = partial || n.find(".partial") != std::string::npos;
+                finals += n.ends_with(".fits") && n[0] != '.';
+            }
+            if (finals >= 3 && partial) break;
+            QThread::usleep(200);
+        }
+        QVERIFY2(p.state() == QProcess::Running, "the transfer ended before it could be killed: make the obs set bigger");
+        ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
+        QVERIFY(p.waitForFinished());
+        QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+
+        // Whatever has a final name is whole and correct; the YAML (copied last) is not there.
+        QVERIFY(!QFile::exists(QString::fromStdString(raw + "/" + m.obsSet + ".yaml")));
+        int whole = 0, partials = 0;
+        for (const auto& e : std::filesystem::directory_iterator(raw)) {
+            const std::string n = e.path().filename().string();
+            if (n[0] == '.') {
+                ++partials;
+                continue;
+            }
+            const auto f = std::find_if(m.files.begin(), m.files.end(), [&](auto& x) { return x.name == n; });
+            QVERIFY2(f != m.files.end(), n.c_str());
+            QCOMPARE(static_cast<std::int64_t>(e.file_size()), f->size);
+            QCOMPARE(archive::adler32File(e.path().string()), f->adler32);
+            ++whole;
+        }
+        QVERIFY2(whole >= 3 && whole < 60, qPrintable(QString("%1 whole files after the kill").arg(whole)));
+        qInfo("killed with %d files in place and %d partial ones", whole, partials);
+        db::Connection c = db::Connection::open(conninfo);
+        QCOMPARE(std::string(c.query("SELECT status FROM transfer_obs_set WHERE obs_set = $1", m.obsSet).text(0, 0)),
+                 std::string("RUNNING"));
+
+        // The re-run skips what is in place, redoes the rest and cleans the partial files.
+        QProcess again;
+        again.setProcessEnvironment(paudmEnvironment(conninfo));
+        again.start(PAUDM_EXE, args);
+        QVERIFY(again.waitForFinished(120'000));
+        const QString out = again.readAllStandardOutput();
+        QVERIFY2(again.exitCode() == 0, qPrintable(out + again.readAllStandardError()));
+        QVERIFY2(out.contains(QString("%1 already verified").arg(whole)), qPrintable(out));
+        int count = 0;
+        for (const auto& e : std::filesystem::directory_iterator(raw)) {
+            const std::string n = e.path().filename().string();
+            QVERIFY2(n[0] != '.', n.c_str());
+            ++count;
+        }
+        QCOMPARE(count, 61);
+        for (const auto& f : m.files) QCOMPARE(archive::adler32File(raw + "/" + f.name), f.adler32);
+        QCOMPARE(std::string(c.query("SELECT status FROM transfer_obs_set WHERE obs_set = $1", m.obsSet).text(0, 0)),
+                 std::string("DONE"));
+        QCOMPARE(c.query("SELECT count(*) FROM transfer_file WHERE obs_set = $1 AND status = 'VERIFIED'", m.obsSet).toInt(0, 0),
+                 std::int64_t(60));
     }
 };
 
