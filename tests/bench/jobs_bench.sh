@@ -25,8 +25,7 @@ graphile="postgresql:///graphile?host=$home/run&user=$(id -un)"
 (cd tests/bench/graphile && npm install --no-audit --no-fund --silent >/dev/null)
 node=(node tests/bench/graphile/bench.mjs)
 
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source tests/bench/bench_lib.sh
 queue_ours() {
   psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE" -c "TRUNCATE runner CASCADE" \
     -c "INSERT INTO job (name, status, ts_queued) SELECT 'noop', 'QUEUED', now() FROM generate_series(1, $1)" \
