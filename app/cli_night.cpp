@@ -8,6 +8,7 @@
 #include "jobs/runner.h"
 #include "jobs/store.h"
 #include "transfer/retention.h"
+#include "transfer/transfer.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -91,6 +92,8 @@ int nightCommand(const QStringList& args, const Globals& g) {
     p.addOption({"streams", "Files copied at once. Default 4.", "n", "4"});
     p.addOption({"threads", "Jobs run at once (registering mosaics). Default 2.", "n", "2"});
     p.addOption({"obs-set", "Only this obs set (repeatable).", "name"});
+    p.addOption({"transport", "auto (default: rsync for a buffer given as host:/path, else local), local or rsync.",
+                 "name", "auto"});
     if (auto rc = parseOrEnd(p, "paudm night", args)) return *rc;
     if (!p.positionalArguments().isEmpty()) return usage(p, "unexpected " + p.positionalArguments().first());
     bool ok1 = false, ok2 = false;
@@ -100,7 +103,12 @@ int nightCommand(const QStringList& args, const Globals& g) {
     const std::string buffer = transfer::resolveBuffer(p.value("buffer").toStdString());
     const auto archive = archive::ArchiveLayout::resolve(p.value("archive").toStdString());
     std::error_code ec;
-    if (!std::filesystem::is_directory(buffer, ec)) return failed(buffer + ": the observatory buffer is not a folder");
+    const bool remote = transfer::isRemoteBuffer(buffer);
+    if (!remote && !std::filesystem::is_directory(buffer, ec))
+        return failed(buffer + ": the observatory buffer is not a folder");
+    const QString transport = p.value("transport");
+    if (transport != "auto" && transport != "local" && transport != "rsync")
+        return usage(p, "--transport is auto, local or rsync");
 
     auto c = openDatabase(g, "paudm night");
     if (!c) return 1;
@@ -108,7 +116,8 @@ int nightCommand(const QStringList& args, const Globals& g) {
     jobs::JobStore store(*c);
     jobs::NewJob t;
     t.name = "transfer";
-    t.config = {{"buffer", QString::fromStdString(std::filesystem::absolute(buffer).string())},
+    t.config = {{"buffer", QString::fromStdString(remote ? buffer : std::filesystem::absolute(buffer).string())},
+                {"transport", transport},
                 {"archive", QString::fromStdString(std::filesystem::absolute(archive.root()).string())},
                 {"streams", streams}};
     if (p.isSet("obs-set")) t.config["obs_sets"] = QJsonArray::fromStringList(p.values("obs-set"));

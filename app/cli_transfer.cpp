@@ -26,12 +26,16 @@ int transferCommand(const QStringList& args, const Globals& g) {
         "'paudm runner --until-idle', or do both at once with 'paudm night'). Nothing is ever\n"
         "deleted from the buffer (see 'paudm buffer').\n\n"
         "Exit status: 0 when every obs set is complete, 1 otherwise.\n\n"
-        "Example:\n  paudm transfer --from /data/buffer --archive /data/archive --streams 4");
+        "Examples:\n  paudm transfer --from /data/buffer --archive /data/archive --streams 4\n"
+        "  paudm transfer --from pau@observatory:/data/buffer     (rsync over ssh, then verified here)");
     p.addHelpOption();
     p.addOption({"from", "The observatory buffer (default: $PAUDM_BUFFER, else $PAUDM_HOME/buffer).", "buffer"});
     p.addOption({"archive", "The archive root (default: $PAUDM_ARCHIVE, else $PAUDM_HOME/archive).", "dir"});
     p.addOption({"streams", "Files copied at once. Default 4.", "n", "4"});
     p.addOption({"obs-set", "Only this obs set (repeatable).", "name"});
+    p.addOption({"transport", "auto (default), local, or rsync: an external transport for a buffer on another "
+                              "machine (--from host:/path); what it delivers is verified as our own copies are.",
+                 "name", "auto"});
     p.addOption({"no-db", "Do not record the transfer in PAUdb (and queue no register jobs)."});
     p.addOption({"no-register", "Queue no register jobs."});
     if (auto rc = parseOrEnd(p, "paudm transfer", args)) return *rc;
@@ -42,6 +46,9 @@ int transferCommand(const QStringList& args, const Globals& g) {
     o.streams = p.value("streams").toInt(&ok);
     if (!ok || o.streams < 1 || o.streams > 64) return usage(p, "--streams wants a number from 1 to 64");
     for (const QString& s : p.values("obs-set")) o.only.push_back(s.toStdString());
+    o.transport = p.value("transport").toStdString();
+    if (o.transport != "auto" && o.transport != "local" && o.transport != "rsync")
+        return usage(p, "--transport is auto, local or rsync");
     if (!p.isSet("no-db")) {
         auto c = openDatabase(g, "paudm transfer"); // starts the embedded server, migrates
         if (!c) return 1;

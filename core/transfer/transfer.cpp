@@ -3,7 +3,11 @@
 #include "archive/checksum.h"
 #include "archive/obs_set.h"
 #include "db/connection.h"
+#include "common/atomic_file.h"
 #include "transfer/verified_copy.h"
+
+#include <QProcess>
+#include <QStringList>
 
 #include <algorithm>
 #include <atomic>
@@ -63,9 +67,52 @@ void ledgerEnd(db::Connection& c, const ObsSetReport& r) {
             r.failed);
 }
 
+/// Runs rsync with `args`; stops it when `stop` says so. Returns its exit code; its
+/// standard error (last lines) goes to `errors`.
+int runRsync(const QStringList& args, const std::function<bool()>& stop, std::string& errors, std::string* out = nullptr) {
+    QProcess p;
+    p.start("rsync", args);
+    if (!p.waitForStarted(10'000)) throw Error("cannot start rsync: " + p.errorString().toStdString() +
+                                                 " (install the Debian package rsync)");
+    while (!p.waitForFinished(200))
+        if (stop && stop()) {
+            p.kill();
+            p.waitForFinished();
+            throw Error("transfer stopped while rsync was running; a re-run continues");
+        }
+    const QString err = QString::fromLocal8Bit(p.readAllStandardError()).trimmed();
+    errors = err.split('\n').mid(std::max<qsizetype>(0, err.count('\n') - 4)).join("; ").toStdString();
+    if (out) *out = QString::fromLocal8Bit(p.readAllStandardOutput()).toStdString();
+    if (p.exitStatus() != QProcess::NormalExit) throw Error("rsync crashed: " + errors);
+    return p.exitCode();
+}
+
+QString rsyncSource(const std::string& buffer, const std::string& obsSet) {
+    return QString::fromStdString(buffer + "/" + obsSet + "/");
+}
+
 } // namespace
 
+bool isRemoteBuffer(const std::string& buffer) {
+    if (buffer.starts_with("rsync://")) return true;
+    const auto colon = buffer.find(':');
+    return colon != std::string::npos && colon > 0 && buffer.find('/') > colon;
+}
+
 std::vector<std::string> findObsSets(const std::string& buffer) {
+    if (isRemoteBuffer(buffer)) {
+        std::string errors, listing;
+        if (const int rc = runRsync({"--list-only", QString::fromStdString(buffer + "/")}, {}, errors, &listing); rc != 0)
+            throw Error(buffer + ": cannot list the remote observatory buffer (rsync exit " + std::to_string(rc) +
+                        "): " + errors);
+        std::vector<std::string> out;
+        for (const QString& line : QString::fromStdString(listing).split('\n', Qt::SkipEmptyParts)) {
+            const QString name = line.section(' ', -1);
+            if (line.startsWith('d') && archive::parseObsSetName(name.toStdString())) out.push_back(name.toStdString());
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
     std::vector<std::string> out;
     std::error_code ec;
     for (fs::directory_iterator it(buffer, ec), end; !ec && it != end; it.increment(ec)) {
@@ -84,16 +131,35 @@ std::vector<ObsSetReport> transferBuffer(
     std::vector<ObsSetReport> reports;
     std::optional<db::Connection> ledger;
     if (!o.ledger.empty()) ledger = db::Connection::open(o.ledger, "paudm transfer");
+    const bool rsync = o.transport == "rsync" || (o.transport == "auto" && isRemoteBuffer(o.buffer));
+    if (o.transport != "auto" && o.transport != "rsync" && o.transport != "local")
+        throw Error("unknown transport '" + o.transport + "' (auto, local or rsync; bbcp is not packaged in Debian 12)");
+    if (!rsync && isRemoteBuffer(o.buffer))
+        throw Error(o.buffer + ": a remote buffer needs the rsync transport");
     std::vector<std::string> sets = o.only.empty() ? findObsSets(o.buffer) : o.only;
     std::mutex mutex;
     for (const std::string& obsSet : sets) {
         ObsSetReport report;
         report.obsSet = obsSet;
         const std::string src = o.buffer + "/" + obsSet, dst = o.archive.rawDir(obsSet);
+        // With rsync, files arrive in a hidden folder inside the obs set's archive folder
+        // (same filesystem: placing them is a rename) and are verified there.
+        const std::string staging = dst + "/.incoming";
         std::optional<archive::ObsSetManifest> manifest;
         std::string manifestPath;
         try {
-            manifestPath = archive::manifestPathIn(src);
+            if (rsync) {
+                std::error_code ec;
+                fs::create_directories(staging, ec);
+                if (ec) throw Error(staging + ": cannot create the staging folder: " + ec.message());
+                std::string errors;
+                const int rc = runRsync({"-a", "--include=*.yaml", "--exclude=*", rsyncSource(o.buffer, obsSet),
+                                         QString::fromStdString(staging + "/")},
+                                        o.stop, errors);
+                if (rc != 0)
+                    throw Error(src + ": rsync could not fetch the obs-set YAML (exit " + std::to_string(rc) + "): " + errors);
+            }
+            manifestPath = archive::manifestPathIn(rsync ? staging : src);
             manifest = archive::ObsSetManifest::readFile(manifestPath);
             if (manifest->obsSet != obsSet)
                 throw Error(manifestPath + ": describes obs set " + manifest->obsSet + ", not " + obsSet);
@@ -113,6 +179,44 @@ std::vector<ObsSetReport> transferBuffer(
         if (ec) throw Error(dst + ": cannot create the archive folder: " + ec.message());
         removeStalePartials(dst);
         const auto start = std::chrono::steady_clock::now();
+        double fetchSeconds = 0;
+        std::int64_t fetchBytes = 0;
+        if (rsync) {
+            // One rsync for the files not yet in place (it resumes partial ones), then each
+            // file is verified as the local copy verifies its own.
+            std::string list;
+            for (const auto& f : manifest->files) {
+                std::error_code ec;
+                if (fs::exists(dst + "/" + f.name, ec)) continue;
+                list += f.name + "\n";
+                fetchBytes += f.size;
+            }
+            if (!list.empty()) {
+                const std::string listFile = staging + "/.files";
+                writeFileAtomically(listFile, list);
+                std::string errors;
+                const auto t0 = std::chrono::steady_clock::now();
+                int rc = 0;
+                try {
+                    rc = runRsync({"-a", "--partial-dir=.rsync-partial", "--files-from=" + QString::fromStdString(listFile),
+                                   rsyncSource(o.buffer, obsSet), QString::fromStdString(staging + "/")},
+                                  o.stop, errors);
+                } catch (const Error& e) {
+                    report.error = e.what();
+                }
+                fetchSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                // 23 and 24: some files could not be fetched; each one is reported below.
+                if (report.error.empty() && rc != 0 && rc != 23 && rc != 24)
+                    report.error = src + ": rsync failed (exit " + std::to_string(rc) + "): " + errors;
+                if (!report.error.empty()) {
+                    report.seconds = fetchSeconds;
+                    if (ledger) ledgerEnd(*ledger, report);
+                    reports.push_back(report);
+                    if (progress) progress(obsSet, "", report.error);
+                    continue;
+                }
+            }
+        }
         std::atomic<std::size_t> next{0};
         auto work = [&] {
             std::optional<db::Connection> c;
@@ -125,8 +229,15 @@ std::vector<ObsSetReport> transferBuffer(
                 std::optional<CopyOutcome> r;
                 std::string error;
                 try {
-                    r = copyVerified(src + "/" + f.name, dst + "/" + f.name, f.size, f.adler32,
-                                     o.archive.quarantineDir(obsSet));
+                    if (rsync) {
+                        r = placeFetched(staging + "/" + f.name, dst + "/" + f.name, f.size, f.adler32,
+                                         o.archive.quarantineDir(obsSet));
+                        if (fetchBytes > 0 && r->status != CopyOutcome::Status::AlreadyThere)
+                            r->seconds += fetchSeconds * static_cast<double>(f.size) / static_cast<double>(fetchBytes);
+                    } else {
+                        r = copyVerified(src + "/" + f.name, dst + "/" + f.name, f.size, f.adler32,
+                                         o.archive.quarantineDir(obsSet), o.stop);
+                    }
                 } catch (const Error& e) {
                     error = e.what();
                 }
@@ -165,9 +276,15 @@ std::vector<ObsSetReport> transferBuffer(
         // The YAML last: an archive folder with its YAML holds every file that verified.
         try {
             const std::string yamlName = fs::path(manifestPath).filename().string();
-            const auto r = copyVerified(manifestPath, dst + "/" + yamlName, static_cast<std::int64_t>(fs::file_size(manifestPath)),
-                                        archive::adler32File(manifestPath), o.archive.quarantineDir(obsSet));
+            const auto size = static_cast<std::int64_t>(fs::file_size(manifestPath));
+            const auto sum = archive::adler32File(manifestPath);
+            const auto r = rsync ? placeFetched(manifestPath, dst + "/" + yamlName, size, sum, o.archive.quarantineDir(obsSet))
+                                 : copyVerified(manifestPath, dst + "/" + yamlName, size, sum, o.archive.quarantineDir(obsSet));
             if (r.status == CopyOutcome::Status::Quarantined) report.problems.push_back(r.problem);
+            if (rsync && report.complete()) { // nothing left to resume: the staging folder goes
+                std::error_code ec;
+                fs::remove_all(staging, ec);
+            }
         } catch (const Error& e) {
             ++report.failed;
             report.problems.push_back(e.what());

@@ -24,6 +24,11 @@ struct TransferOptions {
     std::vector<std::string> only; ///< obs sets to transfer (empty: every one in the buffer)
     std::string ledger;            ///< conninfo of PAUdb for the ledger (empty: no ledger)
     std::function<bool()> stop;    ///< asked before each file: true stops (the rest stays PENDING)
+    /// How bytes travel: "local" (our own copy, reading the buffer as a folder), "rsync"
+    /// (an external transport, for a buffer on another machine, "host:/path"; the files
+    /// land in a staging folder inside the archive and are verified there exactly as our
+    /// own copies are), or "auto": rsync for a remote buffer, else local.
+    std::string transport = "auto";
 };
 
 struct ObsSetReport {
@@ -35,6 +40,9 @@ struct ObsSetReport {
     std::vector<std::string> problems; ///< one line per quarantined or failed file
     bool complete() const { return error.empty() && quarantined == 0 && failed == 0; }
 };
+
+/// True for "host:/path", "user@host:path" or "rsync://...": a buffer rsync must fetch from.
+bool isRemoteBuffer(const std::string& buffer);
 
 /// Obs set folders in the buffer (well-formed names holding a YAML file), oldest first.
 std::vector<std::string> findObsSets(const std::string& buffer);

@@ -17,6 +17,7 @@ TransferOptions optionsOf(const jobs::TaskContext& ctx) {
     if (o.buffer.empty()) throw Error("configuration 'buffer' (the observatory buffer folder) is required");
     o.archive = archive::ArchiveLayout::resolve(jobs::configText(c, "archive"));
     o.streams = jobs::configCount(c, "streams", 4, 1, 64);
+    o.transport = jobs::configText(c, "transport", "auto");
     const QJsonValue sets = c.value("obs_sets");
     if (sets.isArray())
         for (const auto& s : sets.toArray()) o.only.push_back(s.toString().toStdString());
@@ -89,7 +90,7 @@ void registerTransferTask(jobs::TaskRegistry& registry) {
     registry.add({.name = "transfer",
                   .description = "Copy the obs sets of the observatory buffer into the archive, verified against their "
                                  "YAML, then register each one",
-                  .defaults = {{"buffer", ""}, {"archive", ""}, {"streams", 4}, {"register", true}},
+                  .defaults = {{"buffer", ""}, {"archive", ""}, {"streams", 4}, {"transport", "auto"}, {"register", true}},
                   .run = transferRun,
                   .epilog = transferEpilog});
 }

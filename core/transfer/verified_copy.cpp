@@ -37,6 +37,61 @@ std::string sys(const std::string& path, const char* doing, int err) {
     return path + ": " + doing + ": " + std::strerror(err);
 }
 
+/// True (and `out` filled) when `destination` holds the expected bytes already; an error
+/// when it holds others (something changed the archive: it is left alone).
+bool alreadyThere(const std::string& destination, std::int64_t expectedSize, std::uint32_t expectedAdler32,
+                  CopyOutcome& out) {
+    if (sizeOf(destination) < 0) return false;
+    const std::uint32_t sum = archive::adler32File(destination);
+    if (sizeOf(destination) == expectedSize && sum == expectedAdler32) {
+        out.status = CopyOutcome::Status::AlreadyThere;
+        out.bytes = expectedSize;
+        out.adler32 = sum;
+        return true;
+    }
+    throw Error(destination + ": already in the archive but does not match the obs-set YAML (size " +
+                    std::to_string(sizeOf(destination)) + ", Adler32 " + archive::formatAdler32(sum) + "; expected " +
+                    std::to_string(expectedSize) + ", " + archive::formatAdler32(expectedAdler32) + "); left as it is",
+                "archive-mismatch");
+}
+
+/// A complete, fsynced file at `tmp` whose size and Adler32 are in `out`: renamed to
+/// `destination` when they are what the YAML says, else moved to the quarantine folder.
+void placeOrQuarantine(const std::string& tmp, const std::string& sourceName, const std::string& destination,
+                       std::int64_t expectedSize, std::uint32_t expectedAdler32, const std::string& quarantineDir,
+                       CopyOutcome& out) {
+    const std::int64_t total = out.bytes;
+    const std::uint32_t sum = out.adler32;
+    std::error_code ec;
+    if (total != expectedSize || sum != expectedAdler32) {
+        out.status = CopyOutcome::Status::Quarantined;
+        out.problem = sourceName + ": " +
+                      (total != expectedSize ? "size " + std::to_string(total) + " instead of " + std::to_string(expectedSize)
+                                             : std::string()) +
+                      (total != expectedSize && sum != expectedAdler32 ? ", " : "") +
+                      (sum != expectedAdler32 ? "Adler32 " + archive::formatAdler32(sum) + " instead of " +
+                                                    archive::formatAdler32(expectedAdler32)
+                                              : std::string()) +
+                      " (from the obs-set YAML)";
+        fs::create_directories(quarantineDir, ec);
+        const std::string q = quarantineDir + "/" + nameOf(destination);
+        if (ec || ::rename(tmp.c_str(), q.c_str()) != 0) {
+            ::unlink(tmp.c_str());
+            out.path.clear();
+        } else {
+            out.path = q;
+        }
+    } else {
+        if (::rename(tmp.c_str(), destination.c_str()) != 0) {
+            const int err = errno;
+            ::unlink(tmp.c_str());
+            throw Error(sys(destination, "cannot rename into place", err), "errno");
+        }
+        syncDirectory(folderOf(destination));
+        out.status = CopyOutcome::Status::Copied;
+    }
+}
+
 } // namespace
 
 CopyOutcome copyVerified(const std::string& source, const std::string& destination, std::int64_t expectedSize,
@@ -45,20 +100,7 @@ CopyOutcome copyVerified(const std::string& source, const std::string& destinati
     const auto start = std::chrono::steady_clock::now();
     CopyOutcome out;
     out.path = destination;
-    if (sizeOf(destination) >= 0) {
-        const std::uint32_t sum = archive::adler32File(destination);
-        if (sizeOf(destination) == expectedSize && sum == expectedAdler32) {
-            out.status = CopyOutcome::Status::AlreadyThere;
-            out.bytes = expectedSize;
-            out.adler32 = sum;
-            return out;
-        }
-        throw Error(destination + ": already in the archive but does not match the obs-set YAML (size " +
-                        std::to_string(sizeOf(destination)) + ", Adler32 " + archive::formatAdler32(sum) +
-                        "; expected " + std::to_string(expectedSize) + ", " + archive::formatAdler32(expectedAdler32) +
-                        "); left as it is",
-                    "archive-mismatch");
-    }
+    if (alreadyThere(destination, expectedSize, expectedAdler32, out)) return out;
     std::error_code ec;
     fs::create_directories(folderOf(destination), ec);
     if (ec) throw Error(folderOf(destination) + ": cannot create the archive folder: " + ec.message(), "errno");
@@ -126,34 +168,27 @@ CopyOutcome copyVerified(const std::string& source, const std::string& destinati
     outFd.fd = -1;
     out.bytes = total;
     out.adler32 = sum;
+    placeOrQuarantine(tmp, nameOf(source), destination, expectedSize, expectedAdler32, quarantineDir, out);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return out;
+}
 
-    if (total != expectedSize || sum != expectedAdler32) {
-        out.status = CopyOutcome::Status::Quarantined;
-        out.problem = nameOf(source) + ": " +
-                      (total != expectedSize ? "size " + std::to_string(total) + " instead of " + std::to_string(expectedSize)
-                                             : std::string()) +
-                      (total != expectedSize && sum != expectedAdler32 ? ", " : "") +
-                      (sum != expectedAdler32 ? "Adler32 " + archive::formatAdler32(sum) + " instead of " +
-                                                    archive::formatAdler32(expectedAdler32)
-                                              : std::string()) +
-                      " (from the obs-set YAML)";
-        fs::create_directories(quarantineDir, ec);
-        const std::string q = quarantineDir + "/" + nameOf(destination);
-        if (ec || ::rename(tmp.c_str(), q.c_str()) != 0) {
-            ::unlink(tmp.c_str());
-            out.path.clear();
-        } else {
-            out.path = q;
-        }
-    } else {
-        if (::rename(tmp.c_str(), destination.c_str()) != 0) {
-            const int err = errno;
-            ::unlink(tmp.c_str());
-            throw Error(sys(destination, "cannot rename into place", err), "errno");
-        }
-        syncDirectory(folderOf(destination));
-        out.status = CopyOutcome::Status::Copied;
+CopyOutcome placeFetched(const std::string& staged, const std::string& destination, std::int64_t expectedSize,
+                         std::uint32_t expectedAdler32, const std::string& quarantineDir) {
+    const auto start = std::chrono::steady_clock::now();
+    CopyOutcome out;
+    out.path = destination;
+    if (alreadyThere(destination, expectedSize, expectedAdler32, out)) {
+        ::unlink(staged.c_str());
+        return out;
     }
+    out.bytes = sizeOf(staged);
+    if (out.bytes < 0) throw Error(staged + ": the transport did not deliver it", "ENOENT");
+    out.adler32 = archive::adler32File(staged);
+    Fd fd;
+    fd.fd = ::open(staged.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd.fd < 0 || ::fsync(fd.fd) != 0) throw Error(sys(staged, "fsync failed", errno), "errno");
+    placeOrQuarantine(staged, nameOf(destination), destination, expectedSize, expectedAdler32, quarantineDir, out);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return out;
 }

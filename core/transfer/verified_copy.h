@@ -33,6 +33,12 @@ CopyOutcome copyVerified(const std::string& source, const std::string& destinati
                          std::uint32_t expectedAdler32, const std::string& quarantineDir,
                          const std::function<bool()>& cancelled = {});
 
+/// For a file an external transport (rsync) delivered to `staged`, on the archive's
+/// filesystem: computes its Adler32 and fsyncs it, then renames it to `destination` or
+/// moves it to the quarantine folder, as copyVerified() does with its own copy.
+CopyOutcome placeFetched(const std::string& staged, const std::string& destination, std::int64_t expectedSize,
+                         std::uint32_t expectedAdler32, const std::string& quarantineDir);
+
 /// Temporary copies left in `folder` by a transfer that was killed (".NAME.partial-*").
 /// Returns how many were removed.
 int removeStalePartials(const std::string& folder);

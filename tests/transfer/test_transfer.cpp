@@ -228,6 +228,82 @@ private slots:
         QCOMPARE(c.query("SELECT count(*) FROM transfer_file WHERE obs_set = $1 AND status = 'VERIFIED'", m.obsSet).toInt(0, 0),
                  std::int64_t(60));
     }
+
+    void rsyncTransportIsVerifiedAsOurOwnCopies() {
+        // rsync takes a local path as well as host:/path; what it delivers must pass the
+        // same checks, whatever the transport.
+        QTemporaryDir dir;
+        const std::string conninfo = test::freshJobDatabase("transfer_rsync");
+        pipelines::pixelsim::NightOptions o;
+        o.buffer = dir.filePath("buffer").toStdString();
+        o.night = "2026-11-22";
+        o.geometry = pipelines::paucam::Geometry::Small;
+        o.bias = 2;
+        o.flatsPerTray = 0;
+        o.science = 2;
+        const auto night = pipelines::pixelsim::simulateNight(o);
+        const std::string victim = night.contents.files[3].name;
+        flipBit(night.folder + "/" + victim, 70'000);
+        transfer::TransferOptions t;
+        t.buffer = o.buffer;
+        t.archive = archive::ArchiveLayout(dir.filePath("archive").toStdString());
+        t.transport = "rsync";
+        t.ledger = conninfo;
+        auto reports = transfer::transferBuffer(t);
+        QCOMPARE(reports.size(), std::size_t(1));
+        QVERIFY2(reports[0].error.empty(), reports[0].error.c_str());
+        QCOMPARE(reports[0].copied, 3);
+        QCOMPARE(reports[0].quarantined, 1);
+        QVERIFY2(reports[0].problems.front().find(victim + ": Adler32") != std::string::npos, reports[0].problems.front().c_str());
+        const std::string raw = t.archive.rawDir(night.obsSet);
+        QVERIFY(!QFile::exists(QString::fromStdString(raw + "/" + victim)));
+        QVERIFY(QFile::exists(QString::fromStdString(t.archive.quarantineDir(night.obsSet) + "/" + victim)));
+        db::Connection c = db::Connection::open(conninfo);
+        QCOMPARE(c.query("SELECT count(*) FROM transfer_file WHERE obs_set = $1 AND status = 'VERIFIED' AND rate_mb_s > 0",
+                         night.obsSet)
+                     .toInt(0, 0),
+                 std::int64_t(3));
+
+        flipBit(night.folder + "/" + victim, 70'000); // sent again, intact
+        reports = transfer::transferBuffer(t);
+        QVERIFY(reports[0].complete());
+        QCOMPARE(reports[0].copied, 1);
+        QCOMPARE(reports[0].alreadyThere, 3);
+        for (const auto& f : night.contents.files) QCOMPARE(archive::adler32File(raw + "/" + f.name), f.adler32);
+        QVERIFY2(!QFile::exists(QString::fromStdString(raw + "/.incoming")), "the staging folder was left behind");
+        QVERIFY(QFile::exists(QString::fromStdString(raw + "/" + night.obsSet + ".yaml")));
+    }
+
+    void remoteBuffersAreRecognisedAndAnUnreachableOneIsNamed() {
+        QVERIFY(transfer::isRemoteBuffer("observatory:/data/buffer"));
+        QVERIFY(transfer::isRemoteBuffer("pau@wht-buffer.ing.iac.es:buffer"));
+        QVERIFY(transfer::isRemoteBuffer("rsync://buffer/paucam"));
+        QVERIFY(!transfer::isRemoteBuffer("/data/buffer"));
+        QVERIFY(!transfer::isRemoteBuffer("./a:b/buffer"));
+        QVERIFY(!transfer::isRemoteBuffer("relative/dir"));
+        QTemporaryDir dir;
+        transfer::TransferOptions t;
+        t.buffer = "nohost.invalid:/data/buffer";
+        t.archive = archive::ArchiveLayout(dir.filePath("archive").toStdString());
+        t.transport = "local";
+        bool threw = false;
+        try {
+            transfer::transferBuffer(t);
+        } catch (const Error& e) {
+            threw = true;
+            QVERIFY2(std::string(e.what()).find("nohost.invalid:/data/buffer") != std::string::npos, e.what());
+        }
+        QVERIFY(threw);
+        t.transport = "auto";
+        threw = false;
+        try {
+            transfer::transferBuffer(t);
+        } catch (const Error& e) {
+            threw = true;
+            QVERIFY2(std::string(e.what()).find("nohost.invalid:/data/buffer") != std::string::npos, e.what());
+        }
+        QVERIFY(threw);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestTransfer)
