@@ -103,12 +103,12 @@ int nightCommand(const QStringList& args, const Globals& g) {
     const std::string buffer = transfer::resolveBuffer(p.value("buffer").toStdString());
     const auto archive = archive::ArchiveLayout::resolve(p.value("archive").toStdString());
     std::error_code ec;
-    const bool remote = transfer::isRemoteBuffer(buffer);
-    if (!remote && !std::filesystem::is_directory(buffer, ec))
-        return failed(buffer + ": the observatory buffer is not a folder");
     const QString transport = p.value("transport");
     if (transport != "auto" && transport != "local" && transport != "rsync")
         return usage(p, "--transport is auto, local or rsync");
+    const bool remote = transfer::isRemoteBuffer(buffer);
+    if (!remote && !std::filesystem::is_directory(buffer, ec))
+        return failed(buffer + ": the observatory buffer is not a folder");
 
     auto c = openDatabase(g, "paudm night");
     if (!c) return 1;

@@ -216,6 +216,66 @@ private slots:
         QVERIFY(runPaudm({"--help"}, home_).out.contains("simulate --out BUFFER"));
     }
 
+    void morningRoutineEndToEnd() {
+        // The README's main job on a small simulated night: simulate, night, night again,
+        // buffer status.
+        QTemporaryDir dir;
+        const QString buffer = dir.filePath("buffer"), archive = dir.filePath("archive");
+        Run r = runPaudm({"simulate", "--out", buffer, "--night", "2026-11-22", "--geometry", "small", "--bias", "1",
+                          "--flats-per-tray", "1", "--trays", "NB455", "--science", "2", "--no-db"},
+                         home_);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        r = runPaudm({"night", "--buffer", buffer, "--archive", archive}, home_);
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains("20261122_001: 4 files, 4 copied") && r.out.contains("registered (4 mosaics, 288 images)") &&
+                     r.out.contains("night complete"),
+                 qPrintable(r.out));
+        r = runPaudm({"night", "--buffer", buffer, "--archive", archive}, home_);
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains("4 already in the archive") && r.out.contains("registered already, nothing changed"),
+                 qPrintable(r.out));
+        r = runPaudm({"buffer", "status", "--buffer", buffer, "--archive", archive}, home_);
+        QVERIFY2(r.code == 0 && r.out.contains("held:") && r.out.contains("nightly reduction has not run") &&
+                     !r.out.contains("not registered") && !r.out.contains("not verified"),
+                 qPrintable(r.out + r.err));
+        r = runPaudm({"buffer", "clean", "--buffer", buffer, "--archive", archive, "--min-age", "0"}, home_);
+        QVERIFY2(r.code == 0 && r.out.contains("freed 0.0 MB in 0 obs sets"), qPrintable(r.out + r.err));
+        QVERIFY(QDir(buffer + "/20261122_001").exists());
+    }
+
+    void morningCommandsBadInput_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("night streams") << QStringList{"night", "--streams", "0"} << 2 << "--streams";
+        QTest::newRow("night no buffer") << QStringList{"night", "--buffer", "/nonexistent/buffer"} << 1
+                                         << "/nonexistent/buffer: the observatory buffer is not a folder";
+        QTest::newRow("night transport") << QStringList{"night", "--transport", "ftp"} << 2 << "--transport";
+        QTest::newRow("buffer action") << QStringList{"buffer", "purge"} << 2 << "say status or clean";
+        QTest::newRow("buffer age") << QStringList{"buffer", "clean", "--min-age", "5x"} << 2 << "'5x' is not an age";
+        QTest::newRow("transfer transport") << QStringList{"transfer", "--transport", "ftp"} << 2 << "--transport";
+    }
+    void morningCommandsBadInput() {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QFETCH(QString, message);
+        const Run r = runPaudm(args, home_);
+        QCOMPARE(r.code, code);
+        QVERIFY2(r.err.contains(message), qPrintable(r.err));
+    }
+
+    void morningCommandsHelpTeaches() {
+        Run r = runPaudm({"night", "--help"}, home_);
+        for (const char* s : {"morning routine", "--threads", "register", "Exit status", "Example"})
+            QVERIFY2(r.out.contains(s), s);
+        r = runPaudm({"buffer", "--help"}, home_);
+        for (const char* s : {"--min-age", "nightly job is DONE", "registered", "--dry-run"}) QVERIFY2(r.out.contains(s), s);
+        r = runPaudm({"transfer", "--help"}, home_);
+        for (const char* s : {"Adler32", "quarantine", "--transport", "host:/path"}) QVERIFY2(r.out.contains(s), s);
+        r = runPaudm({"--help"}, home_);
+        for (const char* s : {"night [--buffer DIR]", "buffer status | clean"}) QVERIFY2(r.out.contains(s), s);
+    }
+
     void malformedYamlNamesLineAndColumn() {
         QTemporaryDir dir;
         const QString yaml = dir.filePath("bad.yaml");
