@@ -164,6 +164,10 @@ QStringList readLines(const QString& file) {
 }
 
 int majorOfBinDir(const QString& binDir) {
+    // Debian's layout names the major version (/usr/lib/postgresql/15/bin): no need to
+    // start a process, which every command would pay for.
+    const auto path = QRegularExpression(R"(/postgresql/(\d+)/bin/?$)").match(binDir);
+    if (path.hasMatch()) return path.captured(1).toInt();
     QProcess p;
     p.start(binDir + "/pg_ctl", {"--version"});
     if (!p.waitForFinished(10000)) return 0;

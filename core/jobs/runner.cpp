@@ -366,12 +366,14 @@ struct Runner::Impl {
                     if (!c) break;
                     c->listen("paudm_jobs");
                     c->listen("paudm_abort");
+                    c->listen(stopChannel());
                 }
                 bool abortSeen = false;
                 for (const auto& n : c->waitNotifications(std::chrono::milliseconds(200))) {
                     if (n.channel == "paudm_abort") abortSeen = true;
                     else wake.notify_all();
                 }
+                if (stop) break;
                 const auto now = Clock::now();
                 if (now - lastBeat >= beatEvery) {
                     // Only the claims a worker still holds: one whose result could not be
@@ -405,6 +407,9 @@ struct Runner::Impl {
             }
         }
     }
+
+    /// Where run() tells this runner's control thread to stop waiting (it is stopping).
+    std::string stopChannel() const { return "paudm_runner_" + std::to_string(runnerId); }
 
     void checkAborts(db::Connection& c) {
         std::vector<std::int64_t> tokens;
@@ -453,12 +458,15 @@ Result<RunnerStats> Runner::run() {
     for (int i = 0; i < d_->o.threads; ++i) workers.emplace_back([this] { d_->worker(); });
     for (auto& w : workers) w.join();
     d_->stop = true;
-    control.join();
+    // The same statement wakes the control thread, so that stopping does not wait for its
+    // next look at the server.
     (void)capture([&] {
         db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
-        c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1", d_->runnerId,
-                static_cast<std::int64_t>(d_->done + d_->failed));
+        c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
+                "RETURNING pg_notify($3, 'stop')",
+                d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed), d_->stopChannel());
     });
+    control.join();
     return stats();
 }
 
