@@ -385,7 +385,7 @@ struct Runner::Impl {
                     }
                     if (!tokens.empty())
                         c->query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
-                                 "WHERE runner_id = $1 AND token = ANY ($3::bigint[])",
+                                 "WHERE runner_id = $1 AND tokens && $3::bigint[]",
                                  runnerId, o.leaseS, tokens);
                     c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1", runnerId,
                              static_cast<std::int64_t>(done + failed));
@@ -419,7 +419,7 @@ struct Runner::Impl {
         }
         if (tokens.empty()) return;
         const auto r = c.query("SELECT t FROM unnest($1::bigint[]) t WHERE NOT EXISTS "
-                               "(SELECT 1 FROM job_lease WHERE token = t)",
+                               "(SELECT 1 FROM job_lease WHERE t = ANY (tokens))",
                                tokens);
         std::lock_guard lock(m);
         for (int i = 0; i < r.size(); ++i) {

@@ -308,7 +308,7 @@ private slots:
         const auto runnerA = scalar(c, "INSERT INTO runner (host, pid) VALUES ('a', 1) RETURNING id");
         const auto tokenA = c.query("SELECT token FROM job_claim($1, 1, 30, NULL, 'a', 1)", runnerA).toInt(0, 0);
         // A freezes; its lease runs out and someone reaps it.
-        c.query("UPDATE job_lease SET lease_expires = now() - interval '1 second' WHERE job_id = $1", id);
+        c.query("UPDATE job_lease SET lease_expires = now() - interval '1 second' WHERE $1 = ANY (job_ids)", id);
         QCOMPARE(scalar(c, "SELECT job_reap_expired()"), 1);
         QCOMPARE(statusOf(c, id), std::string("QUEUED"));
         c.query("UPDATE job_ready SET not_before = NULL WHERE job_id = $1", id); // skip the back-off
