@@ -83,7 +83,8 @@ struct Runner::Impl {
     std::string host = hostName();
     std::int64_t runnerId = 0;
 
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false};        ///< workers: claim nothing more
+    std::atomic<bool> workersDone{false}; ///< control: every worker has returned
     std::atomic<std::int64_t> done{0}, failed{0}, lost{0}, started{0};
     std::mutex m;
     std::condition_variable wake;
@@ -115,7 +116,14 @@ struct Runner::Impl {
         double wait = 0.1;
         for (;;) {
             try {
-                return db::Connection::open(o.conninfo, purpose);
+                db::Connection c = db::Connection::open(o.conninfo, purpose);
+                // A runner's claims and completions need not wait for the WAL flush: one
+                // lost in a server crash only makes its job run again (a lost claim leaves
+                // the job QUEUED; a lost completion leaves it RUNNING until its lease lapses),
+                // which every task allows for. Tasks' own writes use their own connection,
+                // with the server's setting. (Measured: 14 % more jobs/s on 2 threads.)
+                c.exec("SET synchronous_commit = off");
+                return c;
             } catch (const Error& e) {
                 say(std::string("cannot connect, retrying: ") + e.what());
             }
@@ -310,6 +318,13 @@ struct Runner::Impl {
     /// No claim in progress anywhere (it may yet create work for us, and a job waiting for
     /// its sub-jobs waits on claims or on the ready queue), and no job of our tasks in the
     /// ready queue, back-off included. Both tables hold only live work: this stays cheap.
+    /// True while another thread of this runner has jobs in hand (a cancelled one has no
+    /// lease any more, but is still running until it notices).
+    bool holdsJobs() {
+        std::lock_guard lock(m);
+        return !running.empty();
+    }
+
     bool idle(db::Connection& c) {
         return c.query("SELECT NOT EXISTS (SELECT 1 FROM job_lease) AND "
                        "NOT EXISTS (SELECT 1 FROM job_ready WHERE name ~ $1)",
@@ -325,7 +340,7 @@ struct Runner::Impl {
             try {
                 if (!c->isHealthy()) throw Error("connection lost", "08006");
                 jobs = claim(*c);
-                if (jobs.empty() && o.untilIdle && idle(*c)) {
+                if (jobs.empty() && o.untilIdle && !holdsJobs() && idle(*c)) {
                     stop = true;
                     wake.notify_all();
                     break;
@@ -358,7 +373,9 @@ struct Runner::Impl {
         auto lastReap = lastBeat;
         const auto beatEvery = std::chrono::duration<double>(o.leaseS / 3);
         const auto reapEvery = std::chrono::duration<double>(std::max(1.0, o.leaseS / 2));
-        while (!stop) {
+        // Until the last worker returns, not merely until stop: jobs still in hand need their
+        // heartbeats and their aborts.
+        while (!workersDone) {
             try {
                 if (!c || !c->isHealthy()) {
                     c.reset();
@@ -373,7 +390,7 @@ struct Runner::Impl {
                     if (n.channel == "paudm_abort") abortSeen = true;
                     else wake.notify_all();
                 }
-                if (stop) break;
+                if (workersDone) break;
                 const auto now = Clock::now();
                 if (now - lastBeat >= beatEvery) {
                     // Only the claims a worker still holds: one whose result could not be
@@ -458,6 +475,7 @@ Result<RunnerStats> Runner::run() {
     for (int i = 0; i < d_->o.threads; ++i) workers.emplace_back([this] { d_->worker(); });
     for (auto& w : workers) w.join();
     d_->stop = true;
+    d_->workersDone = true;
     // The same statement wakes the control thread, so that stopping does not wait for its
     // next look at the server.
     (void)capture([&] {

@@ -33,19 +33,24 @@ queue_ours() {
     -c "VACUUM ANALYZE job"
 }
 
+# Before every timed run, of ours and of graphile-worker alike: vacuum both databases and
+# checkpoint, so that no run pays for the autovacuum or checkpoint of the one before.
+settle() { psql "$url" -qc "VACUUM" -c "CHECKPOINT"; psql "$graphile" -qc "VACUUM"; }
+
 echo "== $n no-op jobs: process start to last job done, $runs alternating runs"
 ours2=(); ours4=(); gdef=(); gbat=()
 for i in $(seq "$runs"); do
-  queue_ours $n;                          ours2+=("$(seconds "$paudm" runner --threads 2 --batch "${BATCH:-64}" --until-idle)")
-  "${node[@]}" prepare $n "$graphile";    gbat+=("$(seconds "${node[@]}" batched $n "$graphile")")
-  queue_ours $n;                          ours4+=("$(seconds "$paudm" runner --threads 4 --batch "${BATCH:-64}" --until-idle)")
-  "${node[@]}" prepare 2000 "$graphile";  gdef+=("$(seconds "${node[@]}" default 2000 "$graphile")")
+  queue_ours $n; settle;                          ours2+=("$(seconds "$paudm" runner --threads 2 --batch "${BATCH:-64}" --until-idle)")
+  "${node[@]}" prepare $n "$graphile"; settle;    gbat+=("$(seconds "${node[@]}" batched $n "$graphile")")
+  queue_ours $n; settle;                          ours4+=("$(seconds "$paudm" runner --threads 4 --batch "${BATCH:-64}" --until-idle)")
+  "${node[@]}" prepare 2000 "$graphile"; settle;  gdef+=("$(seconds "${node[@]}" default 2000 "$graphile")")
   echo "run $i: ours(2 threads) ${ours2[-1]} s, ours(4 threads) ${ours4[-1]} s, graphile batched ${gbat[-1]} s, graphile default (2,000 jobs) ${gdef[-1]} s"
 done
 m2=$(median "${ours2[@]}"); m4=$(median "${ours4[@]}"); mb=$(median "${gbat[@]}"); md=$(median "${gdef[@]}")
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 echo "median jobs/s: ours 2 threads $(rate $n "$m2"), ours 4 threads $(rate $n "$m4"), graphile batched $(rate $n "$mb"), graphile default $(rate 2000 "$md")"
 echo "ratio ours(2 threads) / graphile batched: $(echo "$mb / $m2" | bc -l | xargs printf '%.2f')"
+echo "ratio ours(4 threads) / graphile batched: $(echo "$mb / $m4" | bc -l | xargs printf '%.2f')"
 echo "ratio ours(2 threads) / graphile default: $(echo "($n / $m2) / (2000 / $md)" | bc -l | xargs printf '%.1f')"
 
 echo "== fan-out/fan-in DAG of 10,000 sub-jobs"

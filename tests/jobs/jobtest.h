@@ -28,6 +28,7 @@ inline jobs::RunnerOptions runnerOptions(const std::string& conninfo, int thread
     o.untilIdle = true;
     o.leaseS = 10;
     o.taskExecutable = PAUDM_EXE;
+    o.verbose = qEnvironmentVariableIsSet("PAUDM_TEST_VERBOSE");
     return o;
 }
 
