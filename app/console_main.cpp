@@ -124,7 +124,14 @@ int main(int argc, char** argv) {
                 QApplication::exit(saved ? 0 : 1);
             });
         };
-        QObject::connect(&monitor, &paudm::ui::ConnectionMonitor::changed, &window, shoot);
+        // Once connected, wait for the panels to show what they read (at most 10 s).
+        QObject::connect(&monitor, &paudm::ui::ConnectionMonitor::changed, &window,
+                         [&window, shoot](const paudm::ui::ConnectionInfo& info) {
+                             if (!info.ok) return shoot();
+                             QObject::connect(&window, &paudm::ui::MainWindow::panelsLoaded, &window, shoot,
+                                              Qt::SingleShotConnection);
+                             QTimer::singleShot(10000, &window, shoot);
+                         });
         window.show();
         monitor.connectNow();
         return QApplication::exec();

@@ -1,6 +1,10 @@
 #include "mainwindow.h"
 
 #include "connectionstatus.h"
+#include "transferpanel.h"
+
+#include "archive/layout.h"
+#include "transfer/retention.h"
 
 #include <QAction>
 #include <QApplication>
@@ -72,6 +76,9 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
         toggle->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_0 + key++)));
         panelsMenu->addAction(toggle);
     }
+    transferPanel_ = new TransferPanel;
+    panels_["transfer"]->setWidget(transferPanel_);
+    connect(transferPanel_, &TransferPanel::loaded, this, [this] { emit panelsLoaded(); });
     tabifyDockWidget(panels_["operations"], panels_["graph"]);
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
     tabifyDockWidget(panels_["fits"], panels_["nightly"]);
@@ -120,6 +127,11 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
     indicator_->show(info);
     if (info.ok) {
         banner_->hide();
+        transfer::RetentionOptions o;
+        o.conninfo = monitor_->target().conninfo;
+        o.buffer = transfer::resolveBuffer();
+        o.archive = archive::ArchiveLayout::resolve();
+        transferPanel_->setSource(o);
         return;
     }
     bannerText_->setText(tr("<b>No database.</b> %1<br><span style='color:#555'>%2</span>")

@@ -14,6 +14,7 @@ namespace paudm::ui {
 class ConnectionIndicator;
 struct ConnectionInfo;
 class ConnectionMonitor;
+class TransferPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -25,6 +26,10 @@ public:
     /// nightly, apertures, sql), or nullptr.
     QDockWidget* panel(const QString& name) const;
     static QStringList panelNames();
+
+signals:
+    /// The live panels finished loading what they show (after each connection).
+    void panelsLoaded();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -38,6 +43,7 @@ private:
     QToolBar* banner_;        ///< full-width notice when there is no database
     QLabel* bannerText_;
     QMap<QString, QDockWidget*> panels_;
+    TransferPanel* transferPanel_ = nullptr;
 };
 
 } // namespace paudm::ui

@@ -180,7 +180,9 @@ std::vector<CleanResult> cleanBuffer(const RetentionOptions& o, bool dryRun,
                 r.problem = from.string() + ": cannot remove: " + ec.message();
             } else {
                 r.removed = true;
-                c.query("UPDATE transfer_obs_set SET buffer_cleaned = now() WHERE obs_set = $1", set);
+                c.query("UPDATE transfer_obs_set SET buffer_cleaned = now() WHERE obs_set = $1 "
+                        "RETURNING pg_notify('paudm_transfer', obs_set)",
+                        set);
                 if (progress) progress(set + ": removed from the buffer (" + fixed(r.bytes / 1e6) + " MB)");
             }
         }

@@ -54,6 +54,7 @@ void ledgerFile(db::Connection& c, const std::string& obsSet, const std::string&
             obsSet, file, status, r ? std::optional<std::string>(archive::formatAdler32(r->adler32)) : std::nullopt,
             r ? r->seconds : 0.0, r ? r->bytes : std::int64_t(0), attempted,
             error.empty() ? std::optional<std::string>() : std::optional<std::string>(error));
+    c.query("SELECT pg_notify('paudm_transfer', $1)", obsSet); // the console's Transfer panel
 }
 
 void ledgerEnd(db::Connection& c, const ObsSetReport& r) {
@@ -65,6 +66,7 @@ void ledgerEnd(db::Connection& c, const ObsSetReport& r) {
             r.obsSet, r.complete() ? "DONE" : "INCOMPLETE",
             problems.empty() ? std::optional<std::string>() : std::optional<std::string>(problems), r.quarantined,
             r.failed);
+    c.query("SELECT pg_notify('paudm_transfer', $1)", r.obsSet);
 }
 
 /// Runs rsync with `args`; stops it when `stop` says so. Returns its exit code; its

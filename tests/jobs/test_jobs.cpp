@@ -69,7 +69,8 @@ private slots:
         const auto ids = subjobs(c, id);
         QCOMPARE(ids.size(), size_t(8));
         for (size_t i = 0; i + 1 < ids.size(); ++i)
-            QVERIFY(span(c, ids[i + 1]).first >= span(c, ids[i]).second); // starts after its parent ended
+            QVERIFY2(span(c, ids[i + 1]).first >= span(c, ids[i]).second, // starts after its parent ended
+                     qPrintable(QString("job %1 started at %2 us, its parent %3 ended at %4 us").arg(ids[i + 1]).arg(span(c, ids[i + 1]).first).arg(ids[i]).arg(span(c, ids[i]).second)));
     }
 
     void diamondAndFanin_data() {

@@ -1,0 +1,105 @@
+#pragma once
+// The Transfer panel: obs sets in the buffer and the archive (transfer state, quarantined
+// files, registration, what holds each one in the buffer), the files of the selected obs
+// set, and the volume and rate transferred per day. Everything is read off the GUI thread
+// and refreshed when the database announces a change (LISTEN paudm_transfer, paudm_jobs).
+#include "transfer/overview.h"
+
+#include <QAbstractTableModel>
+#include <QFutureWatcher>
+#include <QWidget>
+
+class QChartView;
+class QLabel;
+class QTableView;
+class QTimer;
+class QPushButton;
+
+namespace paudm::ui {
+
+class NotificationListener;
+
+class ObsSetTableModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Name, Transfer, Registered, Buffer, Files, Size, Verified, Quarantined, Failed, Rate, ColumnCount };
+    using QAbstractTableModel::QAbstractTableModel;
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    /// Replaces the rows, keyed by obs set: rows that stay keep their place in views
+    /// (inserted, removed and changed rows are signalled as such, not as a reset).
+    void setStates(std::vector<transfer::ObsSetState> states);
+    const transfer::ObsSetState* state(int row) const;
+    int rowOf(const std::string& obsSet) const;
+
+private:
+    std::vector<transfer::ObsSetState> rows_;
+};
+
+class FileTableModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Name, Kind, Size, Status, Attempt, Rate, Checksum, Error, ColumnCount };
+    using QAbstractTableModel::QAbstractTableModel;
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    void setFiles(std::vector<transfer::FileState> files);
+
+private:
+    std::vector<transfer::FileState> rows_;
+};
+
+class TransferPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit TransferPanel(QWidget* parent = nullptr);
+    ~TransferPanel() override;
+
+    /// Starts reading (and listening to) this database, with this buffer and archive.
+    void setSource(const transfer::RetentionOptions& options);
+    /// Reads everything again now (F5).
+    void refresh();
+    bool hasLoaded() const { return loaded_; }
+    ObsSetTableModel* obsSetModel() const { return sets_; }
+    FileTableModel* fileModel() const { return files_; }
+
+signals:
+    /// A load finished (the first one, and every later one).
+    void loaded();
+
+private:
+    struct Loaded {
+        transfer::TransferOverview overview;
+        std::vector<transfer::FileState> files;
+        std::string filesOf;
+        std::string error;
+    };
+    void showLoaded(const Loaded& result);
+    void showChart(const std::vector<transfer::DayVolume>& days);
+    void transferNow();
+    void whatCanBeFreed();
+    std::string selectedObsSet() const;
+
+    transfer::RetentionOptions options_;
+    bool loaded_ = false;
+    bool pending_ = false;
+    ObsSetTableModel* sets_;
+    FileTableModel* files_;
+    QTableView* setView_;
+    QTableView* fileView_;
+    QChartView* chart_;
+    QLabel* source_;
+    QLabel* summary_;
+    QLabel* problem_;
+    QPushButton* transferButton_;
+    QPushButton* freeButton_;
+    QTimer* debounce_;
+    QFutureWatcher<Loaded> watcher_;
+    NotificationListener* listener_ = nullptr;
+};
+
+} // namespace paudm::ui
