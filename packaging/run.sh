@@ -36,6 +36,6 @@ fi
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec "$bin/paudm-console"
 else
-  "$bin/paudm-console" --screenshot paudm-console.png
+  "$bin/paudm-console" --panel transfer --screenshot paudm-console.png
   echo "no display: the console was rendered to $(pwd)/paudm-console.png"
 fi

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the screenshots shown in the README from a throw-away embedded database.
+# Regenerates the screenshots shown in the README from a throw-away embedded database with
+# two simulated nights: last night's, transferred and registered by 'paudm night', and an
+# older one in which one file arrived damaged (quarantined).
 #   packaging/screenshots.sh [BUILD_DIR]     (default build/release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +12,20 @@ home=$(mktemp -d)
 chmod 755 "$home" # when run as root, the server account must reach it
 trap 'PAUDM_HOME="$home" "$bin/paudm" db stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
 export PAUDM_HOME="$home" XDG_CONFIG_HOME="$home/config"
-unset PAUDM_DB DISPLAY WAYLAND_DISPLAY
+unset PAUDM_DB DISPLAY WAYLAND_DISPLAY PAUDM_BUFFER PAUDM_ARCHIVE
 "$bin/paudm" db start >/dev/null
 "$bin/paudm-console" --screenshot "$out/console.png" --size 1400x900
 echo "wrote $out/console.png"
+
+# An older night with one file damaged on the way (a flipped bit in the buffer copy).
+"$bin/paudm" simulate --out "$home/buffer" --night "$(date -u -d '6 days ago' +%F)" --geometry small \
+  --bias 2 --flats-per-tray 1 --trays NB455 --science 6 --no-db >/dev/null 2>&1
+damaged=$(ls "$home"/buffer/*/paucam.*.fits | sed -n 3p)
+printf '\x55' | dd of="$damaged" bs=1 seek=300000 conv=notrunc status=none
+"$bin/paudm" night >/dev/null 2>&1 || true # incomplete, as it should be
+# Last night, complete.
+"$bin/paudm" simulate --out "$home/buffer" --night "$(date -u -d yesterday +%F)" --geometry small \
+  --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 --no-db >/dev/null 2>&1
+"$bin/paudm" night >/dev/null 2>&1 || true # the older night stays incomplete
+"$bin/paudm-console" --panel transfer --screenshot "$out/transfer.png" --size 1400x900
+echo "wrote $out/transfer.png"

@@ -83,9 +83,9 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
     tabifyDockWidget(panels_["fits"], panels_["nightly"]);
     tabifyDockWidget(panels_["fits"], panels_["apertures"]);
-    panels_["operations"]->raise();
+    panels_["transfer"]->raise(); // the live one, until Operations and Job graph are too
     panels_["fits"]->raise();
-    resizeDocks({panels_["operations"], panels_["fits"]}, {620, 520}, Qt::Horizontal);
+    resizeDocks({panels_["operations"], panels_["fits"]}, {780, 480}, Qt::Horizontal);
     resizeDocks({panels_["sql"]}, {200}, Qt::Vertical);
 
     // A banner across the top when there is no database: the status bar alone is too

@@ -281,6 +281,7 @@ void TransferPanel::setSource(const transfer::RetentionOptions& options) {
     connect(listener_, &NotificationListener::notified, this, [this] { debounce_->start(); });
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
         if (!ok) {
+            problem_->setStyleSheet("color:#c62828");
             problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
             problem_->show();
         } else if (loaded_) {
@@ -323,12 +324,18 @@ void TransferPanel::refresh() {
 
 void TransferPanel::showLoaded(const Loaded& r) {
     if (!r.error.empty()) {
+        problem_->setStyleSheet("color:#c62828");
         problem_->setText(text(r.error));
         problem_->show();
         return;
     }
-    problem_->setVisible(!r.overview.bufferError.empty());
-    problem_->setText(text(r.overview.bufferError));
+    problem_->setVisible(!r.overview.bufferError.empty() || r.overview.bufferMissing);
+    problem_->setStyleSheet(r.overview.bufferMissing ? "color:#555" : "color:#c62828");
+    problem_->setText(r.overview.bufferMissing
+                          ? tr("No observatory buffer at %1 yet. Point PAUDM_BUFFER at it, or simulate a night: "
+                               "paudm simulate --out %1 --night YYYY-MM-DD --geometry small")
+                                .arg(text(options_.buffer))
+                          : text(r.overview.bufferError));
     sets_->setStates(r.overview.obsSets);
     if (!setView_->selectionModel()->currentIndex().isValid() && sets_->rowCount() > 0) {
         const QSignalBlocker block(setView_->selectionModel());
@@ -373,7 +380,7 @@ void TransferPanel::showChart(const std::vector<transfer::DayVolume>& days) {
     rate->setPointsVisible(true);
     rate->setColor(QColor(0xef, 0x6c, 0x00));
     QStringList categories;
-    double maxRate = 1, maxGb = 0.001;
+    double maxRate = 1, maxGb = days.empty() ? 1 : 0.001;
     // The last 30 days that saw a transfer.
     const std::size_t first = days.size() > 30 ? days.size() - 30 : 0;
     for (std::size_t i = first; i < days.size(); ++i) {
@@ -392,12 +399,12 @@ void TransferPanel::showChart(const std::vector<transfer::DayVolume>& days) {
     auto* yGb = new QValueAxis;
     yGb->setTitleText(tr("GB"));
     yGb->setRange(0, maxGb * 1.15);
-    yGb->setLabelFormat(maxGb < 10 ? "%.2f" : "%.0f");
+    yGb->setLabelFormat(days.empty() ? "%.1f" : maxGb < 10 ? "%.2f" : "%.0f");
     yGb->setTickCount(4);
     auto* yRate = new QValueAxis;
     yRate->setTitleText(tr("MB/s"));
     yRate->setRange(0, maxRate * 1.15);
-    yRate->setLabelFormat("%.0f");
+    yRate->setLabelFormat(maxRate < 10 ? "%.1f" : "%.0f");
     yRate->setTickCount(4);
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(yGb, Qt::AlignLeft);

@@ -2,7 +2,10 @@
 
 #include "db/connection.h"
 
+#include "transfer/transfer.h"
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 namespace paudm::transfer {
@@ -51,7 +54,9 @@ TransferOverview loadTransferOverview(const RetentionOptions& o) {
         s.obsSet = std::string(reg.text(i, 0));
         s.registered = true;
     }
-    try {
+    std::error_code ec;
+    out.bufferMissing = !std::filesystem::exists(o.buffer, ec) && !isRemoteBuffer(o.buffer);
+    if (!out.bufferMissing) try {
         for (const auto& h : retentionStatus(o)) {
             auto& s = sets[h.obsSet];
             s.obsSet = h.obsSet;

@@ -51,6 +51,7 @@ struct TransferOverview {
     std::vector<ObsSetState> obsSets; ///< newest first
     std::vector<DayVolume> days;      ///< oldest first
     std::string bufferError;          ///< the buffer could not be read (the ledger is still shown)
+    bool bufferMissing = false;       ///< there is no buffer folder (yet): not an error
 };
 
 /// Reads the ledger, the obs_set table and the buffer (with what holds each obs set).
