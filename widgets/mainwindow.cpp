@@ -1,7 +1,7 @@
 #include "mainwindow.h"
 
 #include "connectionstatus.h"
-#include "transferpanel.h"
+#include "transfer/transferpanel.h"
 
 #include "archive/layout.h"
 #include "transfer/retention.h"

@@ -5,7 +5,7 @@
 
 #include "pipelines/pixelsim/simulator.h"
 #include "transfer/transfer.h"
-#include "transferpanel.h"
+#include "transfer/transferpanel.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
