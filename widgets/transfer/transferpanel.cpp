@@ -61,7 +61,6 @@ QString bufferText(const transfer::ObsSetState& s) {
 
 // ---------------------------------------------------------------- obs sets
 
-int ObsSetTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
 int ObsSetTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant ObsSetTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
@@ -108,50 +107,6 @@ QVariant ObsSetTableModel::data(const QModelIndex& index, int role) const {
     }
     if (role == Qt::TextAlignmentRole && index.column() >= Files) return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
-}
-
-void ObsSetTableModel::setStates(std::vector<transfer::ObsSetState> states) {
-    // Rows that went away, then rows that came, then the changes: views keep selection.
-    std::map<std::string, const transfer::ObsSetState*> incoming;
-    for (const auto& s : states) incoming[s.obsSet] = &s;
-    for (int i = rowCount() - 1; i >= 0; --i)
-        if (!incoming.count(rows_[static_cast<std::size_t>(i)].obsSet)) {
-            beginRemoveRows({}, i, i);
-            rows_.erase(rows_.begin() + i);
-            endRemoveRows();
-        }
-    for (std::size_t k = 0; k < states.size(); ++k) {
-        const int at = static_cast<int>(k);
-        if (at < rowCount() && rows_[k].obsSet == states[k].obsSet) {
-            rows_[k] = states[k];
-            emit dataChanged(index(at, 0), index(at, ColumnCount - 1));
-            continue;
-        }
-        const int existing = rowOf(states[k].obsSet);
-        if (existing >= 0) { // order changed: move it here
-            beginMoveRows({}, existing, existing, {}, at);
-            auto row = rows_[static_cast<std::size_t>(existing)];
-            rows_.erase(rows_.begin() + existing);
-            rows_.insert(rows_.begin() + at, row);
-            endMoveRows();
-            rows_[k] = states[k];
-            emit dataChanged(index(at, 0), index(at, ColumnCount - 1));
-        } else {
-            beginInsertRows({}, at, at);
-            rows_.insert(rows_.begin() + at, states[k]);
-            endInsertRows();
-        }
-    }
-}
-
-const transfer::ObsSetState* ObsSetTableModel::state(int row) const {
-    return row >= 0 && row < rowCount() ? &rows_[static_cast<std::size_t>(row)] : nullptr;
-}
-
-int ObsSetTableModel::rowOf(const std::string& obsSet) const {
-    for (std::size_t i = 0; i < rows_.size(); ++i)
-        if (rows_[i].obsSet == obsSet) return static_cast<int>(i);
-    return -1;
 }
 
 // ---------------------------------------------------------------- files

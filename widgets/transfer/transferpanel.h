@@ -3,6 +3,7 @@
 // files, registration, what holds each one in the buffer), the files of the selected obs
 // set, and the volume and rate transferred per day. Everything is read off the GUI thread
 // and refreshed when the database announces a change (LISTEN paudm_transfer, paudm_jobs).
+#include "keyedtablemodel.h"
 #include "transfer/overview.h"
 
 #include <QAbstractTableModel>
@@ -19,23 +20,20 @@ namespace paudm::ui {
 
 class NotificationListener;
 
-class ObsSetTableModel : public QAbstractTableModel {
+class ObsSetTableModel : public KeyedTableModel<transfer::ObsSetState, std::string> {
     Q_OBJECT
 public:
     enum Column { Name, Transfer, Registered, Buffer, Files, Size, Verified, Quarantined, Failed, Rate, ColumnCount };
-    using QAbstractTableModel::QAbstractTableModel;
-    int rowCount(const QModelIndex& parent = {}) const override;
+    using KeyedTableModel::KeyedTableModel;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
-    /// Replaces the rows, keyed by obs set: rows that stay keep their place in views
-    /// (inserted, removed and changed rows are signalled as such, not as a reset).
-    void setStates(std::vector<transfer::ObsSetState> states);
-    const transfer::ObsSetState* state(int row) const;
-    int rowOf(const std::string& obsSet) const;
+    /// Replaces the rows, keyed by obs set (see KeyedTableModel).
+    void setStates(std::vector<transfer::ObsSetState> states) { setRows(std::move(states)); }
+    const transfer::ObsSetState* state(int r) const { return row(r); }
 
-private:
-    std::vector<transfer::ObsSetState> rows_;
+protected:
+    std::string keyOf(const transfer::ObsSetState& s) const override { return s.obsSet; }
 };
 
 class FileTableModel : public QAbstractTableModel {
