@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     }
 
     // Runner threads hosted by the console start once the database is there.
-    paudm::ui::RunnerHost runnerHost;
+    paudm::ui::RunnerHost& runnerHost = *window.runnerHost();
     const int runnerThreads = parser.value("runner-threads").toInt();
     if (runnerThreads > 0) {
         QObject::connect(&monitor, &paudm::ui::ConnectionMonitor::changed, &runnerHost,
@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
                              paudm::jobs::RunnerOptions o;
                              o.conninfo = monitor.target().conninfo;
                              o.threads = runnerThreads;
+                             o.taskExecutable = QCoreApplication::applicationDirPath() + "/paudm";
                              runnerHost.start(o);
                              window.statusBar()->showMessage(
                                  QObject::tr("running jobs here with %1 runner threads").arg(runnerThreads));

@@ -1,6 +1,8 @@
 #include "mainwindow.h"
 
 #include "connectionstatus.h"
+#include "runnerhost.h"
+#include "runners/runnerspanel.h"
 #include "transfer/transferpanel.h"
 
 #include "archive/layout.h"
@@ -36,6 +38,7 @@ const PanelSpec kPanels[] = {
     {"operations", "Operations", "Jobs, their status, QC, logs and tracebacks", Qt::LeftDockWidgetArea},
     {"graph", "Job graph", "Sub-jobs and dependencies of a job, with live status and timeline", Qt::LeftDockWidgetArea},
     {"transfer", "Transfer", "Observation sets in the buffer and the archive, rates and retention", Qt::LeftDockWidgetArea},
+    {"runners", "Runners", "Live runners, the queue, and runner threads inside the console", Qt::LeftDockWidgetArea},
     {"fits", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::RightDockWidgetArea},
     {"nightly", "Nightly report", "Seeing, sky, transparency and zero point through the night", Qt::RightDockWidgetArea},
     {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them", Qt::RightDockWidgetArea},
@@ -78,8 +81,16 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     }
     transferPanel_ = new TransferPanel;
     panels_["transfer"]->setWidget(transferPanel_);
-    connect(transferPanel_, &TransferPanel::loaded, this, [this] { emit panelsLoaded(); });
+    runnerHost_ = new RunnerHost(this);
+    runnersPanel_ = new RunnersPanel(runnerHost_);
+    panels_["runners"]->setWidget(runnersPanel_);
+    auto livePanelLoaded = [this] {
+        if (transferPanel_->hasLoaded() && runnersPanel_->hasLoaded()) emit panelsLoaded();
+    };
+    connect(transferPanel_, &TransferPanel::loaded, this, livePanelLoaded);
+    connect(runnersPanel_, &RunnersPanel::loaded, this, livePanelLoaded);
     tabifyDockWidget(panels_["operations"], panels_["graph"]);
+    tabifyDockWidget(panels_["operations"], panels_["runners"]);
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
     tabifyDockWidget(panels_["fits"], panels_["nightly"]);
     tabifyDockWidget(panels_["fits"], panels_["apertures"]);
@@ -132,6 +143,7 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
         o.buffer = transfer::resolveBuffer();
         o.archive = archive::ArchiveLayout::resolve();
         transferPanel_->setSource(o);
+        runnersPanel_->setDatabase(o.conninfo);
         return;
     }
     bannerText_->setText(tr("<b>No database.</b> %1<br><span style='color:#555'>%2</span>")

@@ -15,6 +15,8 @@ class ConnectionIndicator;
 struct ConnectionInfo;
 class ConnectionMonitor;
 class TransferPanel;
+class RunnerHost;
+class RunnersPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -22,10 +24,12 @@ public:
     explicit MainWindow(ConnectionMonitor* monitor, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// The dock of a panel by its command-line name (operations, graph, transfer, fits,
+    /// The dock of a panel by its command-line name (operations, graph, transfer, runners, fits,
     /// nightly, apertures, sql), or nullptr.
     QDockWidget* panel(const QString& name) const;
     static QStringList panelNames();
+    /// Runner threads inside the console (the Runners panel and --runner-threads share them).
+    RunnerHost* runnerHost() const { return runnerHost_; }
 
 signals:
     /// The live panels finished loading what they show (after each connection).
@@ -44,6 +48,8 @@ private:
     QLabel* bannerText_;
     QMap<QString, QDockWidget*> panels_;
     TransferPanel* transferPanel_ = nullptr;
+    RunnerHost* runnerHost_ = nullptr;
+    RunnersPanel* runnersPanel_ = nullptr;
 };
 
 } // namespace paudm::ui

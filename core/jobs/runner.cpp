@@ -404,7 +404,10 @@ struct Runner::Impl {
                         c->query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
                                  "WHERE runner_id = $1 AND tokens && $3::bigint[]",
                                  runnerId, o.leaseS, tokens);
-                    c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1", runnerId,
+                    // Observers (the console's Runners panel) hear each heartbeat.
+                    c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1 "
+                             "RETURNING pg_notify('paudm_runners', id::text)",
+                             runnerId,
                              static_cast<std::int64_t>(done + failed));
                     lastBeat = now;
                     abortSeen = true; // also catch aborts whose notification was missed
@@ -463,9 +466,11 @@ RunnerStats Runner::stats() const { return {d_->runnerId, d_->done, d_->failed, 
 Result<RunnerStats> Runner::run() {
     auto registered = capture([&] {
         db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
-        d_->runnerId = c.query("INSERT INTO runner (host, pid, threads, tasks, batch_job_id) "
-                               "VALUES ($1, $2, $3, nullif($4, ''), nullif($5, '')) RETURNING id",
-                               d_->host, static_cast<int>(::getpid()), d_->o.threads, d_->o.tasks, d_->o.batchJobId)
+        d_->runnerId = c.query("INSERT INTO runner (host, pid, threads, tasks, batch_job_id, lease_s) "
+                               "VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6) "
+                               "RETURNING id, pg_notify('paudm_runners', id::text)",
+                               d_->host, static_cast<int>(::getpid()), d_->o.threads, d_->o.tasks, d_->o.batchJobId,
+                               d_->o.leaseS)
                            .toInt(0, 0);
     });
     if (!registered) return std::unexpected(registered.error().withContext("starting the runner"));
@@ -481,7 +486,7 @@ Result<RunnerStats> Runner::run() {
     (void)capture([&] {
         db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
         c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
-                "RETURNING pg_notify($3, 'stop')",
+                "RETURNING pg_notify($3, 'stop'), pg_notify('paudm_runners', id::text)",
                 d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed), d_->stopChannel());
     });
     control.join();

@@ -380,4 +380,51 @@ std::vector<std::int64_t> JobStore::insertChildren(std::int64_t parentId, const 
     return out;
 }
 
+std::string RunnerRow::state() const {
+    if (stopped.isValid()) return "stopped";
+    return heartbeatAgeS > (leaseS > 0 ? leaseS : 30) ? "dead" : "alive";
+}
+
+std::vector<RunnerRow> JobStore::runners(int stoppedToo) {
+    const auto r = c_.query(R"sql(
+        WITH shown AS (
+            (SELECT * FROM runner WHERE stopped IS NULL)
+            UNION ALL
+            (SELECT * FROM runner WHERE stopped IS NOT NULL ORDER BY stopped DESC LIMIT $1)
+        )
+        SELECT s.id, s.host, coalesce(s.tasks, ''), coalesce(s.batch_job_id, ''), s.pid, s.threads,
+               coalesce(s.lease_s, 0), extract(epoch FROM now() - s.heartbeat),
+               (extract(epoch FROM s.started) * 1000)::bigint, (extract(epoch FROM s.stopped) * 1000)::bigint,
+               s.jobs_done,
+               coalesce((SELECT array_agg(j ORDER BY j)::text FROM job_lease l, unnest(l.job_ids) j
+                         WHERE l.runner_id = s.id), '{}')
+        FROM shown s ORDER BY s.id DESC)sql",
+                            stoppedToo);
+    std::vector<RunnerRow> out;
+    for (int i = 0; i < r.size(); ++i) {
+        RunnerRow row;
+        row.id = r.toInt(i, 0);
+        row.host = std::string(r.text(i, 1));
+        row.tasks = std::string(r.text(i, 2));
+        row.batchJobId = std::string(r.text(i, 3));
+        row.pid = static_cast<int>(r.toInt(i, 4));
+        row.threads = static_cast<int>(r.toInt(i, 5));
+        row.leaseS = r.toDouble(i, 6);
+        row.heartbeatAgeS = r.toDouble(i, 7);
+        row.started = msecs(r, i, 8);
+        row.stopped = msecs(r, i, 9);
+        row.jobsDone = r.toInt(i, 10);
+        const QString ids = QString::fromUtf8(r.text(i, 11).data(), static_cast<qsizetype>(r.text(i, 11).size()));
+        for (const QString& id : ids.mid(1, ids.size() - 2).split(',', Qt::SkipEmptyParts)) row.inHand.push_back(id.toLongLong());
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+QueueCounts JobStore::queueCounts() {
+    const auto r = c_.exec("SELECT (SELECT count(*) FROM job_ready), "
+                           "(SELECT coalesce(sum(cardinality(job_ids)), 0) FROM job_lease)");
+    return {r.toInt(0, 0), r.toInt(0, 1)};
+}
+
 } // namespace paudm::jobs

@@ -66,6 +66,26 @@ struct JobDetail {
     std::vector<std::int64_t> parents, children;
 };
 
+/// A runner as the Runners panel shows it.
+struct RunnerRow {
+    std::int64_t id = 0;
+    std::string host, tasks, batchJobId;
+    int pid = 0, threads = 0;
+    double leaseS = 0;
+    double heartbeatAgeS = 0;     ///< seconds since its last heartbeat
+    QDateTime started, stopped;   ///< stopped invalid while it runs
+    std::int64_t jobsDone = 0;
+    std::vector<std::int64_t> inHand; ///< jobs it holds now
+    /// Stopped, alive, or dead (silent for longer than its lease: its claims lapse).
+    std::string state() const;
+};
+
+/// How much work waits and runs, from the small queue tables (cheap at any size).
+struct QueueCounts {
+    std::int64_t ready = 0;   ///< claimable now or after a back-off
+    std::int64_t running = 0; ///< claimed
+};
+
 class JobStore {
 public:
     explicit JobStore(db::Connection& c, const TaskRegistry& registry = TaskRegistry::standard());
@@ -103,6 +123,11 @@ public:
                                             const std::vector<std::pair<int, int>>& deps);
     /// Inserts next-stage jobs that depend on `parentId`, inside the caller's transaction.
     std::vector<std::int64_t> insertChildren(std::int64_t parentId, const std::vector<NewJob>& jobs);
+
+    /// Runners still running (and dead ones not yet marked), then the `stoppedToo` most
+    /// recently stopped; newest first.
+    std::vector<RunnerRow> runners(int stoppedToo = 20);
+    QueueCounts queueCounts();
 
     /// The configuration a job of this task would get: defaults with `config` over them.
     QJsonObject mergedConfig(const NewJob& job) const;

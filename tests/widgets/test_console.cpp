@@ -45,7 +45,7 @@ private slots:
         ConnectionMonitor monitor(externalTarget(TestServer::instance().conninfo()));
         MainWindow w(&monitor);
         const QStringList names = MainWindow::panelNames();
-        QCOMPARE(names, (QStringList{"operations", "graph", "transfer", "fits", "nightly", "apertures", "sql"}));
+        QCOMPARE(names, (QStringList{"operations", "graph", "transfer", "runners", "fits", "nightly", "apertures", "sql"}));
         for (const QString& n : names) {
             QDockWidget* d = w.panel(n);
             QVERIFY2(d && d->widget(), qPrintable(n));

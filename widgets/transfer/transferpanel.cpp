@@ -1,6 +1,6 @@
 #include "transferpanel.h"
 
-#include "notifications.h"
+#include "liveload.h"
 
 #include "db/connection.h"
 #include "jobs/store.h"
@@ -158,7 +158,7 @@ TransferPanel::TransferPanel(QWidget* parent)
     : QWidget(parent), sets_(new ObsSetTableModel(this)), files_(new FileTableModel(this)), setView_(new QTableView),
       fileView_(new QTableView), chart_(new QChartView), source_(new QLabel), summary_(new QLabel), problem_(new QLabel),
       transferButton_(new QPushButton(tr("&Transfer now"))), freeButton_(new QPushButton(tr("What can be &freed?"))),
-      debounce_(new QTimer(this)) {
+      live_(std::make_unique<LiveLoad<Loaded>>(this, [this](const Loaded& r) { showLoaded(r); })) {
     auto* layout = new QVBoxLayout(this);
     auto* top = new QHBoxLayout;
     source_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -202,19 +202,29 @@ TransferPanel::TransferPanel(QWidget* parent)
     split->setStretchFactor(2, 3);
     layout->addWidget(split, 1);
 
-    debounce_->setSingleShot(true);
-    debounce_->setInterval(300); // a burst of notifications (one per file) is one refresh
-    connect(debounce_, &QTimer::timeout, this, &TransferPanel::refresh);
     connect(refreshButton, &QPushButton::clicked, this, &TransferPanel::refresh);
     connect(new QShortcut(QKeySequence::Refresh, this, nullptr, nullptr, Qt::WidgetWithChildrenShortcut),
             &QShortcut::activated, this, &TransferPanel::refresh);
     connect(setView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { refresh(); });
-    connect(&watcher_, &QFutureWatcher<Loaded>::finished, this, [this] {
-        showLoaded(watcher_.result());
-        if (pending_) {
-            pending_ = false;
-            refresh();
-        }
+    live_->setLoader([this]() -> std::function<Loaded()> {
+        const transfer::RetentionOptions o = options_;
+        const std::string selected = selectedObsSet();
+        return [o, selected] {
+            Loaded r;
+            try {
+                r.overview = transfer::loadTransferOverview(o);
+                std::string which = selected;
+                if (which.empty() && !r.overview.obsSets.empty()) which = r.overview.obsSets.front().obsSet;
+                if (!which.empty()) {
+                    db::Connection c = db::Connection::open(o.conninfo, "paudm console transfer");
+                    r.files = transfer::loadTransferFiles(c, which);
+                    r.filesOf = which;
+                }
+            } catch (const std::exception& e) {
+                r.error = e.what();
+            }
+            return r;
+        };
     });
     connect(transferButton_, &QPushButton::clicked, this, &TransferPanel::transferNow);
     connect(freeButton_, &QPushButton::clicked, this, &TransferPanel::whatCanBeFreed);
@@ -223,7 +233,7 @@ TransferPanel::TransferPanel(QWidget* parent)
     summary_->setText(tr("Waiting for the database..."));
 }
 
-TransferPanel::~TransferPanel() { watcher_.waitForFinished(); }
+TransferPanel::~TransferPanel() = default;
 
 void TransferPanel::setSource(const transfer::RetentionOptions& options) {
     options_ = options;
@@ -231,10 +241,7 @@ void TransferPanel::setSource(const transfer::RetentionOptions& options) {
     source_->setToolTip(source_->text());
     transferButton_->setEnabled(true);
     freeButton_->setEnabled(true);
-    delete listener_;
-    listener_ = new NotificationListener(options.conninfo, {"paudm_transfer", "paudm_jobs"}, this);
-    connect(listener_, &NotificationListener::notified, this, [this] { debounce_->start(); });
-    connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
+    live_->listen(options.conninfo, {"paudm_transfer", "paudm_jobs"}, [this](bool ok, const QString& error) {
         if (!ok) {
             problem_->setStyleSheet("color:#c62828");
             problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
@@ -252,29 +259,7 @@ std::string TransferPanel::selectedObsSet() const {
 }
 
 void TransferPanel::refresh() {
-    if (options_.conninfo.empty()) return;
-    if (watcher_.isRunning()) {
-        pending_ = true;
-        return;
-    }
-    const transfer::RetentionOptions o = options_;
-    const std::string selected = selectedObsSet();
-    watcher_.setFuture(QtConcurrent::run([o, selected] {
-        Loaded r;
-        try {
-            r.overview = transfer::loadTransferOverview(o);
-            std::string which = selected;
-            if (which.empty() && !r.overview.obsSets.empty()) which = r.overview.obsSets.front().obsSet;
-            if (!which.empty()) {
-                db::Connection c = db::Connection::open(o.conninfo, "paudm console transfer");
-                r.files = transfer::loadTransferFiles(c, which);
-                r.filesOf = which;
-            }
-        } catch (const std::exception& e) {
-            r.error = e.what();
-        }
-        return r;
-    }));
+    if (!options_.conninfo.empty()) live_->refresh();
 }
 
 void TransferPanel::showLoaded(const Loaded& r) {

@@ -7,8 +7,9 @@
 #include "transfer/overview.h"
 
 #include <QAbstractTableModel>
-#include <QFutureWatcher>
 #include <QWidget>
+
+#include <memory>
 
 class QChartView;
 class QLabel;
@@ -18,7 +19,8 @@ class QPushButton;
 
 namespace paudm::ui {
 
-class NotificationListener;
+template <class T>
+class LiveLoad;
 
 class ObsSetTableModel : public KeyedTableModel<transfer::ObsSetState, std::string> {
     Q_OBJECT
@@ -84,7 +86,6 @@ private:
 
     transfer::RetentionOptions options_;
     bool loaded_ = false;
-    bool pending_ = false;
     ObsSetTableModel* sets_;
     FileTableModel* files_;
     QTableView* setView_;
@@ -95,9 +96,7 @@ private:
     QLabel* problem_;
     QPushButton* transferButton_;
     QPushButton* freeButton_;
-    QTimer* debounce_;
-    QFutureWatcher<Loaded> watcher_;
-    NotificationListener* listener_ = nullptr;
+    std::unique_ptr<LiveLoad<Loaded>> live_;
 };
 
 } // namespace paudm::ui
