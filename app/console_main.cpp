@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
     parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
+    parser.addOption({"buffer", "The observatory buffer the Transfer panel shows (default: $PAUDM_BUFFER, else "
+                                "$PAUDM_HOME/buffer).", "dir"});
+    parser.addOption({"archive", "The archive root (default: $PAUDM_ARCHIVE, else $PAUDM_HOME/archive).", "dir"});
     parser.addOption({"screenshot", "Render the window to FILE.png once the database is connected, then exit "
                                     "(works without a display).", "file"});
     parser.addOption({"panel", "With --screenshot: show this panel in front (" +
@@ -69,6 +72,9 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     if (parser.isSet("home")) qputenv("PAUDM_HOME", parser.value("home").toLocal8Bit());
+    // The panels resolve them as every paudm command does: the option, else the variable.
+    if (parser.isSet("buffer")) qputenv("PAUDM_BUFFER", parser.value("buffer").toLocal8Bit());
+    if (parser.isSet("archive")) qputenv("PAUDM_ARCHIVE", parser.value("archive").toLocal8Bit());
     paudm::ui::ConnectionMonitor monitor(paudm::db::resolveTarget(parser.value("db").toStdString()));
     paudm::ui::MainWindow window(&monitor);
 
