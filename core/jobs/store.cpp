@@ -28,14 +28,19 @@ std::optional<std::string> iso(const std::optional<QDateTime>& t) {
     return t->toUTC().toString(Qt::ISODateWithMs).toStdString();
 }
 
-// The filter, as fixed SQL with parameters $1..$7: nothing from the user is spliced in.
+// The filter, as fixed SQL with parameters $1..$10 ($10 the limit, always last): nothing
+// from the user is spliced in. The text matches literally (strpos, not LIKE patterns).
 constexpr const char* kWhere = R"sql(
     WHERE ($1::text[] IS NULL OR j.status = ANY ($1::text[]))
       AND ($2::text IS NULL OR j.name = $2)
       AND ($3::timestamptz IS NULL OR j.ts_created >= $3)
       AND ($4::timestamptz IS NULL OR j.ts_created < $4)
       AND ($5::bigint IS NULL OR j.super_id = $5)
-      AND (NOT $6::boolean OR j.super_id IS NULL))sql";
+      AND (NOT $6::boolean OR j.super_id IS NULL)
+      AND ($7::bigint IS NULL OR j.id < $7)
+      AND ($8::text IS NULL OR strpos(lower(j.name), lower($8)) > 0
+           OR strpos(lower(coalesce(j.description, '')), lower($8)) > 0 OR j.id::text = $8)
+      AND ($9::text IS NULL OR coalesce((SELECT flag FROM job_qc(j.id)), 'none') = $9))sql";
 
 std::vector<db::Param> filterParams(const JobFilter& f) {
     return {f.statuses.empty() ? std::nullopt : db::toParam(f.statuses),
@@ -44,14 +49,21 @@ std::vector<db::Param> filterParams(const JobFilter& f) {
             iso(f.createdTo),
             db::toParam(f.superId),
             db::toParam(f.topLevel),
+            db::toParam(f.beforeId),
+            f.text.empty() ? std::nullopt : db::Param(f.text),
+            f.qc.empty() ? std::nullopt : db::Param(f.qc),
             f.limit > 0 ? db::toParam(f.limit) : std::nullopt};
 }
 
 constexpr const char* kRowColumns = R"sql(
     j.id, j.super_id, j.name, j.status, j.phase, coalesce(j.description, ''), j.priority, j.attempts, j.max_attempts,
     (SELECT count(*) FROM job s WHERE s.super_id = j.id),
+    qc.checks, qc.failed, coalesce(qc.flag, ''),
     (extract(epoch FROM j.ts_created) * 1000)::bigint, (extract(epoch FROM j.ts_queued) * 1000)::bigint,
     (extract(epoch FROM j.ts_started) * 1000)::bigint, (extract(epoch FROM j.ts_ended) * 1000)::bigint)sql";
+
+// Listings read each job's QC counts (quality_control by job_id: a few index lookups a row).
+constexpr const char* kFromWithQc = " FROM job j LEFT JOIN LATERAL job_qc(j.id) qc ON true ";
 
 JobRow rowAt(const db::Rows& r, int i) {
     JobRow row;
@@ -65,10 +77,13 @@ JobRow rowAt(const db::Rows& r, int i) {
     row.attempts = static_cast<int>(r.toInt(i, 7));
     row.maxAttempts = static_cast<int>(r.toInt(i, 8));
     row.subjobs = r.toInt(i, 9);
-    row.created = msecs(r, i, 10);
-    row.queued = msecs(r, i, 11);
-    row.started = msecs(r, i, 12);
-    row.ended = msecs(r, i, 13);
+    row.qcChecks = static_cast<int>(r.toInt(i, 10));
+    row.qcFailed = static_cast<int>(r.toInt(i, 11));
+    row.qcFlag = r.text(i, 12);
+    row.created = msecs(r, i, 13);
+    row.queued = msecs(r, i, 14);
+    row.started = msecs(r, i, 15);
+    row.ended = msecs(r, i, 16);
     return row;
 }
 
@@ -132,7 +147,7 @@ bool JobStore::submit(std::int64_t id) {
 
 std::vector<JobRow> JobStore::list(const JobFilter& f) {
     const auto params = filterParams(f);
-    const auto r = c_.exec(std::string("SELECT ") + kRowColumns + " FROM job j " + kWhere + " ORDER BY j.id DESC LIMIT $7",
+    const auto r = c_.exec(std::string("SELECT ") + kRowColumns + kFromWithQc + kWhere + " ORDER BY j.id DESC LIMIT $10",
                            params);
     std::vector<JobRow> out;
     out.reserve(static_cast<size_t>(r.size()));
@@ -148,9 +163,18 @@ std::int64_t JobStore::count(const JobFilter& f) {
 
 std::vector<std::pair<std::string, std::int64_t>> JobStore::countByStatus(JobFilter f) {
     f.statuses.clear();
+    return countBy("j.status", f);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> JobStore::countByTask(JobFilter f) {
+    f.task.clear();
+    return countBy("j.name", f);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> JobStore::countBy(const char* column, const JobFilter& f) {
     auto params = filterParams(f);
     params.pop_back();
-    const auto r = c_.exec(std::string("SELECT j.status, count(*) FROM job j ") + kWhere + " GROUP BY 1 ORDER BY 1",
+    const auto r = c_.exec(std::string("SELECT ") + column + ", count(*) FROM job j " + kWhere + " GROUP BY 1 ORDER BY 1",
                            params);
     std::vector<std::pair<std::string, std::int64_t>> out;
     for (int i = 0; i < r.size(); ++i) out.emplace_back(std::string(r.text(i, 0)), r.toInt(i, 1));
@@ -158,14 +182,14 @@ std::vector<std::pair<std::string, std::int64_t>> JobStore::countByStatus(JobFil
 }
 
 std::optional<JobDetail> JobStore::show(std::int64_t id) {
-    const auto r = c_.query(std::string("SELECT ") + kRowColumns + ", j.config, j.input, j.output FROM job j WHERE j.id = $1",
+    const auto r = c_.query(std::string("SELECT ") + kRowColumns + ", j.config, j.input, j.output" + kFromWithQc + "WHERE j.id = $1",
                             id);
     if (r.size() == 0) return std::nullopt;
     JobDetail d;
     d.row = rowAt(r, 0);
-    d.config = jsonObject(r.text(0, 14));
-    d.input = jsonObject(r.text(0, 15));
-    d.output = jsonObject(r.isNull(0, 16) ? std::string_view() : r.text(0, 16));
+    d.config = jsonObject(r.text(0, 17));
+    d.input = jsonObject(r.text(0, 18));
+    d.output = jsonObject(r.isNull(0, 19) ? std::string_view() : r.text(0, 19));
     d.tags = tags(id);
     const auto a = c_.query(R"sql(
         SELECT attempt, token, phase, coalesce(host, ''), coalesce(pid, 0), runner_id,
@@ -220,26 +244,67 @@ std::vector<JobTag> JobStore::tags(std::int64_t id) {
     return out;
 }
 
-std::string JobStore::graphDot(std::int64_t superId) {
-    auto nodes = c_.query("SELECT id, name, status FROM job WHERE super_id = $1 ORDER BY id", superId);
+JobGraph JobStore::graph(std::int64_t superId) {
+    // The direct sub-jobs; a job without any shows the jobs that depend on it instead.
+    constexpr const char* kNode = R"sql(
+        SELECT j.id, j.name, j.status, (SELECT count(*) FROM job s WHERE s.super_id = j.id), coalesce(r.host, ''),
+               (extract(epoch FROM j.ts_queued) * 1000)::bigint, (extract(epoch FROM j.ts_started) * 1000)::bigint,
+               (extract(epoch FROM j.ts_ended) * 1000)::bigint
+        FROM job j LEFT JOIN runner r ON r.id = j.runner_id )sql";
+    auto nodes = c_.query(std::string(kNode) + "WHERE j.super_id = $1 ORDER BY j.id", superId);
     if (nodes.size() == 0)
-        nodes = c_.query("SELECT j.id, j.name, j.status FROM job_closure($1) c JOIN job j ON j.id = c.id ORDER BY j.id",
-                         superId);
+        nodes = c_.query(std::string(kNode) + "JOIN job_closure($1) c ON c.id = j.id ORDER BY j.id", superId);
+    JobGraph g;
     std::vector<std::int64_t> ids;
-    std::string dot = "digraph job_" + std::to_string(superId) + " {\n  rankdir=LR;\n  node [shape=box, style=filled];\n";
     for (int i = 0; i < nodes.size(); ++i) {
-        const std::int64_t id = nodes.toInt(i, 0);
-        ids.push_back(id);
-        const std::string status(nodes.text(i, 2));
-        dot += "  j" + std::to_string(id) + " [label=\"" + std::to_string(id) + "\\n" + std::string(nodes.text(i, 1)) +
-               "\\n" + status + "\", fillcolor=\"" + statusColour(status) + "\"];\n";
+        GraphNode n;
+        n.id = nodes.toInt(i, 0);
+        n.name = nodes.text(i, 1);
+        n.status = nodes.text(i, 2);
+        n.subjobs = nodes.toInt(i, 3);
+        n.host = nodes.text(i, 4);
+        n.queued = msecs(nodes, i, 5);
+        n.started = msecs(nodes, i, 6);
+        n.ended = msecs(nodes, i, 7);
+        ids.push_back(n.id);
+        g.nodes.push_back(std::move(n));
     }
     const auto edges = c_.query("SELECT parent_id, child_id FROM dependency WHERE parent_id = ANY ($1::bigint[]) "
                                 "AND child_id = ANY ($1::bigint[]) ORDER BY 1, 2",
                                 ids);
-    for (int i = 0; i < edges.size(); ++i)
-        dot += "  j" + std::string(edges.text(i, 0)) + " -> j" + std::string(edges.text(i, 1)) + ";\n";
+    for (int i = 0; i < edges.size(); ++i) g.edges.emplace_back(edges.toInt(i, 0), edges.toInt(i, 1));
+    return g;
+}
+
+std::string JobStore::graphDot(std::int64_t superId) {
+    const JobGraph g = graph(superId);
+    std::string dot = "digraph job_" + std::to_string(superId) + " {\n  rankdir=LR;\n  node [shape=box, style=filled];\n";
+    for (const GraphNode& n : g.nodes)
+        dot += "  j" + std::to_string(n.id) + " [label=\"" + std::to_string(n.id) + "\\n" + n.name + "\\n" + n.status +
+               "\", fillcolor=\"" + statusColour(n.status) + "\"];\n";
+    for (const auto& [parent, child] : g.edges)
+        dot += "  j" + std::to_string(parent) + " -> j" + std::to_string(child) + ";\n";
     return dot + "}\n";
+}
+
+std::vector<SubjobQc> JobStore::subjobQc(std::int64_t superId) {
+    const auto r = c_.query(R"sql(
+        SELECT q.job_id, q.check_name, q.value, q.min_value, q.max_value, q.qc_pass
+        FROM job j JOIN quality_control q ON q.job_id = j.id
+        WHERE j.super_id = $1 AND q.value IS NOT NULL ORDER BY q.check_name, j.id, q.id)sql",
+                            superId);
+    std::vector<SubjobQc> out;
+    for (int i = 0; i < r.size(); ++i) {
+        SubjobQc e;
+        e.jobId = r.toInt(i, 0);
+        e.check = r.text(i, 1);
+        e.value = r.toDouble(i, 2);
+        if (!r.isNull(i, 3)) e.min = r.toDouble(i, 3);
+        if (!r.isNull(i, 4)) e.max = r.toDouble(i, 4);
+        e.pass = r.isNull(i, 5) || r.toBool(i, 5);
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 int JobStore::retry(std::int64_t id) {
@@ -279,7 +344,7 @@ int JobStore::remove(std::int64_t id) {
 
 std::vector<std::int64_t> JobStore::ids(const JobFilter& f) {
     const auto params = filterParams(f);
-    const auto r = c_.exec(std::string("SELECT j.id FROM job j ") + kWhere + " ORDER BY j.id LIMIT $7", params);
+    const auto r = c_.exec(std::string("SELECT j.id FROM job j ") + kWhere + " ORDER BY j.id LIMIT $10", params);
     std::vector<std::int64_t> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(r.toInt(i, 0));
     return out;

@@ -23,6 +23,9 @@ struct JobFilter {
     std::optional<QDateTime> createdFrom, createdTo;
     std::optional<std::int64_t> superId; ///< sub-jobs of this job
     bool topLevel = false;               ///< only jobs without a super-job
+    std::string text;                    ///< in the task name or description (any case), or the id
+    std::optional<std::int64_t> beforeId; ///< listing: only ids below (the next page, newest first)
+    std::string qc;                       ///< QC flag: green, yellow, red or none (no checks); empty: any
     int limit = 1000;                    ///< 0: no limit (counts and bulk actions)
 };
 
@@ -37,6 +40,9 @@ struct JobRow {
     int attempts = 0;
     int maxAttempts = 0;
     std::int64_t subjobs = 0;
+    int qcChecks = 0, qcFailed = 0; ///< the job's own QC entries, and how many failed
+    /// green, yellow or red (the rule of the database's job_qc_flag), or empty without QC.
+    std::string qcFlag;
     QDateTime created, queued, started, ended;
 };
 
@@ -64,6 +70,29 @@ struct JobDetail {
     std::vector<JobAttempt> attempts;
     std::vector<QcEntry> qc;
     std::vector<std::int64_t> parents, children;
+};
+
+/// A sub-job as the Job graph panel draws it: a node, and a bar of the timeline.
+struct GraphNode {
+    std::int64_t id = 0;
+    std::string name, status;
+    std::int64_t subjobs = 0;
+    std::string host; ///< of the runner that holds or last held it
+    QDateTime queued, started, ended;
+};
+
+struct JobGraph {
+    std::vector<GraphNode> nodes;                                 ///< by id
+    std::vector<std::pair<std::int64_t, std::int64_t>> edges;     ///< parent -> child, among the nodes
+};
+
+/// One QC value of a sub-job, for the plot of a super-job's checks.
+struct SubjobQc {
+    std::int64_t jobId = 0;
+    std::string check;
+    double value = 0;
+    std::optional<double> min, max;
+    bool pass = true;
 };
 
 /// A runner as the Runners panel shows it.
@@ -101,10 +130,17 @@ public:
     std::int64_t count(const JobFilter& f);
     /// Jobs per status for a filter (status ignored), for pies and summaries.
     std::vector<std::pair<std::string, std::int64_t>> countByStatus(JobFilter f);
+    /// Jobs per task for a filter (task ignored).
+    std::vector<std::pair<std::string, std::int64_t>> countByTask(JobFilter f);
     std::optional<JobDetail> show(std::int64_t id);
     std::vector<JobTag> tags(std::int64_t id);
-    /// The sub-jobs of `superId` and their dependencies, as Graphviz DOT.
+    /// The sub-jobs of `superId` and their dependencies (a job without sub-jobs: the jobs
+    /// that depend on it).
+    JobGraph graph(std::int64_t superId);
+    /// The same, as Graphviz DOT.
     std::string graphDot(std::int64_t superId);
+    /// The QC values of every sub-job of `superId`, by check then job.
+    std::vector<SubjobQc> subjobQc(std::int64_t superId);
 
     /// Retries a FAILED or CANCELLED job with its failed sub-jobs and cancelled
     /// dependents; returns how many jobs were put back to work.
@@ -134,6 +170,7 @@ public:
 
 private:
     std::vector<std::int64_t> ids(const JobFilter& f);
+    std::vector<std::pair<std::string, std::int64_t>> countBy(const char* column, const JobFilter& f);
 
     db::Connection& c_;
     const TaskRegistry& registry_;

@@ -177,6 +177,33 @@ private slots:
         QVERIFY(!q.toBool(0, 3));
         QCOMPARE(std::string(q.text(0, 4)), std::string("aggregate of 10 sub-job checks, 3 failed"));
         QCOMPARE(scalar(c, "SELECT count(*) FROM quality_control WHERE NOT qc_pass AND job_id <> " + std::to_string(id)), 3);
+
+        // The flags the Operations panel shows: the parent's single (aggregate) check
+        // failed, so red; each sub-job has one check: i = 7, 8, 9 red, the other seven green.
+        JobStore store(c);
+        const auto parent = store.show(id);
+        QCOMPARE(parent->row.qcFlag, std::string("red"));
+        QCOMPARE(parent->row.qcChecks, 1);
+        QCOMPARE(parent->row.qcFailed, 1);
+        JobFilter red;
+        red.superId = id;
+        red.qc = "red";
+        QCOMPARE(store.count(red), 3);
+        JobFilter green = red;
+        green.qc = "green";
+        QCOMPARE(store.count(green), 7);
+        const auto listed = store.list(green);
+        QCOMPARE(listed.size(), size_t(7));
+        for (const auto& r : listed) QCOMPARE(r.qcFlag, std::string("green"));
+        // The plot of the sub-jobs' values: one per sub-job, 1.0 + 0.5 i, three failing.
+        const auto values = store.subjobQc(id);
+        QCOMPARE(values.size(), size_t(10));
+        QCOMPARE(values[9].value, 1.0 + 0.5 * 9);
+        QCOMPARE(std::count_if(values.begin(), values.end(), [](const auto& v) { return !v.pass; }), 3L);
+        // Yellow is a partial failure: one failed check of two.
+        c.exec("INSERT INTO quality_control (job_id, check_name, value, qc_pass) VALUES (" + std::to_string(id) +
+               ", 'extra', 1, true)");
+        QCOMPARE(store.show(id)->row.qcFlag, std::string("yellow"));
     }
 
     void retriesWithBackoff() {
@@ -348,6 +375,35 @@ private slots:
         QCOMPARE(store.count(byTask), 4); // three sub-jobs and the stashed one
         const auto counts = store.countByStatus(JobFilter{});
         QCOMPARE(counts.size(), size_t(2)); // DONE, STASHED
+        const auto perTask = store.countByTask(byTask); // the task filter is what the pie leaves out
+        QCOMPARE(perTask.size(), size_t(2));
+        QCOMPARE(perTask[0], std::make_pair(std::string("fanout"), std::int64_t(1)));
+        QCOMPARE(perTask[1], std::make_pair(std::string("noop"), std::int64_t(4)));
+        // Free text: any case, in the task name or the description, or the job id.
+        JobFilter text;
+        text.text = "FAN";
+        QCOMPARE(store.count(text), 1);
+        text.text = std::to_string(b);
+        const auto byId = store.list(text);
+        QVERIFY(std::any_of(byId.begin(), byId.end(), [&](const auto& r) { return r.id == b; }));
+        text.text = "%"; // literal, not a LIKE pattern
+        QCOMPARE(store.count(text), 0);
+        // Pages, newest first: the next page starts below the last id shown.
+        JobFilter page;
+        page.limit = 2;
+        const auto first = store.list(page);
+        QCOMPARE(first.size(), size_t(2));
+        page.beforeId = first.back().id;
+        const auto second = store.list(page);
+        QCOMPARE(second.size(), size_t(2));
+        QVERIFY(second.front().id < first.back().id);
+        page.beforeId = second.back().id;
+        QCOMPARE(store.list(page).size(), size_t(1)); // 5 jobs in all
+        const auto g = store.graph(a);
+        QCOMPARE(g.nodes.size(), size_t(3));
+        QCOMPARE(g.edges.size(), size_t(2));
+        QCOMPARE(g.edges[0].second, g.edges[1].first); // a chain
+        for (const auto& n : g.nodes) QVERIFY(n.queued.isValid() && n.started >= n.queued && n.ended >= n.started);
         const std::string dot = store.graphDot(a);
         QCOMPARE(std::count(dot.begin(), dot.end(), '>'), 2L); // two "->" edges of the chain of three
         QVERIFY(dot.find("DONE") != std::string::npos);
