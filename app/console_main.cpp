@@ -1,6 +1,9 @@
 // paudm-console: the PAUdm desktop console.
 #include "connectionstatus.h"
+#include "graph/jobgraphpanel.h"
 #include "mainwindow.h"
+#include "operations/operationspanel.h"
+#include "transfer/transferpanel.h"
 #include "runnerhost.h"
 
 #include "db/database.h"
@@ -66,6 +69,9 @@ int main(int argc, char** argv) {
                                     "(works without a display).", "file"});
     parser.addOption({"panel", "With --screenshot: show this panel in front (" +
                                    paudm::ui::MainWindow::panelNames().join(", ") + ").", "name"});
+    parser.addOption({"job", "Show this job: its detail in Operations and its sub-jobs in the Job graph (default: the "
+                             "newest job with sub-jobs in the graph).", "id"});
+    parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
     parser.addOption({"runner-threads", "Run jobs inside the console with N runner threads (offline reprocessing "
                                         "on one machine).", "n", "0"});
@@ -88,6 +94,19 @@ int main(int argc, char** argv) {
         dock->show();
         dock->raise();
     }
+
+    if (parser.isSet("job")) {
+        bool ok = false;
+        const qint64 id = parser.value("job").toLongLong(&ok);
+        if (!ok || id <= 0) {
+            std::fprintf(stderr, "paudm-console: --job wants a job id (a positive number), not '%s'\n",
+                         qPrintable(parser.value("job")));
+            return 2;
+        }
+        window.operationsPanel()->showJob(id);
+        window.graphPanel()->showJob(id);
+    }
+    if (parser.isSet("obs-set")) window.transferPanel()->showObsSet(parser.value("obs-set").toStdString());
 
     // Runner threads hosted by the console start once the database is there.
     paudm::ui::RunnerHost& runnerHost = *window.runnerHost();

@@ -29,3 +29,13 @@ printf '\x55' | dd of="$damaged" bs=1 seek=300000 conv=notrunc status=none
 "$bin/paudm" night >/dev/null 2>&1 || true # the older night stays incomplete
 "$bin/paudm-console" --panel transfer --screenshot "$out/transfer.png" --size 1400x900
 echo "wrote $out/transfer.png"
+# Operations and the Job graph on the older night's register job, the one that failed.
+failed=$("$bin/paudm" jobs list --status FAILED --task register --limit 1 | awk '$1 ~ /^[0-9]+$/ {print $1; exit}')
+"$bin/paudm-console" --panel operations --job "$failed" --screenshot "$out/operations.png" --size 1400x900
+echo "wrote $out/operations.png"
+# The graph and timeline of last night's register job.
+last=$("$bin/paudm" jobs list --task register --limit 1 | awk '$1 ~ /^[0-9]+$/ {print $1; exit}')
+"$bin/paudm-console" --panel graph --job "$last" --screenshot "$out/graph.png" --size 1400x900
+echo "wrote $out/graph.png"
+"$bin/paudm-console" --panel runners --screenshot "$out/runners.png" --size 1400x900
+echo "wrote $out/runners.png"

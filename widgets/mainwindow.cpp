@@ -1,6 +1,8 @@
 #include "mainwindow.h"
 
 #include "connectionstatus.h"
+#include "graph/jobgraphpanel.h"
+#include "operations/operationspanel.h"
 #include "runnerhost.h"
 #include "runners/runnerspanel.h"
 #include "transfer/transferpanel.h"
@@ -36,13 +38,13 @@ struct PanelSpec {
 // then it says what it will show.
 const PanelSpec kPanels[] = {
     {"operations", "Operations", "Jobs, their status, QC, logs and tracebacks", Qt::LeftDockWidgetArea},
-    {"graph", "Job graph", "Sub-jobs and dependencies of a job, with live status and timeline", Qt::LeftDockWidgetArea},
+    {"graph", "Job graph", "Sub-jobs and dependencies of a job, with live status and timeline", Qt::RightDockWidgetArea},
     {"transfer", "Transfer", "Observation sets in the buffer and the archive, rates and retention", Qt::LeftDockWidgetArea},
     {"runners", "Runners", "Live runners, the queue, and runner threads inside the console", Qt::LeftDockWidgetArea},
     {"fits", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::RightDockWidgetArea},
     {"nightly", "Nightly report", "Seeing, sky, transparency and zero point through the night", Qt::RightDockWidgetArea},
     {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them", Qt::RightDockWidgetArea},
-    {"sql", "SQL browser", "The schema with its descriptions, read-only queries, plots and CSV", Qt::BottomDockWidgetArea},
+    {"sql", "SQL browser", "The schema with its descriptions, read-only queries, plots and CSV", Qt::RightDockWidgetArea},
 };
 
 QWidget* placeholder(const QString& title, const QString& purpose) {
@@ -63,9 +65,9 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     setWindowTitle(tr("PAUdm console"));
     setObjectName("MainWindow");
     setDockNestingEnabled(true);
-    auto* centre = new QLabel(tr("PAU Survey data management"));
-    centre->setAlignment(Qt::AlignCenter);
-    centre->setStyleSheet("color:#999; font-size:18px");
+    // No central widget: the panels share the whole window.
+    auto* centre = new QWidget;
+    centre->hide();
     setCentralWidget(centre);
 
     auto* fileMenu = menuBar()->addMenu(tr("&File"));
@@ -84,20 +86,36 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     runnerHost_ = new RunnerHost(this);
     runnersPanel_ = new RunnersPanel(runnerHost_);
     panels_["runners"]->setWidget(runnersPanel_);
+    operationsPanel_ = new OperationsPanel;
+    panels_["operations"]->setWidget(operationsPanel_);
+    graphPanel_ = new JobGraphPanel;
+    panels_["graph"]->setWidget(graphPanel_);
+    // The graph beside the operations table (not behind it): a click on a node shows its
+    // detail there, a double-click on a job there opens its graph here.
+    connect(graphPanel_, &JobGraphPanel::jobSelected, operationsPanel_, &OperationsPanel::showJob);
+    connect(operationsPanel_, &OperationsPanel::graphWanted, this, [this](std::int64_t id) {
+        graphPanel_->showJob(id);
+        panels_["graph"]->show();
+        panels_["graph"]->raise();
+    });
     auto livePanelLoaded = [this] {
-        if (transferPanel_->hasLoaded() && runnersPanel_->hasLoaded()) emit panelsLoaded();
+        if (transferPanel_->hasLoaded() && runnersPanel_->hasLoaded() && operationsPanel_->hasLoaded() &&
+            graphPanel_->hasLoaded())
+            emit panelsLoaded();
     };
     connect(transferPanel_, &TransferPanel::loaded, this, livePanelLoaded);
     connect(runnersPanel_, &RunnersPanel::loaded, this, livePanelLoaded);
-    tabifyDockWidget(panels_["operations"], panels_["graph"]);
+    connect(operationsPanel_, &OperationsPanel::loaded, this, livePanelLoaded);
+    connect(graphPanel_, &JobGraphPanel::loaded, this, livePanelLoaded);
     tabifyDockWidget(panels_["operations"], panels_["runners"]);
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
-    tabifyDockWidget(panels_["fits"], panels_["nightly"]);
-    tabifyDockWidget(panels_["fits"], panels_["apertures"]);
-    panels_["transfer"]->raise(); // the live one, until Operations and Job graph are too
-    panels_["fits"]->raise();
-    resizeDocks({panels_["operations"], panels_["fits"]}, {780, 480}, Qt::Horizontal);
-    resizeDocks({panels_["sql"]}, {200}, Qt::Vertical);
+    tabifyDockWidget(panels_["graph"], panels_["fits"]);
+    tabifyDockWidget(panels_["graph"], panels_["nightly"]);
+    tabifyDockWidget(panels_["graph"], panels_["apertures"]);
+    tabifyDockWidget(panels_["graph"], panels_["sql"]);
+    panels_["operations"]->raise();
+    panels_["graph"]->raise();
+    resizeDocks({panels_["operations"], panels_["graph"]}, {820, 560}, Qt::Horizontal);
 
     // A banner across the top when there is no database: the status bar alone is too
     // easy to miss, and every panel is empty without it.
@@ -144,6 +162,8 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
         o.archive = archive::ArchiveLayout::resolve();
         transferPanel_->setSource(o);
         runnersPanel_->setDatabase(o.conninfo);
+        operationsPanel_->setDatabase(o.conninfo);
+        graphPanel_->setDatabase(o.conninfo);
         return;
     }
     bannerText_->setText(tr("<b>No database.</b> %1<br><span style='color:#555'>%2</span>")

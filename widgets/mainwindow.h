@@ -15,6 +15,8 @@ class ConnectionIndicator;
 struct ConnectionInfo;
 class ConnectionMonitor;
 class TransferPanel;
+class OperationsPanel;
+class JobGraphPanel;
 class RunnerHost;
 class RunnersPanel;
 
@@ -30,6 +32,9 @@ public:
     static QStringList panelNames();
     /// Runner threads inside the console (the Runners panel and --runner-threads share them).
     RunnerHost* runnerHost() const { return runnerHost_; }
+    OperationsPanel* operationsPanel() const { return operationsPanel_; }
+    JobGraphPanel* graphPanel() const { return graphPanel_; }
+    TransferPanel* transferPanel() const { return transferPanel_; }
 
 signals:
     /// The live panels finished loading what they show (after each connection).
@@ -48,6 +53,8 @@ private:
     QLabel* bannerText_;
     QMap<QString, QDockWidget*> panels_;
     TransferPanel* transferPanel_ = nullptr;
+    OperationsPanel* operationsPanel_ = nullptr;
+    JobGraphPanel* graphPanel_ = nullptr;
     RunnerHost* runnerHost_ = nullptr;
     RunnersPanel* runnersPanel_ = nullptr;
 };

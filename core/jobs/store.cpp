@@ -87,6 +87,9 @@ JobRow rowAt(const db::Rows& r, int i) {
     return row;
 }
 
+
+} // namespace
+
 const char* statusColour(const std::string& s) {
     if (s == "DONE") return "#7fc97f";
     if (s == "FAILED") return "#f0027f";
@@ -96,8 +99,6 @@ const char* statusColour(const std::string& s) {
     if (s == "QUEUED") return "#ffff99";
     return "#ffffff";
 }
-
-} // namespace
 
 std::optional<QDateTime> parseTime(const std::string& text) {
     QString t = QString::fromStdString(text).trimmed().replace(' ', 'T');

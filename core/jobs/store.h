@@ -176,6 +176,11 @@ private:
     const TaskRegistry& registry_;
 };
 
+/// The job statuses, in the order of a job's life.
+inline constexpr const char* kJobStatuses[] = {"STASHED", "QUEUED", "RUNNING", "STANDBY", "DONE", "FAILED", "CANCELLED"};
+/// The colour of a status (#rrggbb), as the graph export and the console draw it.
+const char* statusColour(const std::string& status);
+
 /// Parses "2026-11-23", "2026-11-23T21:00" or "2026-11-23 21:00:00" (UTC).
 std::optional<QDateTime> parseTime(const std::string& text);
 

@@ -208,7 +208,7 @@ TransferPanel::TransferPanel(QWidget* parent)
     connect(setView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { refresh(); });
     live_->setLoader([this]() -> std::function<Loaded()> {
         const transfer::RetentionOptions o = options_;
-        const std::string selected = selectedObsSet();
+        const std::string selected = selectedObsSet().empty() ? preferred_ : selectedObsSet();
         return [o, selected] {
             Loaded r;
             try {
@@ -251,6 +251,14 @@ void TransferPanel::setSource(const transfer::RetentionOptions& options) {
         }
     });
     refresh();
+}
+
+void TransferPanel::showObsSet(const std::string& name) {
+    preferred_ = name;
+    const int row = sets_->rowOf(name);
+    if (row >= 0)
+        setView_->selectionModel()->setCurrentIndex(sets_->index(row, 0),
+                                                     QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
 }
 
 std::string TransferPanel::selectedObsSet() const {

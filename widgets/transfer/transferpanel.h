@@ -61,6 +61,8 @@ public:
 
     /// Starts reading (and listening to) this database, with this buffer and archive.
     void setSource(const transfer::RetentionOptions& options);
+    /// Shows this obs set's files (once it is loaded, if it is not yet).
+    void showObsSet(const std::string& name);
     /// Reads everything again now (F5).
     void refresh();
     bool hasLoaded() const { return loaded_; }
@@ -72,6 +74,7 @@ signals:
     void loaded();
 
 private:
+    std::string preferred_; ///< obs set to show first (--obs-set)
     struct Loaded {
         transfer::TransferOverview overview;
         std::vector<transfer::FileState> files;
