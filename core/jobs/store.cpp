@@ -218,7 +218,7 @@ std::optional<JobDetail> JobStore::show(std::int64_t id) {
         d.attempts.push_back(at);
     }
     const auto q = c_.query(
-        "SELECT check_name, value, min_value, max_value, coalesce(units, ''), coalesce(ref, '') FROM quality_control "
+        "SELECT check_name, value, min_value, max_value, coalesce(units, ''), coalesce(ref, ''), qc_pass FROM quality_control "
         "WHERE job_id = $1 ORDER BY id",
         id);
     for (int i = 0; i < q.size(); ++i) {
@@ -229,6 +229,7 @@ std::optional<JobDetail> JobStore::show(std::int64_t id) {
         if (!q.isNull(i, 3)) e.max = q.toDouble(i, 3);
         e.units = q.text(i, 4);
         e.ref = q.text(i, 5);
+        if (!q.isNull(i, 6)) e.recorded = q.toBool(i, 6);
         d.qc.push_back(e);
     }
     const auto p = c_.query("SELECT parent_id FROM dependency WHERE child_id = $1 ORDER BY 1", id);

@@ -52,7 +52,8 @@ struct QcEntry {
     std::optional<double> max;
     std::string units;
     std::string ref;
-    bool pass() const { return (!min || value >= *min) && (!max || value <= *max); }
+    std::optional<bool> recorded; ///< the verdict stored with it (an aggregate's differs from its range test)
+    bool pass() const { return recorded ? *recorded : (!min || value >= *min) && (!max || value <= *max); }
 };
 
 /// What one claim of a job produced. Serialisable, so that a child process can hand it

@@ -64,9 +64,9 @@ void transferRun(jobs::TaskContext& ctx) {
                    {"bytes_copied", bytes},
                    {"seconds", seconds}});
     // Problems stay visible without stopping the obs sets that did arrive from registering.
-    ctx.qc({.check = "files_quarantined", .value = double(quarantined), .min = {}, .max = 0, .units = "files", .ref = o.buffer});
-    ctx.qc({.check = "files_failed", .value = double(failed), .min = {}, .max = 0, .units = "files", .ref = o.buffer});
-    ctx.qc({.check = "obs_sets_unreadable", .value = double(unreadable), .min = {}, .max = 0, .units = "obs sets", .ref = o.buffer});
+    ctx.qc({.check = "files_quarantined", .value = double(quarantined), .min = {}, .max = 0, .units = "files", .ref = o.buffer, .recorded = {}});
+    ctx.qc({.check = "files_failed", .value = double(failed), .min = {}, .max = 0, .units = "files", .ref = o.buffer, .recorded = {}});
+    ctx.qc({.check = "obs_sets_unreadable", .value = double(unreadable), .min = {}, .max = 0, .units = "obs sets", .ref = o.buffer, .recorded = {}});
     ctx.tag("obs_sets", std::to_string(reports.size()));
 }
 

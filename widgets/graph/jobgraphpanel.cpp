@@ -398,11 +398,11 @@ void JobGraphPanel::load(std::int64_t id) {
                 return;
             }
             problem_->hide();
-            show(o.value);
+            showLoaded(o.value);
         });
 }
 
-void JobGraphPanel::show(const Loaded& l) {
+void JobGraphPanel::showLoaded(const Loaded& l) {
     const bool sameJob = l.id == jobId_ && loaded_;
     bool sameNodes = sameJob && l.graph.nodes.size() == graph_.nodes.size() && l.graph.edges == graph_.edges;
     for (std::size_t i = 0; sameNodes && i < l.graph.nodes.size(); ++i) sameNodes = l.graph.nodes[i].id == graph_.nodes[i].id;

@@ -61,7 +61,7 @@ private:
         std::optional<jobs::JobRow> job;
     };
     void load(std::int64_t id);
-    void show(const Loaded& l);
+    void showLoaded(const Loaded& l);
     void relayout();
     void recolour();
     void fitGraph();

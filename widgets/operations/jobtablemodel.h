@@ -28,6 +28,8 @@ public:
     void refreshHead(std::vector<jobs::JobRow> rows, int asked);
     /// How many of the newest rows a live refresh reloads: those shown, within reason.
     int headSize() const;
+    /// A page is on its way.
+    bool fetching() const { return fetching_; }
     std::int64_t idAt(int row) const { return row >= 0 && row < rowCount() ? rows_[static_cast<std::size_t>(row)].id : 0; }
 
 signals:
