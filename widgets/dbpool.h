@@ -25,9 +25,31 @@ public:
     template <class T>
     T with(const std::function<T(db::Connection&)>& work) {
         std::unique_ptr<db::Connection> c = take();
-        T result = work(*c);
-        give(std::move(c));
-        return result;
+        db::Connection* raw = c.get();
+        {
+            std::lock_guard lock(mutex_);
+            busy_.push_back(raw);
+        }
+        struct Done { // gives the connection back however `work` ends
+            DbPool* pool;
+            std::unique_ptr<db::Connection>& c;
+            ~Done() {
+                {
+                    std::lock_guard lock(pool->mutex_);
+                    std::erase(pool->busy_, c.get());
+                }
+                pool->give(std::move(c));
+            }
+        } done{this, c};
+        return work(*raw);
+    }
+
+    /// Cancels the queries in progress on this pool's connections (answers nobody waits
+    /// for any more: the filter changed). Their work ends with an error, which callers
+    /// drop as out of date.
+    void cancelRunning() {
+        std::lock_guard lock(mutex_);
+        for (db::Connection* c : busy_) c->cancelQuery();
     }
 
     const std::string& conninfo() const { return conninfo_; }
@@ -53,6 +75,7 @@ private:
     std::string conninfo_, purpose_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<db::Connection>> idle_;
+    std::vector<db::Connection*> busy_;
 };
 
 /// What a background query hands back: its value, or the error that stopped it.

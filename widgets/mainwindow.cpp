@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "connectionstatus.h"
+#include "notifications.h"
 #include "graph/jobgraphpanel.h"
 #include "operations/operationspanel.h"
 #include "runnerhost.h"
@@ -136,7 +137,7 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
         indicator_->showConnecting(QString::fromStdString(monitor_->target().describe()));
         monitor_->connectNow();
     });
-    banner_->addWidget(retry);
+    retry_ = banner_->addWidget(retry);
     addToolBar(Qt::TopToolBarArea, banner_);
     banner_->hide();
 
@@ -164,11 +165,30 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
         runnersPanel_->setDatabase(o.conninfo);
         operationsPanel_->setDatabase(o.conninfo);
         graphPanel_->setDatabase(o.conninfo);
+        // Watch the server for the whole window: a lost connection puts the banner up
+        // until the listener (which retries by itself) is back, and every panel reloads.
+        delete watch_;
+        watch_ = new NotificationListener(o.conninfo, {"paudm_runners"}, this);
+        connect(watch_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
+            if (ok) {
+                if (lost_) indicator_->show(monitor_->info());
+                lost_ = false;
+                banner_->hide();
+                return;
+            }
+            lost_ = true;
+            bannerText_->setText(tr("<b>Lost the database.</b> %1<br><span style='color:#555'>Reconnecting by "
+                                    "itself; the panels show what they last read.</span>")
+                                     .arg(error.toHtmlEscaped()));
+            retry_->setVisible(false);
+            banner_->show();
+        });
         return;
     }
     bannerText_->setText(tr("<b>No database.</b> %1<br><span style='color:#555'>%2</span>")
                              .arg(info.error.toHtmlEscaped().replace('\n', "<br>"),
                                   tr("Check the server, or choose another with --db / PAUDM_DB, then retry.")));
+    retry_->setVisible(true);
     banner_->show();
 }
 

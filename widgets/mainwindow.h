@@ -5,6 +5,7 @@
 
 #include <QMap>
 
+class QAction;
 class QDockWidget;
 class QLabel;
 class QToolBar;
@@ -14,6 +15,7 @@ namespace paudm::ui {
 class ConnectionIndicator;
 struct ConnectionInfo;
 class ConnectionMonitor;
+class NotificationListener;
 class TransferPanel;
 class OperationsPanel;
 class JobGraphPanel;
@@ -51,6 +53,9 @@ private:
     ConnectionIndicator* indicator_;
     QToolBar* banner_;        ///< full-width notice when there is no database
     QLabel* bannerText_;
+    QAction* retry_ = nullptr;
+    NotificationListener* watch_ = nullptr; ///< the server, for the whole window
+    bool lost_ = false;
     QMap<QString, QDockWidget*> panels_;
     TransferPanel* transferPanel_ = nullptr;
     OperationsPanel* operationsPanel_ = nullptr;

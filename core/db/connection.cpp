@@ -254,6 +254,16 @@ Connection& Connection::operator=(Connection&& o) noexcept {
     return *this;
 }
 
+bool Connection::cancelQuery() const {
+    if (!conn_) return false;
+    PGcancel* cancel = PQgetCancel(conn_);
+    if (!cancel) return false;
+    char error[256];
+    const bool ok = PQcancel(cancel, error, sizeof error) == 1;
+    PQfreeCancel(cancel);
+    return ok;
+}
+
 Connection::~Connection() {
     if (conn_) PQfinish(conn_);
 }

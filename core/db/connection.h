@@ -123,6 +123,9 @@ public:
     std::string serverVersion() const; ///< e.g. "15.18"
     std::string user() const;
     bool isHealthy() const;
+    /// Asks the server to cancel this connection's query in progress; callable from any
+    /// thread (the query then fails with SQLSTATE 57014). False if the request failed.
+    bool cancelQuery() const;
     /// Quotes an identifier (table, channel, role name) for SQL text.
     std::string quoteIdentifier(std::string_view name) const;
 

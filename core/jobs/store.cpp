@@ -29,7 +29,9 @@ std::optional<std::string> iso(const std::optional<QDateTime>& t) {
 }
 
 // The filter, as fixed SQL with parameters $1..$10 ($10 the limit, always last): nothing
-// from the user is spliced in. The text matches literally (strpos, not LIKE patterns).
+// from the user is spliced in. The text matches literally (its % and _ escaped), in any
+// case. The QC flag is matched from the set of jobs that have checks (one hashed pass over
+// quality_control), not by computing every job's flag.
 constexpr const char* kWhere = R"sql(
     WHERE ($1::text[] IS NULL OR j.status = ANY ($1::text[]))
       AND ($2::text IS NULL OR j.name = $2)
@@ -38,9 +40,14 @@ constexpr const char* kWhere = R"sql(
       AND ($5::bigint IS NULL OR j.super_id = $5)
       AND (NOT $6::boolean OR j.super_id IS NULL)
       AND ($7::bigint IS NULL OR j.id < $7)
-      AND ($8::text IS NULL OR strpos(lower(j.name), lower($8)) > 0
-           OR strpos(lower(coalesce(j.description, '')), lower($8)) > 0 OR j.id::text = $8)
-      AND ($9::text IS NULL OR coalesce((SELECT flag FROM job_qc(j.id)), 'none') = $9))sql";
+      AND ($8::text IS NULL
+           OR j.name ILIKE '%' || replace(replace(replace($8, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+           OR j.description ILIKE '%' || replace(replace(replace($8, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+           OR j.id::text = $8)
+      AND ($9::text IS NULL
+           OR ($9 = 'none' AND NOT EXISTS (SELECT 1 FROM quality_control q WHERE q.job_id = j.id))
+           OR j.id IN (SELECT q.job_id FROM quality_control q GROUP BY q.job_id
+                       HAVING job_qc_flag(count(*), count(*) FILTER (WHERE NOT q.qc_pass)) = $9)))sql";
 
 std::vector<db::Param> filterParams(const JobFilter& f) {
     return {f.statuses.empty() ? std::nullopt : db::toParam(f.statuses),

@@ -4,6 +4,7 @@
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "jobs/store.h"
+#include "seed_jobs.h"
 
 #include <QCoreApplication>
 
@@ -35,24 +36,7 @@ int main(int argc, char** argv) {
     try {
         db::Connection c = db::Connection::open(argv[1], "bench");
         db::migrate(c);
-        if (c.exec("SELECT count(*) FROM job").toInt(0, 0) < 1000000) {
-            std::fprintf(stderr, "seeding 1,000 top-level jobs with 999 sub-jobs each...\n");
-            c.execScript(R"sql(
-                SET client_min_messages = warning;
-                TRUNCATE job CASCADE;
-                INSERT INTO job (id, name, status, ts_created, ts_queued, ts_started, ts_ended, unfinished_subjobs)
-                SELECT g, 'fanout', (ARRAY['DONE','DONE','DONE','FAILED','STANDBY'])[1 + g % 5],
-                       now() - (1000 - g) * interval '1 hour', now(), now(), now(), 0
-                FROM generate_series(1, 1000) g;
-                INSERT INTO job (id, super_id, name, status, ts_created, ts_queued, ts_started, ts_ended)
-                SELECT 1000 + (s - 1) * 999 + k, s, 'noop',
-                       (ARRAY['DONE','DONE','DONE','DONE','FAILED','QUEUED','RUNNING'])[1 + (s + k) % 7],
-                       now() - (1000 - s) * interval '1 hour', now(), now(), now()
-                FROM generate_series(1, 1000) s, generate_series(1, 999) k;
-                SELECT setval('job_id_seq', (SELECT max(id) FROM job));)sql",
-                         "seeding");
-            c.exec("VACUUM ANALYZE job");
-        }
+        bench::seedMillionJobs(c);
         jobs::JobStore store(c);
         const auto total = c.exec("SELECT count(*) FROM job").toInt(0, 0);
         jobs::JobFilter top;

@@ -217,6 +217,7 @@ OperationsPanel::~OperationsPanel() { saveSettings(); }
 void OperationsPanel::setDatabase(const std::string& conninfo) {
     conninfo_ = conninfo;
     pool_ = std::make_shared<DbPool>(conninfo, "paudm console operations");
+    listPool_ = std::make_shared<DbPool>(conninfo, "paudm console job list");
     detail_->setPool(pool_);
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners"}, this);
@@ -266,6 +267,7 @@ void OperationsPanel::filterChanged() {
     if (restoring_) return;
     saveSettings();
     if (!pool_) return;
+    listPool_->cancelRunning(); // the old filter's pages and counts: nobody waits for them now
     loadFirstPage();
     loadSummary();
 }
@@ -275,7 +277,7 @@ void OperationsPanel::loadFirstPage() {
     sinceFilter_.start();
     const jobs::JobFilter f = filter();
     inBackground<std::vector<jobs::JobRow>>(
-        this, pool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
+        this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
         [this, generation](const Outcome<std::vector<jobs::JobRow>>& o) {
             if (generation != generation_) return; // a newer filter is on its way
             if (!o.error.empty()) return showProblem(QString::fromStdString(o.error));
@@ -293,7 +295,7 @@ void OperationsPanel::loadMore(std::int64_t beforeId) {
     jobs::JobFilter f = filter();
     f.beforeId = beforeId;
     inBackground<std::vector<jobs::JobRow>>(
-        this, pool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
+        this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
         [this, generation](const Outcome<std::vector<jobs::JobRow>>& o) {
             if (generation != generation_) return;
             if (!o.error.empty()) showProblem(QString::fromStdString(o.error));
@@ -313,11 +315,11 @@ void OperationsPanel::refresh() {
     const int asked = model_->headSize();
     f.limit = asked;
     inBackground<std::vector<jobs::JobRow>>(
-        this, pool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
+        this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
         [this, generation, asked](const Outcome<std::vector<jobs::JobRow>>& o) {
             refreshing_ = false;
             if (generation == generation_ && o.error.empty()) model_->refreshHead(o.value, asked);
-            if (!o.error.empty()) showProblem(QString::fromStdString(o.error));
+            if (generation == generation_ && !o.error.empty()) showProblem(QString::fromStdString(o.error));
             if (refreshAgain_) {
                 refreshAgain_ = false;
                 refresh();
@@ -331,7 +333,7 @@ void OperationsPanel::loadSummary() {
     const int generation = generation_;
     const jobs::JobFilter f = filter();
     inBackground<Summary>(
-        this, pool_,
+        this, listPool_,
         [f](db::Connection& c) {
             jobs::JobStore store(c);
             Summary s;

@@ -85,7 +85,8 @@ private:
     void fillPie(QChartView* view, const QString& title, const std::vector<std::pair<std::string, std::int64_t>>& counts,
                  bool byStatus);
 
-    std::shared_ptr<DbPool> pool_;
+    std::shared_ptr<DbPool> pool_;     ///< details and actions
+    std::shared_ptr<DbPool> listPool_; ///< pages and counts: cancelled when the filter changes
     std::string conninfo_;
     NotificationListener* listener_ = nullptr;
     QTimer* debounce_;      ///< notifications in a burst: one refresh
