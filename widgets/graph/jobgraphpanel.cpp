@@ -295,6 +295,7 @@ JobGraphPanel::JobGraphPanel(QWidget* parent)
     bar->addWidget(collapse_);
     collapse_->setToolTip(tr("One box per task type and layer, with its jobs' statuses as a bar (on by default above %1 "
                              "jobs)").arg(kCollapseAbove));
+    title_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // long titles are cut, never widen the window
     bar->addWidget(title_, 1);
     layout->addLayout(bar);
     problem_->setStyleSheet("color:#c62828");

@@ -78,7 +78,7 @@ OperationsPanel::OperationsPanel(QWidget* parent)
     from_->setDate(QDate::currentDate().addDays(-7));
     text_->setPlaceholderText(tr("Search task, description or ID (Ctrl+F)"));
     text_->setClearButtonEnabled(true);
-    text_->setMinimumWidth(180);
+    text_->setMinimumWidth(120);
     subjobs_->setToolTip(tr("List sub-jobs as well as top-level jobs (e.g. every failed register_mosaic)"));
     filters->addWidget(task_);
     filters->addWidget(status_);
@@ -171,7 +171,7 @@ OperationsPanel::OperationsPanel(QWidget* parent)
     pieLayout->setContentsMargins(0, 0, 0, 0);
     for (QChartView* v : {taskPie_, statusPie_}) {
         v->setRenderHint(QPainter::Antialiasing);
-        v->setMinimumSize(240, 140);
+        v->setMinimumSize(260, 140);
         pieLayout->addWidget(v);
     }
     split_->addWidget(detail_);
@@ -380,9 +380,7 @@ void OperationsPanel::fillPie(QChartView* view, const QString& title,
         QPieSlice* slice = series->append(QString("%1 (%L2)").arg(name).arg(sorted[i].second), static_cast<qreal>(sorted[i].second));
         if (byStatus) slice->setColor(QColor(jobs::statusColour(sorted[i].first)));
         slice->setBorderColor(Qt::white);
-        slice->setLabelVisible(true);
-        slice->setLabelPosition(QPieSlice::LabelOutside);
-        slice->setLabelArmLengthFactor(0.08);
+
         connect(slice, &QPieSlice::hovered, slice, [slice](bool on) { slice->setExploded(on); });
         connect(slice, &QPieSlice::clicked, this, [this, name, byStatus] {
             QComboBox* box = byStatus ? status_ : task_;
@@ -394,8 +392,12 @@ void OperationsPanel::fillPie(QChartView* view, const QString& title,
     auto* chart = new QChart;
     chart->addSeries(series);
     chart->setTitle(sorted.empty() ? tr("%1: none").arg(title) : title);
-    series->setPieSize(0.55);
-    chart->legend()->hide(); // the slices carry their labels
+    series->setPieSize(0.9);
+    chart->legend()->setAlignment(Qt::AlignLeft);
+    chart->legend()->setShowToolTips(true);
+    QFont small = font();
+    small.setPointSizeF(font().pointSizeF() * 0.85);
+    chart->legend()->setFont(small);
     chart->setMargins(QMargins(0, 0, 0, 0));
     chart->setBackgroundRoundness(0);
     chart->setToolTip(tr("Click a slice to filter by it; click again to clear"));
