@@ -11,6 +11,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDockWidget>
+#include <QTabWidget>
 #include <QPixmap>
 #include <QStatusBar>
 #include <QTimer>
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
                                    paudm::ui::MainWindow::panelNames().join(", ") + ").", "name"});
     parser.addOption({"job", "Show this job: its detail in Operations and its sub-jobs in the Job graph (default: the "
                              "newest job with sub-jobs in the graph).", "id"});
+    parser.addOption({"graph-view", "The Job graph panel's view: graph, timeline or status (jobs per status over time).",
+                      "view", "graph"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
     parser.addOption({"runner-threads", "Run jobs inside the console with N runner threads (offline reprocessing "
@@ -105,6 +108,16 @@ int main(int argc, char** argv) {
         }
         window.operationsPanel()->showJob(id);
         window.graphPanel()->showJob(id);
+    }
+    if (parser.isSet("graph-view")) {
+        const QStringList views{"graph", "timeline", "status"};
+        const int view = views.indexOf(parser.value("graph-view"));
+        if (view < 0) {
+            std::fprintf(stderr, "paudm-console: --graph-view is graph, timeline or status, not '%s'\n",
+                         qPrintable(parser.value("graph-view")));
+            return 2;
+        }
+        window.graphPanel()->views()->setCurrentIndex(view);
     }
     if (parser.isSet("obs-set")) window.transferPanel()->showObsSet(parser.value("obs-set").toStdString());
 

@@ -37,5 +37,7 @@ echo "wrote $out/operations.png"
 last=$("$bin/paudm" jobs list --task register --limit 1 | awk '$1 ~ /^[0-9]+$/ {print $1; exit}')
 "$bin/paudm-console" --panel graph --job "$last" --screenshot "$out/graph.png" --size 1400x900
 echo "wrote $out/graph.png"
+"$bin/paudm-console" --panel graph --job "$last" --graph-view status --screenshot "$out/graph-status.png" --size 1400x900
+echo "wrote $out/graph-status.png"
 "$bin/paudm-console" --panel runners --screenshot "$out/runners.png" --size 1400x900
 echo "wrote $out/runners.png"

@@ -10,6 +10,7 @@
 #include "jobs/store.h"
 
 #include "db/database.h"
+#include "db/embedded_server.h"
 #include "db/migrations.h"
 
 #include <QtTest>
@@ -84,6 +85,33 @@ private slots:
         QVERIFY(!monitor.info().ok);
         QVERIFY2(monitor.info().error.contains("/nonexistent/dir"), qPrintable(monitor.info().error));
         QVERIFY(!monitor.info().error.contains("s3cr3t"));
+    }
+
+    void lostServerPutsUpTheBannerUntilItIsBack() {
+        // A server of its own, to stop under the running console.
+        const QString home = paudm::test::makeTempHome("console_lost");
+        paudm::db::EmbeddedServer server(home);
+        QVERIFY(server.start());
+        {
+            paudm::db::Connection c = paudm::db::Connection::open(server.uri());
+            paudm::db::migrate(c);
+        }
+        ConnectionMonitor monitor(externalTarget(server.uri()));
+        MainWindow w(&monitor);
+        QSignalSpy loaded(&w, &MainWindow::panelsLoaded);
+        w.show();
+        monitor.connectNow();
+        QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), 30000);
+        auto* banner = w.findChild<QToolBar*>("banner");
+        QVERIFY(!banner->isVisible());
+        QVERIFY(server.stop());
+        QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), 15000); // said across the top, by itself
+        QVERIFY(server.start());
+        QTRY_VERIFY_WITH_TIMEOUT(!banner->isVisible(), 20000); // back without a click
+        QVERIFY(server.stop());
+        const QString cluster = server.clusterDir();
+        if (cluster != home) QDir(cluster).removeRecursively();
+        QDir(home).removeRecursively();
     }
 
     void hostsRunnerThreads() {

@@ -206,7 +206,7 @@ protected:
         for (int k = 0; k <= 4; ++k) {
             const QDateTime t = t0_.addMSecs(static_cast<qint64>(span * k / 4));
             const double x = xOf(t, span);
-            p.drawText(QRectF(x - 40, 2, 80, 16), Qt::AlignCenter, t.toLocalTime().toString(span < 600000 ? "hh:mm:ss" : "MM-dd hh:mm"));
+            p.drawText(QRectF(x - 40, 2, 80, 16), Qt::AlignCenter, t.toLocalTime().toString(span < 20000 ? "hh:mm:ss.zzz" : span < 600000 ? "hh:mm:ss" : "MM-dd hh:mm"));
             p.setPen(QColor(0xe0, 0xe0, 0xe0));
             p.drawLine(QPointF(x, kTop - 4), QPointF(x, height()));
             p.setPen(palette().text().color());
@@ -563,10 +563,11 @@ void JobGraphPanel::showStatusChart() {
             top = std::max<double>({top, static_cast<double>(q), static_cast<double>(r), static_cast<double>(d), static_cast<double>(f)});
         }
         auto* x = new QDateTimeAxis;
-        x->setFormat(span < 600000 ? "hh:mm:ss" : "MM-dd hh:mm");
+        x->setFormat(span < 20000 ? "hh:mm:ss.zzz" : span < 600000 ? "hh:mm:ss" : "MM-dd hh:mm");
         x->setRange(t0.toLocalTime(), t1.toLocalTime());
         auto* y = new QValueAxis;
-        y->setRange(0, top * 1.05);
+        y->setRange(0, top);
+        y->applyNiceNumbers(); // whole-number ticks
         y->setLabelFormat("%d");
         y->setTitleText(tr("jobs"));
         chart->addAxis(x, Qt::AlignBottom);
