@@ -4,6 +4,8 @@
 
 #include <QJsonDocument>
 
+#include <algorithm>
+
 #include <map>
 #include <set>
 
@@ -28,10 +30,11 @@ std::optional<std::string> iso(const std::optional<QDateTime>& t) {
     return t->toUTC().toString(Qt::ISODateWithMs).toStdString();
 }
 
-// The filter, as fixed SQL with parameters $1..$10 ($10 the limit, always last): nothing
+// The filter, as fixed SQL with parameters $1..$11 ($11 the limit, always last): nothing
 // from the user is spliced in. The text matches literally (its % and _ escaped), in any
-// case. The QC flag is matched from the set of jobs that have checks (one hashed pass over
-// quality_control), not by computing every job's flag.
+// case, the expression of the trigram index job_text_trgm_idx; a number also matches the
+// job with that id ($10). The QC flag is the job's column, kept by triggers, tested so
+// that the planner sees the column against a constant and uses its statistics.
 constexpr const char* kWhere = R"sql(
     WHERE ($1::text[] IS NULL OR j.status = ANY ($1::text[]))
       AND ($2::text IS NULL OR j.name = $2)
@@ -41,13 +44,17 @@ constexpr const char* kWhere = R"sql(
       AND (NOT $6::boolean OR j.super_id IS NULL)
       AND ($7::bigint IS NULL OR j.id < $7)
       AND ($8::text IS NULL
-           OR j.name ILIKE '%' || replace(replace(replace($8, '\', '\\'), '%', '\%'), '_', '\_') || '%'
-           OR j.description ILIKE '%' || replace(replace(replace($8, '\', '\\'), '%', '\%'), '_', '\_') || '%'
-           OR j.id::text = $8)
-      AND ($9::text IS NULL
-           OR ($9 = 'none' AND NOT EXISTS (SELECT 1 FROM quality_control q WHERE q.job_id = j.id))
-           OR j.id IN (SELECT q.job_id FROM quality_control q GROUP BY q.job_id
-                       HAVING job_qc_flag(count(*), count(*) FILTER (WHERE NOT q.qc_pass)) = $9)))sql";
+           OR (j.name || ' ' || coalesce(j.description, '')) ILIKE
+              '%' || replace(replace(replace($8, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+           OR j.id = $10)
+      AND ($9::text IS NULL OR CASE WHEN $9 = 'none' THEN j.qc_flag IS NULL ELSE j.qc_flag = $9 END))sql";
+
+/// The job id a free text names, if it is a number.
+std::optional<std::int64_t> textId(const std::string& text) {
+    if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+        return std::nullopt;
+    return std::stoll(text);
+}
 
 std::vector<db::Param> filterParams(const JobFilter& f) {
     return {f.statuses.empty() ? std::nullopt : db::toParam(f.statuses),
@@ -59,13 +66,14 @@ std::vector<db::Param> filterParams(const JobFilter& f) {
             db::toParam(f.beforeId),
             f.text.empty() ? std::nullopt : db::Param(f.text),
             f.qc.empty() ? std::nullopt : db::Param(f.qc),
+            db::toParam(textId(f.text)),
             f.limit > 0 ? db::toParam(f.limit) : std::nullopt};
 }
 
 constexpr const char* kRowColumns = R"sql(
     j.id, j.super_id, j.name, j.status, j.phase, coalesce(j.description, ''), j.priority, j.attempts, j.max_attempts,
     (SELECT count(*) FROM job s WHERE s.super_id = j.id),
-    qc.checks, qc.failed, coalesce(qc.flag, ''),
+    qc.checks, qc.failed, coalesce(j.qc_flag, ''),
     (extract(epoch FROM j.ts_created) * 1000)::bigint, (extract(epoch FROM j.ts_queued) * 1000)::bigint,
     (extract(epoch FROM j.ts_started) * 1000)::bigint, (extract(epoch FROM j.ts_ended) * 1000)::bigint)sql";
 
@@ -155,7 +163,7 @@ bool JobStore::submit(std::int64_t id) {
 
 std::vector<JobRow> JobStore::list(const JobFilter& f) {
     const auto params = filterParams(f);
-    const auto r = c_.exec(std::string("SELECT ") + kRowColumns + kFromWithQc + kWhere + " ORDER BY j.id DESC LIMIT $10",
+    const auto r = c_.exec(std::string("SELECT ") + kRowColumns + kFromWithQc + kWhere + " ORDER BY j.id DESC LIMIT $11",
                            params);
     std::vector<JobRow> out;
     out.reserve(static_cast<size_t>(r.size()));
@@ -353,7 +361,7 @@ int JobStore::remove(std::int64_t id) {
 
 std::vector<std::int64_t> JobStore::ids(const JobFilter& f) {
     const auto params = filterParams(f);
-    const auto r = c_.exec(std::string("SELECT j.id FROM job j ") + kWhere + " ORDER BY j.id LIMIT $10", params);
+    const auto r = c_.exec(std::string("SELECT j.id FROM job j ") + kWhere + " ORDER BY j.id LIMIT $11", params);
     std::vector<std::int64_t> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(r.toInt(i, 0));
     return out;

@@ -204,6 +204,10 @@ private slots:
         c.exec("INSERT INTO quality_control (job_id, check_name, value, qc_pass) VALUES (" + std::to_string(id) +
                ", 'extra', 1, true)");
         QCOMPARE(store.show(id)->row.qcFlag, std::string("yellow"));
+        // The flag is kept on the job row by triggers: a check corrected later counts too.
+        c.exec("UPDATE quality_control SET qc_pass = true WHERE job_id = " + std::to_string(id));
+        QCOMPARE(store.show(id)->row.qcFlag, std::string("green"));
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job j WHERE j.qc_flag IS DISTINCT FROM (SELECT flag FROM job_qc(j.id))"), 0);
     }
 
     void retriesWithBackoff() {

@@ -63,11 +63,11 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(panel.hasLoaded() && pages.count() == 1, 10000);
         auto* m = panel.model();
         // Pages, not all 451 rows: the first, and the one QAbstractItemModelTester asks for.
-        QTRY_VERIFY_WITH_TIMEOUT(m->canFetchMore({}), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(m->canFetchMore({}), 30000);
         QVERIFY(m->rowCount() == ui::JobTableModel::kPage || m->rowCount() == 2 * ui::JobTableModel::kPage);
         // Scrolling to the end fetches the next pages, until the last (51 rows) says done.
         for (;;) {
-            QTRY_VERIFY_WITH_TIMEOUT(!m->fetching(), 10000);
+            QTRY_VERIFY_WITH_TIMEOUT(!m->fetching(), 30000);
             if (!m->canFetchMore({})) break;
             m->fetchMore({});
         }

@@ -24,6 +24,8 @@ public:
     void setFirstPage(std::vector<jobs::JobRow> rows);
     /// The page after the last row (answer to moreWanted).
     void appendPage(std::vector<jobs::JobRow> rows);
+    /// The page asked for did not come (an error, shown elsewhere): the next scroll asks again.
+    void pageFailed() { fetching_ = false; }
     /// The newest rows again (a live refresh): they replace the rows down to the oldest of them.
     void refreshHead(std::vector<jobs::JobRow> rows, int asked);
     /// How many of the newest rows a live refresh reloads: those shown, within reason.

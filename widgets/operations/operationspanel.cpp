@@ -298,7 +298,10 @@ void OperationsPanel::loadMore(std::int64_t beforeId) {
         this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
         [this, generation](const Outcome<std::vector<jobs::JobRow>>& o) {
             if (generation != generation_) return;
-            if (!o.error.empty()) showProblem(QString::fromStdString(o.error));
+            if (!o.error.empty()) {
+                showProblem(QString::fromStdString(o.error));
+                return model_->pageFailed();
+            }
             model_->appendPage(o.value);
         });
 }
