@@ -4,6 +4,7 @@
 //   build/release/tests/bench/bench_operations "CONNINFO" [ROUNDS]
 #include "db/connection.h"
 #include "db/migrations.h"
+#include "graph/jobgraphpanel.h"
 #include "operations/jobtablemodel.h"
 #include "operations/operationspanel.h"
 #include "seed_jobs.h"
@@ -134,6 +135,69 @@ int main(int argc, char** argv) {
         std::printf("memory: %ld MB resident with the panel open; +%ld MB for the %d rows loaded by scrolling\n",
                     rssBefore / 1024, (rssKb() - rssBefore) / 1024, m->rowCount());
         (void)rss0;
+
+        // The Job graph panel on a super-job of 5,000 sub-jobs: a diamond (one first job,
+        // 4,998 in the middle of two task types, one last), spread over an hour.
+        std::int64_t superId = 0;
+        {
+            db::Connection c = db::Connection::open(argv[1], "bench");
+            auto r = c.exec("SELECT id FROM job WHERE description = 'graph bench' AND super_id IS NULL");
+            if (r.size() == 0) {
+                db::Transaction t(c);
+                superId = c.exec("INSERT INTO job (name, status, description) VALUES ('fanout', 'DONE', 'graph bench') "
+                                 "RETURNING id").toInt(0, 0);
+                c.query(R"sql(
+                    INSERT INTO job (super_id, name, status, description, ts_queued, ts_started, ts_ended)
+                    SELECT $1, CASE WHEN g IN (1, 5000) THEN 'noop' ELSE (ARRAY['noop', 'register_mosaic'])[1 + g % 2] END,
+                           (ARRAY['DONE', 'DONE', 'DONE', 'FAILED', 'RUNNING', 'QUEUED'])[1 + g % 6], 'graph bench part',
+                           now() - interval '1 hour', now() - interval '1 hour' + g * interval '0.5 s',
+                           now() - interval '1 hour' + g * interval '0.5 s' + interval '20 s'
+                    FROM generate_series(1, 5000) g)sql",
+                        superId);
+                c.query(R"sql(
+                    WITH s AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM job WHERE super_id = $1),
+                         first AS (SELECT id FROM s WHERE k = 1), last AS (SELECT id FROM s WHERE k = 5000)
+                    INSERT INTO dependency (super_id, parent_id, child_id)
+                    SELECT $1, (SELECT id FROM first), s.id FROM s WHERE s.k BETWEEN 2 AND 4999
+                    UNION ALL SELECT $1, s.id, (SELECT id FROM last) FROM s WHERE s.k BETWEEN 2 AND 4999)sql",
+                        superId);
+                t.commit();
+            } else {
+                superId = r.toInt(0, 0);
+            }
+        }
+        std::vector<double> loadMs, expandMs, paintCollapsedMs, paintExpandedMs;
+        for (int r = 0; r < rounds; ++r) {
+            ui::JobGraphPanel graph;
+            graph.resize(1000, 800);
+            graph.show();
+            QSignalSpy graphLoaded(&graph, &ui::JobGraphPanel::loaded);
+            QElapsedTimer gt;
+            gt.start();
+            graph.setDatabase(argv[1]);
+            graph.showJob(superId);
+            while (!(graph.hasLoaded() && graph.jobId() == superId && graph.graph().nodes.size() == 5000))
+                if (!graphLoaded.wait(20000)) throw std::runtime_error("graph not loaded in 20 s");
+            loadMs.push_back(static_cast<double>(gt.elapsed()));
+            const int collapsedBoxes = graph.boxes();
+            gt.restart();
+            (void)graph.grab();
+            paintCollapsedMs.push_back(static_cast<double>(gt.elapsed()));
+            gt.restart();
+            graph.setCollapse(Qt::Unchecked);
+            expandMs.push_back(static_cast<double>(gt.elapsed()));
+            gt.restart();
+            (void)graph.grab();
+            paintExpandedMs.push_back(static_cast<double>(gt.elapsed()));
+            if (r == 0)
+                std::printf("\ngraph of %zu sub-jobs, %zu dependencies: %d boxes collapsed by task, %d expanded\n",
+                            graph.graph().nodes.size(), graph.graph().edges.size(), collapsedBoxes, graph.boxes());
+        }
+        std::printf("| job graph (median of %d) | time |\n| --- | --- |\n", rounds);
+        std::printf("| open: query, layout (collapsed), timeline, status chart | %.0f ms |\n", median(loadMs));
+        std::printf("| paint, collapsed | %.0f ms |\n", median(paintCollapsedMs));
+        std::printf("| expand to 5,000 boxes (layout and scene) | %.0f ms |\n", median(expandMs));
+        std::printf("| paint, expanded (fitted: colour only) | %.0f ms |\n", median(paintExpandedMs));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_operations: %s\n", e.what());
         return 1;

@@ -37,7 +37,7 @@ namespace paudm::ui {
 
 namespace {
 
-constexpr double kBoxW = 130, kBoxH = 40, kLayerGap = 190, kRowGap = 52;
+constexpr double kBoxW = 180, kBoxH = 40, kLayerGap = 240, kRowGap = 52;
 constexpr int kCollapseAbove = 300; ///< nodes: collapse by task by default above this
 
 bool finished(const std::string& s) { return s == "DONE" || s == "FAILED" || s == "CANCELLED"; }
@@ -107,10 +107,10 @@ public:
             top = QString("%1  #%2").arg(QString::fromStdString(first.name)).arg(first.id);
             bottom = QString::fromStdString(first.status) + (first.subjobs ? QString("  [%1 sub-jobs]").arg(first.subjobs) : QString());
         } else {
-            top = QString("%1  x%2").arg(QString::fromStdString(first.name)).arg(members.size());
+            top = QString("%1  x%L2").arg(QString::fromStdString(first.name)).arg(members.size());
             QStringList parts;
             for (const char* s : jobs::kJobStatuses)
-                if (counts.count(s)) parts << QString("%1 %2").arg(counts[s]).arg(QString(s).left(4).toLower());
+                if (counts.count(s)) parts << QString("%1 %2").arg(counts[s]).arg(QString(s).toLower());
             bottom = parts.join(" ");
         }
         QFont f = p->font();
@@ -489,13 +489,18 @@ void JobGraphPanel::relayout() {
         item->setPos(at[g]);
         scene_->addItem(item);
     }
+    // Thousands of boxes: straight arrows and no antialiasing keep a repaint within a frame
+    // or two (curves are drawn for graphs one reads box by box).
+    const bool many = layout_.edges.size() > 1000;
+    view_->setRenderHint(QPainter::Antialiasing, !many);
     QPainterPath path;
     for (std::size_t e = 0; e < layout_.edges.size(); ++e) {
         const QPointF a = at[static_cast<std::size_t>(layout_.edges[e].first)] + QPointF(kBoxW, kBoxH / 2);
         const QPointF b = at[static_cast<std::size_t>(layout_.edges[e].second)] + QPointF(0, kBoxH / 2);
         const double dx = (b.x() - a.x()) / 2;
         path.moveTo(a);
-        path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b);
+        if (many) path.lineTo(b);
+        else path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b);
         // An arrowhead at the child.
         path.moveTo(b);
         path.lineTo(b + QPointF(-7, -4));
