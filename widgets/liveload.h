@@ -1,7 +1,7 @@
 #pragma once
 // What every live panel does: load in a worker thread (never on the GUI thread), show the
-// result, load again when the database announces a change on the panel's channels (a
-// burst of notifications is one load), never run two loads at once, and say when the
+// result, load again when the database announces a change on the panel's channels (at
+// most one load per 300 ms however many notifications come), never run two loads at once, and say when the
 // connection is lost or back.
 #include "notifications.h"
 
@@ -43,7 +43,11 @@ public:
                 std::function<void(bool connected, const QString& error)> onConnection) {
         delete listener_;
         listener_ = new NotificationListener(conninfo, channels, owner_);
-        QObject::connect(listener_, &NotificationListener::notified, owner_, [this] { debounce_->start(); });
+        // Not restarted by each notification: a steady stream (hundreds of runners'
+        // heartbeats) must still load once per interval, not never.
+        QObject::connect(listener_, &NotificationListener::notified, owner_, [this] {
+            if (!debounce_->isActive()) debounce_->start();
+        });
         QObject::connect(listener_, &NotificationListener::connectionChanged, owner_, std::move(onConnection));
     }
     /// Loads now, or right after the load in progress.

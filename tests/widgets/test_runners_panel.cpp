@@ -59,6 +59,16 @@ private slots:
         QCOMPARE(cell(m, 0, ui::RunnerTableModel::State), QString("stopped"));
         QCOMPARE(cell(m, 0, ui::RunnerTableModel::Done), QString("32"));
         QCOMPARE(store.queueCounts().ready + store.queueCounts().running, std::int64_t(0));
+
+        // A steady stream of notifications (hundreds of runners' heartbeats) still reloads
+        // the panel once per interval: 2 s of a notification every 50 ms gives about six
+        // loads at 300 ms, and none if each notification restarted the wait.
+        QSignalSpy loads(&panel, &ui::RunnersPanel::loaded);
+        for (int i = 0; i < 40; ++i) {
+            c.exec("NOTIFY paudm_runners");
+            QTest::qWait(50);
+        }
+        QVERIFY2(loads.count() >= 3, qPrintable(QString("%1 loads").arg(loads.count())));
     }
 };
 

@@ -322,7 +322,7 @@ JobGraphPanel::JobGraphPanel(QWidget* parent)
 
     timeline_->clicked = [this](std::int64_t id) { emit jobSelected(id); };
     debounce_->setSingleShot(true);
-    debounce_->setInterval(500);
+    debounce_->setInterval(1000);
     connect(debounce_, &QTimer::timeout, this, &JobGraphPanel::refresh);
     connect(id_, &QSpinBox::valueChanged, this, [this](int v) {
         if (v != jobId_) showJob(v);
@@ -350,7 +350,11 @@ void JobGraphPanel::setDatabase(const std::string& conninfo) {
     pool_ = std::make_shared<DbPool>(conninfo, "paudm console graph");
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners"}, this);
-    connect(listener_, &NotificationListener::notified, debounce_, qOverload<>(&QTimer::start));
+    // At most one live refresh a second: runners' heartbeats arrive as a steady stream at
+    // scale, and restarting the timer at each would starve the refresh.
+    connect(listener_, &NotificationListener::notified, debounce_, [this] {
+        if (!debounce_->isActive()) debounce_->start();
+    });
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
         problem_->setVisible(!ok);
         if (!ok) problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));

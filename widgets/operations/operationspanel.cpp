@@ -190,7 +190,7 @@ OperationsPanel::OperationsPanel(QWidget* parent)
                 text_->selectAll();
             });
     debounce_->setSingleShot(true);
-    debounce_->setInterval(300);
+    debounce_->setInterval(1000);
     connect(debounce_, &QTimer::timeout, this, &OperationsPanel::refresh);
     textDebounce_->setSingleShot(true);
     textDebounce_->setInterval(250);
@@ -221,7 +221,11 @@ void OperationsPanel::setDatabase(const std::string& conninfo) {
     detail_->setPool(pool_);
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners"}, this);
-    connect(listener_, &NotificationListener::notified, debounce_, qOverload<>(&QTimer::start));
+    // At most one live refresh a second: runners' heartbeats arrive as a steady stream at
+    // scale, and restarting the timer at each would starve the refresh.
+    connect(listener_, &NotificationListener::notified, debounce_, [this] {
+        if (!debounce_->isActive()) debounce_->start();
+    });
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
         if (!ok) showProblem(tr("Lost the database (%1); reconnecting...").arg(error));
         else if (loaded_) {
