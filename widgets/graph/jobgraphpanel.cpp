@@ -466,15 +466,20 @@ void JobGraphPanel::relayout() {
     // A tall layer (many independent jobs) wraps into several columns, so that the whole
     // graph keeps a shape that fits a screen instead of one endless column.
     const int maxRows = std::max(8, static_cast<int>(std::ceil(std::sqrt(2.0 * layout_.groups.size()))));
-    std::vector<int> sizes(static_cast<std::size_t>(layout_.layers), 0), x0(static_cast<std::size_t>(layout_.layers) + 1, 0);
+    // Columns of one layer sit close together; layers keep room for the arrows between them.
+    constexpr double kColumnGap = kBoxW + 24;
+    std::vector<int> sizes(static_cast<std::size_t>(layout_.layers), 0);
+    std::vector<double> x0(static_cast<std::size_t>(layout_.layers) + 1, 0);
     for (const auto& group : layout_.groups) ++sizes[static_cast<std::size_t>(group.layer)];
-    for (int l = 0; l < layout_.layers; ++l)
-        x0[static_cast<std::size_t>(l) + 1] = x0[static_cast<std::size_t>(l)] + (sizes[static_cast<std::size_t>(l)] + maxRows - 1) / maxRows;
+    for (int l = 0; l < layout_.layers; ++l) {
+        const int columns = (sizes[static_cast<std::size_t>(l)] + maxRows - 1) / maxRows;
+        x0[static_cast<std::size_t>(l) + 1] = x0[static_cast<std::size_t>(l)] + (columns - 1) * kColumnGap + kLayerGap;
+    }
     std::vector<QPointF> at(layout_.groups.size());
     for (std::size_t g = 0; g < layout_.groups.size(); ++g) {
         const auto& group = layout_.groups[g];
-        const int column = x0[static_cast<std::size_t>(group.layer)] + group.order / maxRows;
-        at[g] = QPointF(column * kLayerGap, (group.order % maxRows) * kRowGap);
+        at[g] = QPointF(x0[static_cast<std::size_t>(group.layer)] + (group.order / maxRows) * kColumnGap,
+                        (group.order % maxRows) * kRowGap);
         auto* item = new GroupItem(this, static_cast<int>(g), [this](int gi, bool twice) {
             const auto& members = layout_.groups[static_cast<std::size_t>(gi)].members;
             // A group answers with its first unfinished or failed member: what needs a look.
