@@ -11,6 +11,8 @@
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QGraphicsItem>
+#include <QGraphicsView>
 #include <QTableWidget>
 #include <QTreeWidget>
 #include <QtTest>
@@ -163,9 +165,30 @@ private slots:
         int failedNodes = 0;
         for (const auto& n : panel.graph().nodes) failedNodes += n.status == "FAILED";
         QCOMPARE(failedNodes, 1);
-        // A node's click asks for its detail.
-        QSignalSpy selected(&panel, &ui::JobGraphPanel::jobSelected);
         QVERIFY(!panel.grab().isNull()); // paints without a display
+
+        // Live: a status changed elsewhere (and announced) recolours the same boxes.
+        const auto last = panel.graph().nodes.back().id;
+        c.exec("UPDATE job SET status = 'FAILED' WHERE id = " + std::to_string(last));
+        c.exec("NOTIFY paudm_jobs, 'ended'");
+        QTRY_COMPARE_WITH_TIMEOUT(panel.graph().nodes.back().status, std::string("FAILED"), 10000);
+        QCOMPARE(panel.boxes(), 500); // the same layout, not a new one
+
+        // A click on a box asks for that job's detail.
+        QSignalSpy selected(&panel, &ui::JobGraphPanel::jobSelected);
+        auto* view = panel.findChild<QGraphicsView*>("graph"); // not the charts' views
+        QVERIFY(view);
+        QGraphicsItem* box = nullptr;
+        for (QGraphicsItem* item : view->scene()->items())
+            if (item->boundingRect().width() < 400) box = item; // a box, not the path of all arrows
+        QVERIFY(box);
+        view->resetTransform(); // 1:1, as after zooming in
+        view->centerOn(box);
+        const QPoint at = view->mapFromScene(box->sceneBoundingRect().center());
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, at);
+        QTRY_COMPARE_WITH_TIMEOUT(selected.count(), 1, 5000);
+        QVERIFY(std::any_of(panel.graph().nodes.begin(), panel.graph().nodes.end(),
+                            [&](const auto& n) { return n.id == selected.at(0).at(0).value<std::int64_t>(); }));
     }
 };
 

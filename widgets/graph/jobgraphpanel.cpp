@@ -303,6 +303,7 @@ JobGraphPanel::JobGraphPanel(QWidget* parent)
     problem_->hide();
     layout->addWidget(problem_);
 
+    view_->setObjectName("graph");
     view_->setScene(scene_);
     view_->setDragMode(QGraphicsView::ScrollHandDrag);
     view_->setRenderHint(QPainter::Antialiasing);
