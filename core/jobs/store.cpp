@@ -367,9 +367,19 @@ std::vector<std::int64_t> JobStore::ids(const JobFilter& f) {
     return out;
 }
 
+namespace {
+/// The filter's statuses that an action applies to (all of `applicable` if it names none):
+/// a bulk action on "DONE" touches nothing, and its dry run must say so.
+JobFilter onlyStatuses(JobFilter f, const std::vector<std::string>& applicable) {
+    if (f.statuses.empty()) f.statuses = applicable;
+    else std::erase_if(f.statuses, [&](const std::string& s) { return std::find(applicable.begin(), applicable.end(), s) == applicable.end(); });
+    return f;
+}
+} // namespace
+
 int JobStore::retryWhere(const JobFilter& f, bool dryRun) {
-    JobFilter g = f;
-    if (g.statuses.empty()) g.statuses = {"FAILED", "CANCELLED"};
+    const JobFilter g = onlyStatuses(f, {"FAILED", "CANCELLED"});
+    if (g.statuses.empty()) return 0;
     if (dryRun) return static_cast<int>(count(g));
     db::Transaction t(c_);
     int n = 0;
@@ -379,8 +389,8 @@ int JobStore::retryWhere(const JobFilter& f, bool dryRun) {
 }
 
 int JobStore::abortWhere(const JobFilter& f, bool dryRun) {
-    JobFilter g = f;
-    if (g.statuses.empty()) g.statuses = {"STASHED", "QUEUED", "RUNNING", "STANDBY"};
+    const JobFilter g = onlyStatuses(f, {"STASHED", "QUEUED", "RUNNING", "STANDBY"});
+    if (g.statuses.empty()) return 0;
     if (dryRun) return static_cast<int>(count(g));
     db::Transaction t(c_);
     const int n = static_cast<int>(

@@ -13,6 +13,8 @@
 #include <QApplication>
 #include <QGraphicsItem>
 #include <QGraphicsView>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QTableWidget>
 #include <QTreeWidget>
 #include <QtTest>
@@ -127,6 +129,27 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(m->idAt(0), newId, 10000);
         QCOMPARE(m->index(0, ui::JobTableModel::Status).data().toString(), QString("QUEUED"));
         QCOMPARE(pages.count(), 5); // a refresh, not a new first page
+
+        // Bulk retry of the filter: the question names how many jobs, then they are retried.
+        panel.setFilter(failed);
+        QTRY_COMPARE_WITH_TIMEOUT(pages.count(), 6, 10000);
+        QString asked;
+        QTimer answer;
+        connect(&answer, &QTimer::timeout, [&] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+                asked = box->text();
+                box->button(QMessageBox::Yes)->click();
+            }
+        });
+        answer.start(50);
+        QAction* retryAll = nullptr;
+        for (QAction* a : panel.actions())
+            if (a->text().startsWith("Retry matching")) retryAll = a;
+        QVERIFY(retryAll);
+        retryAll->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(test::scalar(c, "SELECT count(*) FROM job WHERE super_id IS NULL AND status = 'FAILED'"), 0, 10000);
+        QVERIFY2(asked.startsWith("Retry 50 jobs"), qPrintable(asked)); // the dry run's count
+        QTRY_COMPARE_WITH_TIMEOUT(m->rowCount(), 0, 10000); // the table follows
     }
 
     void graphOfADiamondOf500() {
