@@ -371,6 +371,11 @@ struct Runner::Impl {
         std::optional<db::Connection> c;
         auto lastBeat = Clock::now() - std::chrono::hours(1);
         auto lastReap = lastBeat;
+        // Observers (the console) hear at most once a second that this runner finished jobs:
+        // completions are committed in batches without a notification of their own (that
+        // serialised commits), and heartbeats alone would leave the console seconds late.
+        std::int64_t announced = 0;
+        auto lastAnnounce = lastBeat;
         const auto beatEvery = std::chrono::duration<double>(o.leaseS / 3);
         const auto reapEvery = std::chrono::duration<double>(std::max(1.0, o.leaseS / 2));
         // Until the last worker returns, not merely until stop: jobs still in hand need their
@@ -392,6 +397,12 @@ struct Runner::Impl {
                 }
                 if (workersDone) break;
                 const auto now = Clock::now();
+                if (const std::int64_t finished = done + failed;
+                    finished != announced && now - lastAnnounce >= std::chrono::seconds(1)) {
+                    c->notify(kProgressChannel, std::to_string(finished));
+                    announced = finished;
+                    lastAnnounce = now;
+                }
                 if (now - lastBeat >= beatEvery) {
                     // Only the claims a worker still holds: one whose result could not be
                     // committed lapses, and runs again elsewhere.

@@ -14,6 +14,10 @@
 
 namespace paudm::jobs {
 
+/// A runner announces on this channel, at most once a second, that it finished jobs (the
+/// payload: how many so far). Runners do not listen to it; the console does.
+inline constexpr const char* kProgressChannel = "paudm_progress";
+
 struct RunnerOptions {
     std::string conninfo;
     int threads = 1;

@@ -5,6 +5,7 @@
 #include "jobtest.h"
 
 #include "graph/jobgraphpanel.h"
+#include "runnerhost.h"
 #include "operations/jobdetailview.h"
 #include "operations/jobtablemodel.h"
 #include "operations/operationspanel.h"
@@ -150,6 +151,37 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(test::scalar(c, "SELECT count(*) FROM job WHERE super_id IS NULL AND status = 'FAILED'"), 0, 10000);
         QVERIFY2(asked.startsWith("Retry 50 jobs"), qPrintable(asked)); // the dry run's count
         QTRY_COMPARE_WITH_TIMEOUT(m->rowCount(), 0, 10000); // the table follows
+    }
+
+    void completionsReachTheTableWithinSeconds() {
+        // A runner commits completions in batches without a notification each, and beats
+        // its heart only every lease / 3 (20 s here): the table must still show a job done
+        // within a couple of seconds, from the runner's progress announcement.
+        const std::string conninfo = test::freshJobDatabase("operations_live");
+        db::Connection c = db::Connection::open(conninfo);
+        jobs::NewJob slow;
+        slow.name = "noop";
+        slow.config = {{"sleep_s", 2.0}};
+        const auto id = jobs::JobStore(c).create(slow, true);
+        ui::OperationsPanel panel;
+        panel.show();
+        panel.setDatabase(conninfo);
+        QTRY_VERIFY_WITH_TIMEOUT(panel.hasLoaded() && panel.model()->rowCount() == 1, 10000);
+        ui::RunnerHost host;
+        jobs::RunnerOptions o = test::runnerOptions(conninfo, 1);
+        o.untilIdle = false;
+        o.leaseS = 60;
+        QVERIFY(host.start(o));
+        auto status = [&] { return panel.model()->index(0, ui::JobTableModel::Status).data().toString(); };
+        QTRY_COMPARE_WITH_TIMEOUT(status(), QString("RUNNING"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(test::statusOf(c, id), std::string("DONE"), 10000);
+        QElapsedTimer sinceDone;
+        sinceDone.start();
+        QTRY_COMPARE_WITH_TIMEOUT(status(), QString("DONE"), 5000); // the next heartbeat is ~18 s away
+        QVERIFY2(sinceDone.elapsed() < 5000, qPrintable(QString::number(sinceDone.elapsed())));
+        QSignalSpy stopped(&host, &ui::RunnerHost::stopped);
+        host.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(stopped.count(), 1, 20000);
     }
 
     void graphOfADiamondOf500() {

@@ -1,6 +1,7 @@
 #include "jobgraphpanel.h"
 
 #include "dbpool.h"
+#include "jobs/runner.h"
 #include "notifications.h"
 #include "operations/jobtablemodel.h"
 
@@ -350,7 +351,7 @@ JobGraphPanel::~JobGraphPanel() = default;
 void JobGraphPanel::setDatabase(const std::string& conninfo) {
     pool_ = std::make_shared<DbPool>(conninfo, "paudm console graph");
     delete listener_;
-    listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners"}, this);
+    listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners", jobs::kProgressChannel}, this);
     // At most one live refresh a second: runners' heartbeats arrive as a steady stream at
     // scale, and restarting the timer at each would starve the refresh.
     connect(listener_, &NotificationListener::notified, debounce_, [this] {

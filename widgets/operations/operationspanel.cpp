@@ -1,6 +1,7 @@
 #include "operationspanel.h"
 
 #include "dbpool.h"
+#include "jobs/runner.h"
 #include "jobdetailview.h"
 #include "jobtablemodel.h"
 #include "notifications.h"
@@ -220,7 +221,7 @@ void OperationsPanel::setDatabase(const std::string& conninfo) {
     listPool_ = std::make_shared<DbPool>(conninfo, "paudm console job list");
     detail_->setPool(pool_);
     delete listener_;
-    listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners"}, this);
+    listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners", jobs::kProgressChannel}, this);
     // At most one live refresh a second: runners' heartbeats arrive as a steady stream at
     // scale, and restarting the timer at each would starve the refresh.
     connect(listener_, &NotificationListener::notified, debounce_, [this] {

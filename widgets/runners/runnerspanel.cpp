@@ -169,7 +169,7 @@ RunnersPanel::~RunnersPanel() = default;
 
 void RunnersPanel::setDatabase(const std::string& conninfo) {
     conninfo_ = conninfo;
-    live_->listen(conninfo, {"paudm_runners", "paudm_jobs"}, [this](bool ok, const QString& error) {
+    live_->listen(conninfo, {"paudm_runners", "paudm_jobs", jobs::kProgressChannel}, [this](bool ok, const QString& error) {
         problem_->setVisible(!ok);
         if (!ok) problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
         else if (loaded_) refresh();
