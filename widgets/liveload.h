@@ -43,11 +43,7 @@ public:
                 std::function<void(bool connected, const QString& error)> onConnection) {
         delete listener_;
         listener_ = new NotificationListener(conninfo, channels, owner_);
-        // Not restarted by each notification: a steady stream (hundreds of runners'
-        // heartbeats) must still load once per interval, not never.
-        QObject::connect(listener_, &NotificationListener::notified, owner_, [this] {
-            if (!debounce_->isActive()) debounce_->start();
-        });
+        refreshOnNotification(listener_, debounce_);
         QObject::connect(listener_, &NotificationListener::connectionChanged, owner_, std::move(onConnection));
     }
     /// Loads now, or right after the load in progress.

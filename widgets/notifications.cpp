@@ -2,6 +2,8 @@
 
 #include "db/connection.h"
 
+#include <QTimer>
+
 #include <chrono>
 #include <optional>
 
@@ -43,6 +45,12 @@ void NotificationListener::loop() {
             backoff = std::min(backoff * 2, 5.0);
         }
     }
+}
+
+void refreshOnNotification(NotificationListener* listener, QTimer* refresh) {
+    QObject::connect(listener, &NotificationListener::notified, refresh, [refresh] {
+        if (!refresh->isActive()) refresh->start();
+    });
 }
 
 } // namespace paudm::ui

@@ -5,6 +5,8 @@
 #include <QObject>
 #include <QStringList>
 
+class QTimer;
+
 #include <atomic>
 #include <string>
 #include <thread>
@@ -31,5 +33,10 @@ private:
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
+
+/// Starts the single-shot `refresh` timer at a notification unless it is already waiting:
+/// at most one refresh per interval however many notifications come. (Restarting it at
+/// each would starve it under a steady stream, such as hundreds of runners' heartbeats.)
+void refreshOnNotification(NotificationListener* listener, QTimer* refresh);
 
 } // namespace paudm::ui

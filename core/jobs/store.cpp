@@ -197,6 +197,12 @@ std::vector<std::pair<std::string, std::int64_t>> JobStore::countBy(const char* 
     return out;
 }
 
+std::optional<JobRow> JobStore::row(std::int64_t id) {
+    const auto r = c_.query(std::string("SELECT ") + kRowColumns + kFromWithQc + "WHERE j.id = $1", id);
+    if (r.size() == 0) return std::nullopt;
+    return rowAt(r, 0);
+}
+
 std::optional<JobDetail> JobStore::show(std::int64_t id) {
     const auto r = c_.query(std::string("SELECT ") + kRowColumns + ", j.config, j.input, j.output" + kFromWithQc + "WHERE j.id = $1",
                             id);

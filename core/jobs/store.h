@@ -132,6 +132,8 @@ public:
     std::vector<std::pair<std::string, std::int64_t>> countByStatus(JobFilter f);
     /// Jobs per task for a filter (task ignored).
     std::vector<std::pair<std::string, std::int64_t>> countByTask(JobFilter f);
+    /// One job's row, as list() gives it (no detail).
+    std::optional<JobRow> row(std::int64_t id);
     std::optional<JobDetail> show(std::int64_t id);
     std::vector<JobTag> tags(std::int64_t id);
     /// The sub-jobs of `superId` and their dependencies (a job without sub-jobs: the jobs

@@ -71,7 +71,6 @@ int main(int argc, char** argv) {
         panel.show();
         QSignalSpy pages(&panel, &ui::OperationsPanel::firstPageShown);
         QSignalSpy loaded(&panel, &ui::OperationsPanel::loaded);
-        const long rss0 = rssKb();
         QElapsedTimer t;
         t.start();
         panel.setDatabase(argv[1]);
@@ -134,7 +133,6 @@ int main(int argc, char** argv) {
                     pageMs.empty() ? 0.0 : pageMs[pageMs.size() * 95 / 100]);
         std::printf("memory: %ld MB resident with the panel open; +%ld MB for the %d rows loaded by scrolling\n",
                     rssBefore / 1024, (rssKb() - rssBefore) / 1024, m->rowCount());
-        (void)rss0;
 
         // The Job graph panel on a super-job of 5,000 sub-jobs: a diamond (one first job,
         // 4,998 in the middle of two task types, one last), spread over an hour.

@@ -81,8 +81,9 @@ public:
         const auto& members = panel_->layout().groups[static_cast<std::size_t>(group_)].members;
         const double lod = option->levelOfDetailFromTransform(p->worldTransform());
         const QRectF r = boundingRect();
-        std::map<std::string, int> counts;
-        for (int m : members) ++counts[nodes[static_cast<std::size_t>(m)].status];
+        std::map<std::string, int> counts; // a group's statuses (a single job needs none)
+        if (members.size() > 1)
+            for (int m : members) ++counts[nodes[static_cast<std::size_t>(m)].status];
         p->setPen(Qt::NoPen);
         if (members.size() == 1) {
             p->setBrush(QColor(jobs::statusColour(nodes[static_cast<std::size_t>(members[0])].status)));
@@ -352,11 +353,7 @@ void JobGraphPanel::setDatabase(const std::string& conninfo) {
     pool_ = std::make_shared<DbPool>(conninfo, "paudm console graph");
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners", jobs::kProgressChannel}, this);
-    // At most one live refresh a second: runners' heartbeats arrive as a steady stream at
-    // scale, and restarting the timer at each would starve the refresh.
-    connect(listener_, &NotificationListener::notified, debounce_, [this] {
-        if (!debounce_->isActive()) debounce_->start();
-    });
+    refreshOnNotification(listener_, debounce_); // at most one live refresh a second
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
         problem_->setVisible(!ok);
         if (!ok) problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
@@ -392,8 +389,7 @@ void JobGraphPanel::load(std::int64_t id) {
                 l.id = r.toInt(0, 0);
             }
             jobs::JobStore store(c);
-            const auto d = store.show(l.id);
-            if (d) l.job = d->row;
+            l.job = store.row(l.id);
             l.graph = store.graph(l.id);
             return l;
         },

@@ -319,20 +319,17 @@ void JobDetailView::loadSubjobs(QTreeWidgetItem* parent, std::int64_t superId) {
                 at->addChild(new QTreeWidgetItem(QStringList{QString::fromStdString(o.error)}));
                 return;
             }
-            fillSubjobs(at, superId, o.value.rows, o.value.total);
+            fillSubjobs(at, o.value.rows, o.value.total);
         });
 }
 
-void JobDetailView::fillSubjobs(QTreeWidgetItem* parent, std::int64_t, const std::vector<jobs::JobRow>& rows,
-                                std::int64_t total) {
+void JobDetailView::fillSubjobs(QTreeWidgetItem* parent, const std::vector<jobs::JobRow>& rows, std::int64_t total) {
     qDeleteAll(parent->takeChildren());
     QList<QTreeWidgetItem*> items;
     for (const auto& r : rows) {
         auto* item = new QTreeWidgetItem(QStringList{
             QString::number(r.id), QString::fromStdString(r.name), QString::fromStdString(r.status),
-            r.qcChecks ? (r.qcFailed ? tr("%1 of %2 failed").arg(r.qcFailed).arg(r.qcChecks) : tr("passed")) : QString(),
-            r.started.isValid() ? humanDuration(r.started.msecsTo(r.ended.isValid() ? r.ended : QDateTime::currentDateTimeUtc()))
-                                : QString()});
+            qcText(r), runTime(r)});
         item->setData(0, kIdRole, static_cast<qlonglong>(r.id));
         item->setData(2, Qt::DecorationRole, QColor(jobs::statusColour(r.status)));
         if (const QColor c = qcColour(r.qcFlag); c.isValid()) item->setData(3, Qt::DecorationRole, c);

@@ -46,8 +46,7 @@ signals:
 private:
     void showQcPlot();
     void loadSubjobs(QTreeWidgetItem* parent, std::int64_t superId);
-    void fillSubjobs(QTreeWidgetItem* parent, std::int64_t superId, const std::vector<jobs::JobRow>& rows,
-                     std::int64_t total);
+    void fillSubjobs(QTreeWidgetItem* parent, const std::vector<jobs::JobRow>& rows, std::int64_t total);
 
     std::shared_ptr<DbPool> pool_;
     std::int64_t jobId_ = 0;

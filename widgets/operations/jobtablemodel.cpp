@@ -14,6 +14,17 @@ QString humanDuration(qint64 ms) {
     return QObject::tr("%1 d %2 h").arg(s / 86400).arg((s % 86400) / 3600);
 }
 
+QString qcText(const jobs::JobRow& r) {
+    if (!r.qcChecks) return {};
+    return r.qcFailed ? QObject::tr("%1 of %2 failed").arg(r.qcFailed).arg(r.qcChecks)
+                      : QObject::tr("%1 passed").arg(r.qcChecks);
+}
+
+QString runTime(const jobs::JobRow& r) {
+    if (!r.started.isValid()) return {};
+    return humanDuration(r.started.msecsTo(r.ended.isValid() ? r.ended : QDateTime::currentDateTimeUtc()));
+}
+
 QColor qcColour(const std::string& flag) {
     if (flag == "green") return QColor(0x2e, 0x7d, 0x32);
     if (flag == "yellow") return QColor(0xf9, 0xa8, 0x25);
@@ -43,15 +54,10 @@ QVariant JobTableModel::data(const QModelIndex& index, int role) const {
         case Task: return QString::fromStdString(r->name);
         case Subjobs: return r->subjobs ? QVariant(static_cast<qlonglong>(r->subjobs)) : QVariant();
         case Status: return QString::fromStdString(r->status);
-        case Qc:
-            return r->qcChecks ? (r->qcFailed ? tr("%1 of %2 failed").arg(r->qcFailed).arg(r->qcChecks)
-                                              : tr("%1 passed").arg(r->qcChecks))
-                               : QString();
+        case Qc: return qcText(*r);
         case Created: return time(r->created);
         case Started: return time(r->started);
-        case Duration:
-            if (!r->started.isValid()) return {};
-            return humanDuration(r->started.msecsTo(r->ended.isValid() ? r->ended : QDateTime::currentDateTimeUtc()));
+        case Duration: return runTime(*r);
         case Attempts: return r->attempts ? tr("%1 / %2").arg(r->attempts).arg(r->maxAttempts) : QString();
         case Description: return QString::fromStdString(r->description);
         }

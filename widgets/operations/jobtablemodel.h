@@ -48,6 +48,10 @@ private:
 
 /// "3 min 20 s", "1 h 05 min": durations as people read them.
 QString humanDuration(qint64 ms);
+/// "1 of 3 failed", "3 passed", or empty without checks.
+QString qcText(const jobs::JobRow& r);
+/// How long the job ran (or has been running), empty if it has not started.
+QString runTime(const jobs::JobRow& r);
 /// The colour of a QC flag (green, yellow, red), invalid for none.
 QColor qcColour(const std::string& flag);
 

@@ -222,11 +222,7 @@ void OperationsPanel::setDatabase(const std::string& conninfo) {
     detail_->setPool(pool_);
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners", jobs::kProgressChannel}, this);
-    // At most one live refresh a second: runners' heartbeats arrive as a steady stream at
-    // scale, and restarting the timer at each would starve the refresh.
-    connect(listener_, &NotificationListener::notified, debounce_, [this] {
-        if (!debounce_->isActive()) debounce_->start();
-    });
+    refreshOnNotification(listener_, debounce_); // at most one live refresh a second
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
         if (!ok) showProblem(tr("Lost the database (%1); reconnecting...").arg(error));
         else if (loaded_) {
@@ -290,8 +286,7 @@ void OperationsPanel::loadFirstPage() {
             model_->setFirstPage(o.value);
             lastFilterMs_ = sinceFilter_.elapsed();
             emit firstPageShown(lastFilterMs_);
-            for (int r = 0; r < model_->rowCount(); ++r)
-                if (model_->idAt(r) == selected) view_->selectRow(r);
+            if (const int r = model_->rowOf(selected); r >= 0) view_->selectRow(r);
         });
 }
 
@@ -421,9 +416,7 @@ std::int64_t OperationsPanel::selectedId() const {
 
 void OperationsPanel::selectionChanged() {
     const std::int64_t id = selectedId();
-    const jobs::JobRow* r = nullptr;
-    for (int i = 0; i < model_->rowCount() && id; ++i)
-        if (model_->idAt(i) == id) r = model_->row(i);
+    const jobs::JobRow* r = model_->row(model_->rowOf(id));
     retry_->setEnabled(r && (r->status == "FAILED" || r->status == "CANCELLED"));
     abort_->setEnabled(r && r->status != "DONE" && r->status != "FAILED" && r->status != "CANCELLED");
     graph_->setEnabled(r != nullptr);
@@ -434,12 +427,11 @@ void OperationsPanel::selectionChanged() {
 }
 
 void OperationsPanel::showJob(std::int64_t id) {
-    for (int r = 0; r < model_->rowCount(); ++r)
-        if (model_->idAt(r) == id) {
-            view_->selectRow(r);
-            view_->scrollTo(model_->index(r, 0));
-            return;
-        }
+    if (const int r = model_->rowOf(id); r >= 0) {
+        view_->selectRow(r);
+        view_->scrollTo(model_->index(r, 0));
+        return;
+    }
     view_->clearSelection(); // not under this filter (or not loaded): show it anyway
     wanted_ = id;
     loadDetail();
@@ -505,9 +497,7 @@ void OperationsPanel::retrySelected() {
 void OperationsPanel::abortSelected() {
     const std::int64_t id = selectedId();
     if (!id || !pool_) return;
-    const jobs::JobRow* r = nullptr;
-    for (int i = 0; i < model_->rowCount(); ++i)
-        if (model_->idAt(i) == id) r = model_->row(i);
+    const jobs::JobRow* r = model_->row(model_->rowOf(id));
     const QString what = r ? tr("job %1 (%2)").arg(id).arg(QString::fromStdString(r->name)) : tr("job %1").arg(id);
     if (QMessageBox::question(this, tr("Abort"),
                               tr("Abort %1?\n\nIts sub-jobs and every job that depends on them are cancelled too; "
