@@ -107,6 +107,9 @@ NightResult simulateNight(const NightOptions& options,
 std::string writeExposure(const NightOptions& options, const NightPlan& plan, const ExposurePlan& exposure,
                           const SkyCatalog& sky, const std::string& path);
 
+/// An MJD as UTC ISO 8601 with milliseconds (no zone letter), as headers and the YAML write it.
+std::string isoTime(double mjd);
+
 /// The catalogue a night on this field sees (every object within reach of the mosaic).
 SkyCatalog skyForNight(const NightOptions& options);
 
