@@ -67,9 +67,10 @@ int bufferCommand(const QStringList& args, const Globals& g) {
         if (holds->empty()) std::printf("no obs sets in %s\n", o.buffer.c_str());
         int releasable = 0;
         for (const auto& h : *holds) {
-            std::printf("%s  %3d files  %8.1f MB  %6.1f days  %s\n", h.obsSet.c_str(), h.files, h.bytes / 1e6, h.ageDays,
-                        h.releasable() ? "may be removed" : "held:");
-            for (const auto& r : h.reasons) std::printf("    - %s\n", r.c_str());
+            std::printf("%s  %3d files  %8.1f MB  %6.1f days  %s\n", h.obsSet.c_str(), h.files, h.bytes / 1e6,
+                        h.ageDays, h.releasable() ? "may be removed" : "held:");
+            for (const auto& r : h.reasons)
+                std::printf("    - %s\n", r.sentence.c_str());
             releasable += h.releasable();
         }
         if (!holds->empty())
@@ -78,7 +79,8 @@ int bufferCommand(const QStringList& args, const Globals& g) {
     }
     const bool dry = p.isSet("dry-run");
     auto results = capture([&] {
-        return transfer::cleanBuffer(o, dry, [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); });
+        return transfer::cleanBuffer(o, dry,
+                                     [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); });
     });
     if (!results) return failed(results.error().what());
     int kept = 0;

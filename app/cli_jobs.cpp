@@ -12,10 +12,13 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
-#include <QProcess>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QProcess>
 
+#include "common/stop_signals.h"
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 
@@ -27,8 +30,9 @@ using jobs::JobFilter;
 using jobs::JobRow;
 using jobs::JobStore;
 
-
-QString when(const QDateTime& t) { return t.isValid() ? t.toUTC().toString("yyyy-MM-dd HH:mm:ss") : QString("-"); }
+QString when(const QDateTime& t) {
+    return t.isValid() ? t.toUTC().toString("yyyy-MM-dd HH:mm:ss") : QString("-");
+}
 
 QString duration(const JobRow& r) {
     if (!r.started.isValid()) return "-";
@@ -40,19 +44,20 @@ QString duration(const JobRow& r) {
 }
 
 QJsonObject rowJson(const JobRow& r) {
-    QJsonObject o{{"id", static_cast<qint64>(r.id)},
-                  {"name", QString::fromStdString(r.name)},
-                  {"status", QString::fromStdString(r.status)},
-                  {"phase", QString::fromStdString(r.phase)},
-                  {"description", QString::fromStdString(r.description)},
-                  {"priority", r.priority},
-                  {"attempts", r.attempts},
-                  {"max_attempts", r.maxAttempts},
-                  {"subjobs", static_cast<qint64>(r.subjobs)},
-                  {"created", r.created.toUTC().toString(Qt::ISODateWithMs)},
-                  {"queued", r.queued.isValid() ? QJsonValue(r.queued.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()},
-                  {"started", r.started.isValid() ? QJsonValue(r.started.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()},
-                  {"ended", r.ended.isValid() ? QJsonValue(r.ended.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()}};
+    QJsonObject o{
+        {"id", static_cast<qint64>(r.id)},
+        {"name", QString::fromStdString(r.name)},
+        {"status", QString::fromStdString(r.status)},
+        {"phase", QString::fromStdString(r.phase)},
+        {"description", QString::fromStdString(r.description)},
+        {"priority", r.priority},
+        {"attempts", r.attempts},
+        {"max_attempts", r.maxAttempts},
+        {"subjobs", static_cast<qint64>(r.subjobs)},
+        {"created", r.created.toUTC().toString(Qt::ISODateWithMs)},
+        {"queued", r.queued.isValid() ? QJsonValue(r.queued.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()},
+        {"started", r.started.isValid() ? QJsonValue(r.started.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()},
+        {"ended", r.ended.isValid() ? QJsonValue(r.ended.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()}};
     o["super_id"] = r.superId ? QJsonValue(static_cast<qint64>(*r.superId)) : QJsonValue();
     return o;
 }
@@ -76,10 +81,11 @@ std::optional<JobFilter> filterFrom(const QCommandLineParser& p, std::string& pr
     JobFilter f;
     for (const QString& s : p.value("status").split(',', Qt::SkipEmptyParts)) {
         const std::string st = s.trimmed().toUpper().toStdString();
-        static const std::vector<std::string> known = {"STASHED", "QUEUED", "RUNNING", "STANDBY",
-                                                       "DONE", "FAILED", "CANCELLED"};
+        static const std::vector<std::string> known = {"STASHED", "QUEUED", "RUNNING",  "STANDBY",
+                                                       "DONE",    "FAILED", "CANCELLED"};
         if (std::find(known.begin(), known.end(), st) == known.end()) {
-            problem = "unknown status '" + s.toStdString() + "' (STASHED, QUEUED, RUNNING, STANDBY, DONE, FAILED, CANCELLED)";
+            problem =
+                "unknown status '" + s.toStdString() + "' (STASHED, QUEUED, RUNNING, STANDBY, DONE, FAILED, CANCELLED)";
             return std::nullopt;
         }
         f.statuses.push_back(st);
@@ -136,7 +142,8 @@ int create(const QStringList& args, const Globals& g) {
     job.name = p.positionalArguments().first().toStdString();
     auto built = capture([&] {
         if (p.isSet("config")) job.config = jobs::yamlFileToJson(p.value("config").toStdString());
-        for (const QString& s : p.values("set")) jobs::applySetting(job.config, s.toStdString());
+        for (const QString& s : p.values("set"))
+            jobs::applySetting(job.config, s.toStdString());
         if (p.isSet("input")) job.input = jobs::yamlTextToJson(p.value("input").toStdString(), "--input");
     });
     if (!built) return failed(built.error().what());
@@ -153,7 +160,8 @@ int create(const QStringList& args, const Globals& g) {
 
 int list(const QStringList& args, const Globals& g) {
     QCommandLineParser p;
-    p.setApplicationDescription("List jobs, newest first.\n\n  paudm jobs list --top --status FAILED --since 2026-11-23");
+    p.setApplicationDescription(
+        "List jobs, newest first.\n\n  paudm jobs list --top --status FAILED --since 2026-11-23");
     p.addHelpOption();
     addFilterOptions(p);
     p.addOption({"limit", "At most this many (default 50; 0: all).", "n", "50"});
@@ -172,10 +180,12 @@ int list(const QStringList& args, const Globals& g) {
         if (!counts) return failed(counts.error().what());
         if (p.isSet("json")) {
             QJsonObject o;
-            for (const auto& [s, n] : *counts) o[QString::fromStdString(s)] = static_cast<qint64>(n);
+            for (const auto& [s, n] : *counts)
+                o[QString::fromStdString(s)] = static_cast<qint64>(n);
             printJson(o);
         } else {
-            for (const auto& [s, n] : *counts) std::printf("%-10s %lld\n", s.c_str(), static_cast<long long>(n));
+            for (const auto& [s, n] : *counts)
+                std::printf("%-10s %lld\n", s.c_str(), static_cast<long long>(n));
         }
         return 0;
     }
@@ -183,7 +193,8 @@ int list(const QStringList& args, const Globals& g) {
     if (!rows) return failed(rows.error().what());
     if (p.isSet("json")) {
         QJsonArray a;
-        for (const JobRow& r : *rows) a.append(rowJson(r));
+        for (const JobRow& r : *rows)
+            a.append(rowJson(r));
         printJson(a);
         return 0;
     }
@@ -217,18 +228,20 @@ int show(const QStringList& args, const Globals& g) {
     o["input"] = j.input;
     o["output"] = j.output;
     QJsonObject tags;
-    for (const auto& t : j.tags) tags[QString::fromStdString(t.name)] = QString::fromStdString(t.value);
+    for (const auto& t : j.tags)
+        tags[QString::fromStdString(t.name)] = QString::fromStdString(t.value);
     o["tags"] = tags;
     QJsonArray attempts, qc, parents, children;
     for (const auto& a : j.attempts)
-        attempts.append(QJsonObject{{"attempt", a.attempt},
-                                    {"phase", QString::fromStdString(a.phase)},
-                                    {"host", QString::fromStdString(a.host)},
-                                    {"pid", a.pid},
-                                    {"started", a.started.toUTC().toString(Qt::ISODateWithMs)},
-                                    {"ended", a.ended.isValid() ? QJsonValue(a.ended.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()},
-                                    {"outcome", QString::fromStdString(a.outcome)},
-                                    {"error", QString::fromStdString(a.error)}});
+        attempts.append(QJsonObject{
+            {"attempt", a.attempt},
+            {"phase", QString::fromStdString(a.phase)},
+            {"host", QString::fromStdString(a.host)},
+            {"pid", a.pid},
+            {"started", a.started.toUTC().toString(Qt::ISODateWithMs)},
+            {"ended", a.ended.isValid() ? QJsonValue(a.ended.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue()},
+            {"outcome", QString::fromStdString(a.outcome)},
+            {"error", QString::fromStdString(a.error)}});
     for (const auto& q : j.qc)
         qc.append(QJsonObject{{"check", QString::fromStdString(q.check)},
                               {"value", q.value},
@@ -237,8 +250,10 @@ int show(const QStringList& args, const Globals& g) {
                               {"units", QString::fromStdString(q.units)},
                               {"pass", q.pass()},
                               {"ref", QString::fromStdString(q.ref)}});
-    for (auto x : j.parents) parents.append(static_cast<qint64>(x));
-    for (auto x : j.children) children.append(static_cast<qint64>(x));
+    for (auto x : j.parents)
+        parents.append(static_cast<qint64>(x));
+    for (auto x : j.children)
+        children.append(static_cast<qint64>(x));
     o["attempt_history"] = attempts;
     o["qc"] = qc;
     o["parents"] = parents;
@@ -259,20 +274,23 @@ int show(const QStringList& args, const Globals& g) {
                 QJsonDocument(j.output).toJson(QJsonDocument::Compact).constData());
     if (!j.parents.empty() || !j.children.empty()) {
         std::printf("after:");
-        for (auto x : j.parents) std::printf(" %lld", static_cast<long long>(x));
+        for (auto x : j.parents)
+            std::printf(" %lld", static_cast<long long>(x));
         std::printf("   before:");
-        for (auto x : j.children) std::printf(" %lld", static_cast<long long>(x));
+        for (auto x : j.children)
+            std::printf(" %lld", static_cast<long long>(x));
         std::printf("\n");
     }
     for (const auto& a : j.attempts)
         std::printf("attempt %d %-7s %s pid %d  %s -> %s  %s %s\n", a.attempt, a.phase.c_str(), a.host.c_str(), a.pid,
-                    qPrintable(when(a.started)), qPrintable(when(a.ended)), a.outcome.empty() ? "(running)" : a.outcome.c_str(),
-                    a.error.c_str());
+                    qPrintable(when(a.started)), qPrintable(when(a.ended)),
+                    a.outcome.empty() ? "(running)" : a.outcome.c_str(), a.error.c_str());
     for (const auto& q : j.qc)
         std::printf("qc %-20s %g %s [%s, %s] %s  %s\n", q.check.c_str(), q.value, q.units.c_str(),
                     q.min ? std::to_string(*q.min).c_str() : "-", q.max ? std::to_string(*q.max).c_str() : "-",
                     q.pass() ? "pass" : "FAIL", q.ref.c_str());
-    for (const auto& t : j.tags) std::printf("--- tag %s ---\n%s\n", t.name.c_str(), t.value.c_str());
+    for (const auto& t : j.tags)
+        std::printf("--- tag %s ---\n%s\n", t.name.c_str(), t.value.c_str());
     return 0;
 }
 
@@ -301,17 +319,20 @@ int tags(const QStringList& args, const Globals& g) {
     }
     if (p.isSet("json")) {
         QJsonObject o;
-        for (const auto& tag : *t) o[QString::fromStdString(tag.name)] = QString::fromStdString(tag.value);
+        for (const auto& tag : *t)
+            o[QString::fromStdString(tag.name)] = QString::fromStdString(tag.value);
         printJson(o);
         return 0;
     }
-    for (const auto& tag : *t) std::printf("--- %s ---\n%s\n", tag.name.c_str(), tag.value.c_str());
+    for (const auto& tag : *t)
+        std::printf("--- %s ---\n%s\n", tag.name.c_str(), tag.value.c_str());
     return 0;
 }
 
 int graph(const QStringList& args, const Globals& g) {
     QCommandLineParser p;
-    p.setApplicationDescription("The DAG of a job's sub-jobs as Graphviz DOT.\n\n  paudm jobs graph 42 | dot -Tsvg > 42.svg");
+    p.setApplicationDescription(
+        "The DAG of a job's sub-jobs as Graphviz DOT.\n\n  paudm jobs graph 42 | dot -Tsvg > 42.svg");
     p.addHelpOption();
     p.addPositionalArgument("id", "Job id.");
     if (auto rc = parseOrEnd(p, "paudm jobs graph", args)) return *rc;
@@ -354,15 +375,14 @@ int bulk(const QStringList& args, const Globals& g, bool isRetry) {
     std::string problem;
     auto f = filterFrom(p, problem);
     if (!f) return usage(p, QString::fromStdString(problem));
-    if (!pos.isEmpty() || (f->statuses.empty() && f->task.empty() && !f->createdFrom && !f->createdTo && !f->superId &&
-                           !f->topLevel))
+    if (!pos.isEmpty() ||
+        (f->statuses.empty() && f->task.empty() && !f->createdFrom && !f->createdTo && !f->superId && !f->topLevel))
         return usage(p, "give one job id, or filters that select the jobs");
     f->limit = 0;
     auto n = capture([&] { return isRetry ? store.retryWhere(*f, true) : store.abortWhere(*f, true); });
     if (!n) return failed(n.error().what());
     if (p.isSet("dry-run") || !p.isSet("yes")) {
-        std::printf("%d jobs match; %s\n", *n,
-                    p.isSet("dry-run") ? "nothing changed (dry run)" : "add --yes to do it");
+        std::printf("%d jobs match; %s\n", *n, p.isSet("dry-run") ? "nothing changed (dry run)" : "add --yes to do it");
         return p.isSet("dry-run") ? 0 : 1;
     }
     auto done = capture([&] { return isRetry ? store.retryWhere(*f, false) : store.abortWhere(*f, false); });
@@ -422,11 +442,8 @@ int submitSlurm(const QCommandLineParser& p, const db::DatabaseTarget& target) {
     if (p.isSet("until-idle")) runnerArgs << "--until-idle";
     if (p.isSet("max-jobs")) runnerArgs << "--max-jobs" << p.value("max-jobs");
     if (p.isSet("verbose")) runnerArgs << "--verbose";
-    QStringList sbatch{"--parsable",
-                       "--array=1-" + QString::number(n),
-                       "--cpus-per-task=" + p.value("threads"),
-                       "--output=" + dir.filePath("paudm-runner-%A_%a.log"),
-                       "--export=ALL"};
+    QStringList sbatch{"--parsable", "--array=1-" + QString::number(n), "--cpus-per-task=" + p.value("threads"),
+                       "--output=" + dir.filePath("paudm-runner-%A_%a.log"), "--export=ALL"};
     if (p.isSet("partition")) sbatch << "--partition=" + p.value("partition");
     if (p.isSet("time")) sbatch << "--time=" + p.value("time");
     QProcess proc;
@@ -446,11 +463,6 @@ int submitSlurm(const QCommandLineParser& p, const db::DatabaseTarget& target) {
     return 0;
 }
 
-jobs::Runner* g_runner = nullptr;
-extern "C" void stopRunner(int) {
-    if (g_runner) g_runner->requestStop(); // only sets an atomic and notifies
-}
-
 } // namespace
 
 int jobsCommand(const QStringList& args, const Globals& g) {
@@ -465,8 +477,9 @@ int jobsCommand(const QStringList& args, const Globals& g) {
     if (sub == "retry") return bulk(rest, g, true);
     if (sub == "abort") return bulk(rest, g, false);
     if (sub == "remove") return submitOrRemove(rest, g, false);
-    std::fprintf(stderr, "paudm jobs: %s (create, submit, list, show, tags, graph, retry, abort, remove; "
-                         "each takes --help)\n",
+    std::fprintf(stderr,
+                 "paudm jobs: %s (create, submit, list, show, tags, graph, retry, abort, remove; "
+                 "each takes --help)\n",
                  sub.isEmpty() ? "what?" : qPrintable("unknown action '" + sub + "'"));
     return 2;
 }
@@ -484,9 +497,16 @@ int runnerCommand(const QStringList& args, const Globals& g) {
     p.addOption({"max-jobs", "Stop after this many jobs.", "n", "0"});
     p.addOption({"lease", "Seconds a claim survives without a heartbeat (default 30).", "s", "30"});
     p.addOption({"batch", "Jobs claimed and committed together (default 1; more for very short jobs).", "n", "1"});
+    p.addOption({"grace",
+                 "On SIGTERM or SIGINT: claim nothing more, finish the jobs in hand within S seconds and "
+                 "give back the rest (queued again at once, the attempt not counted); a second signal gives "
+                 "them back at once. Default 20, within Slurm's default KillWait of 30 s.",
+                 "s", "20"});
     p.addOption({"verbose", "One line per job on stderr."});
-    p.addOption({"submit-slurm", "Do not run here: submit N pilot runners with these options as a Slurm job "
-                                 "array (sbatch; the database must be reachable from the nodes).", "n"});
+    p.addOption({"submit-slurm",
+                 "Do not run here: submit N pilot runners with these options as a Slurm job "
+                 "array (sbatch; the database must be reachable from the nodes).",
+                 "n"});
     p.addOption({"partition", "With --submit-slurm: the Slurm partition.", "name"});
     p.addOption({"time", "With --submit-slurm: the time limit of each pilot (Slurm format, e.g. 2:00:00).", "limit"});
     if (auto rc = parseOrEnd(p, "paudm runner", args)) return *rc;
@@ -506,21 +526,32 @@ int runnerCommand(const QStringList& args, const Globals& g) {
     o.leaseS = p.value("lease").toDouble();
     o.claimBatch = p.value("batch").toInt();
     o.verbose = p.isSet("verbose");
-    o.batchJobId = qEnvironmentVariable("SLURM_ARRAY_JOB_ID").isEmpty()
-                       ? qEnvironmentVariable("SLURM_JOB_ID").toStdString()
-                       : (qEnvironmentVariable("SLURM_ARRAY_JOB_ID") + "_" + qEnvironmentVariable("SLURM_ARRAY_TASK_ID"))
-                             .toStdString();
+    o.batchJobId =
+        qEnvironmentVariable("SLURM_ARRAY_JOB_ID").isEmpty()
+            ? qEnvironmentVariable("SLURM_JOB_ID").toStdString()
+            : (qEnvironmentVariable("SLURM_ARRAY_JOB_ID") + "_" + qEnvironmentVariable("SLURM_ARRAY_TASK_ID"))
+                  .toStdString();
     if (o.threads < 1 || o.leaseS < 1 || o.claimBatch < 1) return usage(p, "threads, lease and batch must be positive");
+    bool graceOk = false;
+    const double grace = p.value("grace").toDouble(&graceOk);
+    if (!graceOk || grace < 0) return usage(p, "--grace wants seconds (0 or more)");
     jobs::Runner runner(o);
-    g_runner = &runner;
-    std::signal(SIGINT, stopRunner);
-    std::signal(SIGTERM, stopRunner);
+    std::atomic<int> signalled{0};
+    StopSignals onStop([&](int signo, int count) {
+        signalled = signo;
+        runner.requestStop(count == 1 ? grace : 0);
+        std::fprintf(stderr,
+                     count == 1 ? "paudm runner: %s: finishing the jobs in hand (at most %.0f s; again to give "
+                                  "them back now)\n"
+                                : "paudm runner: %s: giving back the jobs in hand\n",
+                     StopSignals::name(signo), grace);
+    });
     auto stats = runner.run();
-    g_runner = nullptr;
     if (!stats) return failed(stats.error().what());
-    std::fprintf(stderr, "runner %lld: %lld done, %lld failed, %lld lost\n", static_cast<long long>(stats->runnerId),
-                 static_cast<long long>(stats->done), static_cast<long long>(stats->failed),
-                 static_cast<long long>(stats->lost));
+    std::fprintf(stderr, "runner %lld: %lld done, %lld failed, %lld lost, %lld given back\n",
+                 static_cast<long long>(stats->runnerId), static_cast<long long>(stats->done),
+                 static_cast<long long>(stats->failed), static_cast<long long>(stats->lost),
+                 static_cast<long long>(stats->released));
     return 0;
 }
 

@@ -3,8 +3,11 @@
 // nothing is left to do; then a summary says what arrived and what did not.
 #include "cli.h"
 
+#include "common/stop_signals.h"
+#include "common/workers.h"
 #include "db/connection.h"
 #include "db/database.h"
+#include "db/reconnecting.h"
 #include "jobs/runner.h"
 #include "jobs/store.h"
 #include "transfer/retention.h"
@@ -22,7 +25,6 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <thread>
 
 namespace paudm::cli {
 
@@ -47,22 +49,17 @@ Example:
   paudm night --buffer /data/buffer --archive /data/archive --threads 4
 )TXT";
 
-std::atomic<jobs::Runner*> g_nightRunner{nullptr};
-extern "C" void stopNight(int) {
-    if (auto* r = g_nightRunner.load()) r->requestStop();
-}
-
 /// "transfer DONE; register 1/2 obs sets; mosaics 120/300 (3 failed)" for the job tree.
 std::string progressLine(db::Connection& c, std::int64_t transferId) {
-    const auto r = c.query(
-        "WITH reg AS (SELECT child_id AS id FROM dependency WHERE parent_id = $1) "
-        "SELECT (SELECT status FROM job WHERE id = $1), "
-        "(SELECT count(*) FROM reg), "
-        "(SELECT count(*) FROM job j JOIN reg USING (id) WHERE j.status IN ('DONE', 'FAILED', 'CANCELLED')), "
-        "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id), "
-        "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id WHERE j.status = 'DONE'), "
-        "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id WHERE j.status = 'FAILED')",
-        transferId);
+    const auto r =
+        c.query("WITH reg AS (SELECT child_id AS id FROM dependency WHERE parent_id = $1) "
+                "SELECT (SELECT status FROM job WHERE id = $1), "
+                "(SELECT count(*) FROM reg), "
+                "(SELECT count(*) FROM job j JOIN reg USING (id) WHERE j.status IN ('DONE', 'FAILED', 'CANCELLED')), "
+                "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id), "
+                "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id WHERE j.status = 'DONE'), "
+                "(SELECT count(*) FROM job j JOIN reg r ON j.super_id = r.id WHERE j.status = 'FAILED')",
+                transferId);
     std::string line = "transfer " + std::string(r.text(0, 0));
     if (r.toInt(0, 1) > 0) {
         line += "; register " + std::to_string(r.toInt(0, 2)) + "/" + std::to_string(r.toInt(0, 1)) + " obs sets";
@@ -79,6 +76,77 @@ std::string errorOf(const jobs::JobDetail& d) {
     for (const auto& t : d.tags)
         if (t.name == "traceback") return t.value;
     return {};
+}
+
+/// printf into a std::string.
+template <class... A> std::string format(const char* f, A... args) {
+    const int n = std::snprintf(nullptr, 0, f, args...);
+    std::string out(static_cast<std::size_t>(std::max(n, 0)), '\0');
+    std::snprintf(out.data(), out.size() + 1, f, args...);
+    return out;
+}
+
+/// The summary of a night: what the transfer did per obs set, and each register job's
+/// outcome. Reads only, so it may be made again on a new connection.
+std::string nightSummary(jobs::JobStore& store, std::int64_t transferId, const std::string& buffer, bool& allGood) {
+    std::string out;
+    allGood = true;
+    const auto td = store.show(transferId);
+    if (!td) throw Error("transfer job " + std::to_string(transferId) + " disappeared");
+    out += format("transfer job %lld: %s\n", static_cast<long long>(transferId), td->row.status.c_str());
+    if (td->row.status != "DONE") {
+        allGood = false;
+        out += format("  %s\n", errorOf(*td).c_str());
+    }
+    std::map<std::string, std::int64_t> registerOf;
+    for (std::int64_t child : td->children)
+        if (auto d = store.show(child); d && d->row.name == "register")
+            registerOf[d->config["obs_set"].toString().toStdString()] = child;
+    const QJsonArray sets = td->output["obs_sets"].toArray();
+    if (sets.isEmpty() && td->row.status == "DONE") out += format("  no obs sets in %s\n", buffer.c_str());
+    for (const auto& v : sets) {
+        const QJsonObject s = v.toObject();
+        const std::string name = s["obs_set"].toString().toStdString();
+        out += format("%s: %d files, %d copied, %d already in the archive, %d quarantined, %d failed\n", name.c_str(),
+                      s["files"].toInt(), s["copied"].toInt(), s["already_there"].toInt(), s["quarantined"].toInt(),
+                      s["failed"].toInt());
+        if (!s["error"].toString().isEmpty()) out += format("  transfer: %s\n", qPrintable(s["error"].toString()));
+        for (const auto& problem : s["problems"].toArray())
+            out += format("  transfer: %s\n", qPrintable(problem.toString()));
+        allGood =
+            allGood && s["error"].toString().isEmpty() && s["quarantined"].toInt() == 0 && s["failed"].toInt() == 0;
+        const auto it = registerOf.find(name);
+        if (it == registerOf.end()) {
+            out += format("  not registered (its YAML did not reach the archive)\n");
+            allGood = false;
+            continue;
+        }
+        const auto rd = store.show(it->second);
+        if (rd && rd->row.status == "DONE") {
+            out +=
+                format("  register job %lld: %s (%d mosaics, %lld images)\n", static_cast<long long>(it->second),
+                       rd->output["already_registered"].toBool() ? "registered already, nothing changed" : "registered",
+                       rd->output["mosaics"].toInt(), static_cast<long long>(rd->output["images"].toDouble()));
+            continue;
+        }
+        allGood = false;
+        out +=
+            format("  register job %lld: %s\n", static_cast<long long>(it->second), rd ? rd->row.status.c_str() : "?");
+        if (rd) {
+            std::string e = errorOf(*rd);
+            if (!e.empty())
+                out += format("    %s\n", QString::fromStdString(e).replace("\n", "\n    ").toUtf8().constData());
+            // Failed sub-jobs carry the file, HDU and keyword.
+            jobs::JobFilter f;
+            f.superId = it->second;
+            f.statuses = {"FAILED"};
+            f.limit = 5;
+            for (const auto& sub : store.list(f))
+                if (auto sd = store.show(sub.id))
+                    out += format("    job %lld: %s\n", static_cast<long long>(sub.id), errorOf(*sd).c_str());
+        }
+    }
+    return out;
 }
 
 } // namespace
@@ -134,89 +202,69 @@ int nightCommand(const QStringList& args, const Globals& g) {
     o.untilIdle = true;
     o.taskExecutable = QCoreApplication::applicationFilePath();
     jobs::Runner runner(o);
-    g_nightRunner = &runner;
-    std::signal(SIGINT, stopNight);
-    std::signal(SIGTERM, stopNight);
+    // Ctrl-C: the jobs in hand finish (a file being copied, a mosaic being registered) and
+    // the rest waits for the next run; a second Ctrl-C gives them back at once.
+    StopSignals onStop([&](int signo, int count) {
+        runner.requestStop(count == 1 ? 20 : 0);
+        std::fprintf(stderr,
+                     count == 1 ? "paudm night: %s: finishing the jobs in hand (again to stop now)\n"
+                                : "paudm night: %s: giving back the jobs in hand\n",
+                     StopSignals::name(signo));
+    });
     QElapsedTimer clock;
     clock.start();
     std::mutex m;
     std::condition_variable cv;
     bool finished = false;
-    std::thread progress([&] {
-        auto pc = capture([&] { return db::Connection::open(conninfo, "paudm night progress"); });
+    Result<jobs::RunnerStats> stats = std::unexpected(Error("the runner did not run"));
+    // The runner, and beside it a progress line every second (on a connection of its own,
+    // which may come and go with the server without troubling anyone).
+    runWorkers(2, [&](int index, const WorkerGroup&) {
+        if (index == 0) {
+            struct Finish {
+                std::mutex& m;
+                std::condition_variable& cv;
+                bool& finished;
+                ~Finish() {
+                    {
+                        std::lock_guard lock(m);
+                        finished = true;
+                    }
+                    cv.notify_all();
+                }
+            } finish{m, cv, finished};
+            stats = runner.run();
+            return;
+        }
+        db::ReconnectingConnection pc(conninfo, "paudm night progress", std::chrono::seconds(2));
         std::string last;
         std::unique_lock lock(m);
         while (!finished) {
             cv.wait_for(lock, std::chrono::seconds(1));
-            if (!pc) continue;
-            auto line = capture([&] { return progressLine(*pc, *transferId); });
+            if (finished) break;
+            auto line = capture(
+                [&] { return pc.run("progress", [&](db::Connection& c) { return progressLine(c, *transferId); }); });
             if (line && *line != last) {
                 std::fprintf(stderr, "  [%5.1f s] %s\n", clock.elapsed() / 1000.0, line->c_str());
                 last = *line;
             }
         }
     });
-    auto stats = runner.run();
-    {
-        std::lock_guard lock(m);
-        finished = true;
-    }
-    cv.notify_all();
-    progress.join();
-    g_nightRunner = nullptr;
     if (!stats) return failed(stats.error().what());
 
-    // The summary: what the transfer did per obs set, and each register job's outcome.
-    bool allGood = true;
-    const auto td = store.show(*transferId);
-    if (!td) return failed("transfer job " + std::to_string(*transferId) + " disappeared");
-    std::printf("transfer job %lld: %s\n", static_cast<long long>(*transferId), td->row.status.c_str());
-    if (td->row.status != "DONE") {
-        allGood = false;
-        std::printf("  %s\n", errorOf(*td).c_str());
-    }
-    std::map<std::string, std::int64_t> registerOf;
-    for (std::int64_t child : td->children)
-        if (auto d = store.show(child); d && d->row.name == "register")
-            registerOf[d->config["obs_set"].toString().toStdString()] = child;
-    const QJsonArray sets = td->output["obs_sets"].toArray();
-    if (sets.isEmpty() && td->row.status == "DONE") std::printf("  no obs sets in %s\n", buffer.c_str());
-    for (const auto& v : sets) {
-        const QJsonObject s = v.toObject();
-        const std::string name = s["obs_set"].toString().toStdString();
-        std::printf("%s: %d files, %d copied, %d already in the archive, %d quarantined, %d failed\n", name.c_str(),
-                    s["files"].toInt(), s["copied"].toInt(), s["already_there"].toInt(), s["quarantined"].toInt(),
-                    s["failed"].toInt());
-        if (!s["error"].toString().isEmpty()) std::printf("  transfer: %s\n", qPrintable(s["error"].toString()));
-        for (const auto& problem : s["problems"].toArray()) std::printf("  transfer: %s\n", qPrintable(problem.toString()));
-        allGood = allGood && s["error"].toString().isEmpty() && s["quarantined"].toInt() == 0 && s["failed"].toInt() == 0;
-        const auto it = registerOf.find(name);
-        if (it == registerOf.end()) {
-            std::printf("  not registered (its YAML did not reach the archive)\n");
-            allGood = false;
-            continue;
-        }
-        const auto rd = store.show(it->second);
-        if (rd && rd->row.status == "DONE") {
-            std::printf("  register job %lld: %s (%d mosaics, %lld images)\n", static_cast<long long>(it->second),
-                        rd->output["already_registered"].toBool() ? "registered already, nothing changed" : "registered",
-                        rd->output["mosaics"].toInt(), static_cast<long long>(rd->output["images"].toDouble()));
-            continue;
-        }
-        allGood = false;
-        std::printf("  register job %lld: %s\n", static_cast<long long>(it->second), rd ? rd->row.status.c_str() : "?");
-        if (rd) {
-            std::string e = errorOf(*rd);
-            if (!e.empty()) std::printf("    %s\n", QString::fromStdString(e).replace("\n", "\n    ").toUtf8().constData());
-            // Failed sub-jobs carry the file, HDU and keyword.
-            jobs::JobFilter f;
-            f.superId = it->second;
-            f.statuses = {"FAILED"};
-            f.limit = 5;
-            for (const auto& sub : store.list(f))
-                if (auto sd = store.show(sub.id)) std::printf("    job %lld: %s\n", static_cast<long long>(sub.id), errorOf(*sd).c_str());
-        }
-    }
+    // The summary, on a connection that comes back by itself: the one opened at the start
+    // may have been lost while the jobs ran (a server restart), and the jobs' outcome is in
+    // the database whatever happened to us.
+    bool allGood = false;
+    auto summary = capture([&] {
+        return db::ReconnectingConnection(conninfo, "paudm night")
+            .run("reading the night's outcome", [&](db::Connection& sc) {
+                jobs::JobStore summaryStore(sc);
+                return nightSummary(summaryStore, *transferId, buffer, allGood);
+            });
+    });
+    if (!summary) return failed(summary.error().what());
+    std::fputs(summary->c_str(), stdout);
     std::printf("%s in %.1f s (paudm jobs list --top; paudm buffer status)\n",
                 allGood ? "night complete" : "night INCOMPLETE", clock.elapsed() / 1000.0);
     return allGood ? 0 : 1;

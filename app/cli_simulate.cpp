@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include "db/connection.h"
+#include "db/database.h"
+#include "db/reconnecting.h"
 #include "pipelines/pixelsim/simulator.h"
 
 #include <QCommandLineParser>
@@ -48,11 +50,13 @@ int simulate(const QStringList& args, const Globals& g) {
                  "name", "full"});
     p.addOption({"bias", "Bias frames. Default 5.", "n", "5"});
     p.addOption({"flats-per-tray", "Dome flats per filter tray. Default 5.", "n", "5"});
-    p.addOption({"science", "Science exposures, spread over the night and cycling through the trays. Default 20.",
-                 "n", "20"});
+    p.addOption(
+        {"science", "Science exposures, spread over the night and cycling through the trays. Default 20.", "n", "20"});
     p.addOption({"focus", "Focus exposures at dusk. Default 0.", "n", "0"});
-    p.addOption({"trays", "Filter trays, comma-separated: FT_NB455_NB525 (or NB455), ..., FT_NB775_NB845, "
-                          "FT_u ... FT_Y (or u ... Y). Default: the five narrow-band trays.", "list"});
+    p.addOption({"trays",
+                 "Filter trays, comma-separated: FT_NB455_NB525 (or NB455), ..., FT_NB775_NB845, "
+                 "FT_u ... FT_Y (or u ... Y). Default: the five narrow-band trays.",
+                 "list"});
     p.addOption({"field", "Field centre in degrees. Default 150.1,2.2 (COSMOS).", "ra,dec"});
     p.addOption({"seed", "Seed of the night (default: from the date).", "n"});
     p.addOption({"sky-seed", "Seed of the sky (default 1).", "n", "1"});
@@ -63,7 +67,8 @@ int simulate(const QStringList& args, const Globals& g) {
     p.addOption({"no-db", "Do not load the field's reference catalogues into PAUdb."});
     p.addOption({"quiet", "No progress lines."});
     if (auto rc = parseOrEnd(p, "paudm simulate", args)) return *rc;
-    if (!p.positionalArguments().isEmpty()) return usage(p, "unexpected argument '" + p.positionalArguments().first() + "'");
+    if (!p.positionalArguments().isEmpty())
+        return usage(p, "unexpected argument '" + p.positionalArguments().first() + "'");
     if (!p.isSet("out")) return usage(p, "--out BUFFER is required");
     if (!p.isSet("night")) return usage(p, "--night YYYY-MM-DD is required");
 
@@ -109,12 +114,22 @@ int simulate(const QStringList& args, const Globals& g) {
     });
     if (!result) return failed(result.error().what());
     std::int64_t bytes = 0;
-    for (const auto& f : result->contents.files) bytes += f.size;
+    for (const auto& f : result->contents.files)
+        bytes += f.size;
     std::printf("%s: %zu files, %.1f MB in %.1f s\n", result->folder.c_str(), result->contents.files.size(),
                 bytes / 1e6, timer.elapsed() / 1000.0);
     if (!result->truthFolder.empty()) std::printf("truth: %s\n", result->truthFolder.c_str());
     if (conn) {
-        auto loaded = capture([&] { return pixelsim::loadSky(*conn, pixelsim::skyForNight(*options), "pixelsim"); });
+        // The simulation may have taken minutes: the connection opened at the start may be
+        // gone (a server restart). Loading the sky is safe to repeat, so it simply runs again
+        // on a new connection when its own is lost.
+        conn.reset();
+        db::ReconnectingConnection sky(db::resolveTarget(g.db.toStdString()).conninfo, "paudm simulate");
+        auto loaded = capture([&] {
+            return sky.run("loading the reference catalogues", [&](db::Connection& c) {
+                return pixelsim::loadSky(c, pixelsim::skyForNight(*options), "pixelsim");
+            });
+        });
         if (!loaded) return failed(loaded.error().what());
         std::printf("reference catalogues: %lld stars and %lld galaxies added (catalogue 'pixelsim')\n",
                     static_cast<long long>(loaded->first), static_cast<long long>(loaded->second));
@@ -146,7 +161,8 @@ int catalogSimulate(const QStringList& args, const Globals& g) {
     if (!ok5) return usage(p, "--seed wants a non-negative whole number");
     auto conn = openDatabase(g, "paudm catalog simulate");
     if (!conn) return 1;
-    auto loaded = capture([&] { return pixelsim::loadSky(*conn, pixelsim::generateSky(ra, dec, radius, sky), "pixelsim"); });
+    auto loaded =
+        capture([&] { return pixelsim::loadSky(*conn, pixelsim::generateSky(ra, dec, radius, sky), "pixelsim"); });
     if (!loaded) return failed(loaded.error().what());
     std::printf("%lld stars and %lld galaxies added (catalogue 'pixelsim')\n", static_cast<long long>(loaded->first),
                 static_cast<long long>(loaded->second));
@@ -155,7 +171,9 @@ int catalogSimulate(const QStringList& args, const Globals& g) {
 
 } // namespace
 
-int simulateCommand(const QStringList& args, const Globals& g) { return simulate(args, g); }
+int simulateCommand(const QStringList& args, const Globals& g) {
+    return simulate(args, g);
+}
 
 int catalogCommand(const QStringList& args, const Globals& g) {
     if (!args.isEmpty() && args.first() == "simulate") return catalogSimulate(args.mid(1), g);

@@ -3,6 +3,7 @@
 
 #include "db/connection.h"
 #include "db/database.h"
+#include "db/reconnecting.h"
 #include "jobs/store.h"
 #include "transfer/retention.h"
 #include "transfer/transfer.h"
@@ -33,8 +34,9 @@ int transferCommand(const QStringList& args, const Globals& g) {
     p.addOption({"archive", "The archive root (default: $PAUDM_ARCHIVE, else $PAUDM_HOME/archive).", "dir"});
     p.addOption({"streams", "Files copied at once. Default 4.", "n", "4"});
     p.addOption({"obs-set", "Only this obs set (repeatable).", "name"});
-    p.addOption({"transport", "auto (default), local, or rsync: an external transport for a buffer on another "
-                              "machine (--from host:/path); what it delivers is verified as our own copies are.",
+    p.addOption({"transport",
+                 "auto (default), local, or rsync: an external transport for a buffer on another "
+                 "machine (--from host:/path); what it delivers is verified as our own copies are.",
                  "name", "auto"});
     p.addOption({"no-db", "Do not record the transfer in PAUdb (and queue no register jobs)."});
     p.addOption({"no-register", "Queue no register jobs."});
@@ -45,7 +47,8 @@ int transferCommand(const QStringList& args, const Globals& g) {
     o.archive = archive::ArchiveLayout::resolve(p.value("archive").toStdString());
     o.streams = p.value("streams").toInt(&ok);
     if (!ok || o.streams < 1 || o.streams > 64) return usage(p, "--streams wants a number from 1 to 64");
-    for (const QString& s : p.values("obs-set")) o.only.push_back(s.toStdString());
+    for (const QString& s : p.values("obs-set"))
+        o.only.push_back(s.toStdString());
     o.transport = p.value("transport").toStdString();
     if (o.transport != "auto" && o.transport != "local" && o.transport != "rsync")
         return usage(p, "--transport is auto, local or rsync");
@@ -55,9 +58,10 @@ int transferCommand(const QStringList& args, const Globals& g) {
         o.ledger = db::resolveTarget(g.db.toStdString()).conninfo;
     }
     auto reports = capture([&] {
-        return transfer::transferBuffer(o, [](const std::string& set, const std::string& file, const std::string& what) {
-            if (!file.empty()) std::fprintf(stderr, "  %s/%s: %s\n", set.c_str(), file.c_str(), what.c_str());
-        });
+        return transfer::transferBuffer(
+            o, [](const std::string& set, const std::string& file, const std::string& what) {
+                if (!file.empty()) std::fprintf(stderr, "  %s/%s: %s\n", set.c_str(), file.c_str(), what.c_str());
+            });
     });
     if (!reports) return failed(reports.error().what());
     bool allComplete = true;
@@ -71,13 +75,13 @@ int transferCommand(const QStringList& args, const Globals& g) {
                     "%d failed\n",
                     r.obsSet.c_str(), r.files, r.copied, r.bytesCopied / 1e6, r.seconds,
                     r.seconds > 0 ? r.bytesCopied / 1e6 / r.seconds : 0.0, r.alreadyThere, r.quarantined, r.failed);
-        for (const auto& problem : r.problems) std::printf("  %s\n", problem.c_str());
+        for (const auto& problem : r.problems)
+            std::printf("  %s\n", problem.c_str());
         allComplete = allComplete && r.complete();
     }
     if (reports->empty()) std::printf("no obs sets in %s\n", o.buffer.c_str());
     if (!o.ledger.empty() && !p.isSet("no-register")) {
-        auto c = db::Connection::open(o.ledger, "paudm transfer");
-        jobs::JobStore store(c);
+        db::ReconnectingConnection c(o.ledger, "paudm transfer");
         for (const auto& r : *reports) {
             if (!r.error.empty()) continue;
             jobs::NewJob j;
@@ -85,7 +89,13 @@ int transferCommand(const QStringList& args, const Globals& g) {
             j.config = {{"obs_set", QString::fromStdString(r.obsSet)},
                         {"archive", QString::fromStdString(std::filesystem::absolute(o.archive.root()).string())}};
             j.description = "register " + r.obsSet;
-            auto id = capture([&] { return store.create(j, true); });
+            // Made again on a new connection if it was lost. Should the commit have gone
+            // through with only its answer lost, the second register job finds the obs set
+            // registered and changes nothing.
+            auto id = capture([&] {
+                return c.run("queueing the register job of " + r.obsSet,
+                             [&](db::Connection& conn) { return jobs::JobStore(conn).create(j, true); });
+            });
             if (!id) return failed(id.error().what());
             std::printf("%s: register job %lld queued (paudm runner --until-idle runs it)\n", r.obsSet.c_str(),
                         static_cast<long long>(*id));

@@ -3,17 +3,20 @@
 #include "graph/jobgraphpanel.h"
 #include "mainwindow.h"
 #include "operations/operationspanel.h"
-#include "transfer/transferpanel.h"
 #include "runnerhost.h"
+#include "transfer/transferpanel.h"
 
+#include "background.h"
+
+#include "common/stop_signals.h"
 #include "db/database.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDockWidget>
-#include <QTabWidget>
 #include <QPixmap>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTimer>
 
 #include <cstdio>
@@ -39,15 +42,27 @@ QtMessageHandler previousHandler = nullptr;
 
 void quietOffscreenNoise(QtMsgType type, const QMessageLogContext& context, const QString& message) {
     if (message.contains("propagateSizeHints") || message.startsWith("QStandardPaths: XDG_RUNTIME_DIR")) return;
-    if (previousHandler) previousHandler(type, context, message);
-    else std::fprintf(stderr, "%s\n", qPrintable(message));
+    if (previousHandler)
+        previousHandler(type, context, message);
+    else
+        std::fprintf(stderr, "%s\n", qPrintable(message));
+}
+
+/// After the event loop: the window closed, every background call was interrupted; give
+/// the worker threads a moment to return before the process ends (they need milliseconds;
+/// one that does not is left behind rather than waited for).
+int finish(int code) {
+    paudm::ui::Background::interruptEverything();
+    paudm::ui::Background::drain(500);
+    return code;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     chooseOffscreenIfHeadless(argc, argv);
-    if (qEnvironmentVariable("QT_QPA_PLATFORM") == "offscreen") previousHandler = qInstallMessageHandler(quietOffscreenNoise);
+    if (qEnvironmentVariable("QT_QPA_PLATFORM") == "offscreen")
+        previousHandler = qInstallMessageHandler(quietOffscreenNoise);
     QApplication app(argc, argv);
     QApplication::setApplicationName("paudm-console");
     QApplication::setOrganizationName("PAUdm");
@@ -60,24 +75,37 @@ int main(int argc, char** argv) {
         "private PostgreSQL server under $PAUDM_HOME, shared with local 'paudm' commands.");
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
-                            "embedded server).", "conninfo"});
+    parser.addOption({"db",
+                      "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
+                      "embedded server).",
+                      "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
-    parser.addOption({"buffer", "The observatory buffer the Transfer panel shows (default: $PAUDM_BUFFER, else "
-                                "$PAUDM_HOME/buffer).", "dir"});
+    parser.addOption({"buffer",
+                      "The observatory buffer the Transfer panel shows (default: $PAUDM_BUFFER, else "
+                      "$PAUDM_HOME/buffer).",
+                      "dir"});
     parser.addOption({"archive", "The archive root (default: $PAUDM_ARCHIVE, else $PAUDM_HOME/archive).", "dir"});
-    parser.addOption({"screenshot", "Render the window to FILE.png once the database is connected, then exit "
-                                    "(works without a display).", "file"});
-    parser.addOption({"panel", "With --screenshot: show this panel in front (" +
-                                   paudm::ui::MainWindow::panelNames().join(", ") + ").", "name"});
-    parser.addOption({"job", "Show this job: its detail in Operations and its sub-jobs in the Job graph (default: the "
-                             "newest job with sub-jobs in the graph).", "id"});
-    parser.addOption({"graph-view", "The Job graph panel's view: graph, timeline or status (jobs per status over time).",
-                      "view", "graph"});
+    parser.addOption({"screenshot",
+                      "Render the window to FILE.png once the database is connected, then exit "
+                      "(works without a display).",
+                      "file"});
+    parser.addOption(
+        {"panel",
+         "With --screenshot: show this panel in front (" + paudm::ui::MainWindow::panelNames().join(", ") + ").",
+         "name"});
+    parser.addOption({"job",
+                      "Show this job: its detail in Operations and its sub-jobs in the Job graph (default: the "
+                      "newest job with sub-jobs in the graph).",
+                      "id"});
+    parser.addOption({"graph-view",
+                      "The Job graph panel's view: graph, timeline or status (jobs per status over time).", "view",
+                      "graph"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
-    parser.addOption({"runner-threads", "Run jobs inside the console with N runner threads (offline reprocessing "
-                                        "on one machine).", "n", "0"});
+    parser.addOption({"runner-threads",
+                      "Run jobs inside the console with N runner threads (offline reprocessing "
+                      "on one machine).",
+                      "n", "0"});
     parser.process(app);
 
     if (parser.isSet("home")) qputenv("PAUDM_HOME", parser.value("home").toLocal8Bit());
@@ -86,6 +114,12 @@ int main(int argc, char** argv) {
     if (parser.isSet("archive")) qputenv("PAUDM_ARCHIVE", parser.value("archive").toLocal8Bit());
     paudm::ui::ConnectionMonitor monitor(paudm::db::resolveTarget(parser.value("db").toStdString()));
     paudm::ui::MainWindow window(&monitor);
+    // SIGTERM (the desktop session ending, a kill) and SIGINT close the window as the user
+    // would, without questions: runner threads here give back their jobs.
+    paudm::StopSignals onStop([&window](int, int) {
+        QMetaObject::invokeMethod(
+            &window, [&window] { window.closeWithoutAsking(); }, Qt::QueuedConnection);
+    });
 
     if (parser.isSet("panel")) {
         QDockWidget* dock = window.panel(parser.value("panel"));
@@ -139,8 +173,9 @@ int main(int argc, char** argv) {
         QObject::connect(&runnerHost, &paudm::ui::RunnerHost::stopped, &window,
                          [&window](const paudm::jobs::RunnerStats& s, const QString& error) {
                              window.statusBar()->showMessage(
-                                 error.isEmpty() ? QObject::tr("runner stopped: %1 jobs done, %2 failed").arg(s.done).arg(s.failed)
-                                                 : QObject::tr("runner stopped: %1").arg(error));
+                                 error.isEmpty()
+                                     ? QObject::tr("runner stopped: %1 jobs done, %2 failed").arg(s.done).arg(s.failed)
+                                     : QObject::tr("runner stopped: %1").arg(error));
                          });
     }
 
@@ -173,10 +208,10 @@ int main(int argc, char** argv) {
                          });
         window.show();
         monitor.connectNow();
-        return QApplication::exec();
+        return finish(QApplication::exec());
     }
 
     window.show();
     monitor.connectNow();
-    return QApplication::exec();
+    return finish(QApplication::exec());
 }

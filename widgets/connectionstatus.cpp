@@ -1,21 +1,21 @@
 #include "connectionstatus.h"
 
+#include "background.h"
+
 #include "db/connection.h"
 #include "db/migrations.h"
-
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace paudm::ui {
 
 namespace {
 
-ConnectionInfo openDatabase(const db::DatabaseTarget& target) {
+ConnectionInfo openDatabase(const db::DatabaseTarget& target, const std::shared_ptr<db::Interrupter>& stop) {
     ConnectionInfo info;
     info.embedded = target.isEmbedded();
     info.target = QString::fromStdString(target.describe());
     const auto& migrations = db::bundledMigrations();
     info.knownSchemaVersion = migrations.empty() ? 0 : migrations.back().version;
-    auto c = db::openAndMigrate(target, "paudm-console");
+    auto c = db::openAndMigrate(target, "paudm-console", stop);
     if (!c) {
         info.error = QString::fromStdString(c.error().message());
         return info;
@@ -34,24 +34,27 @@ ConnectionInfo openDatabase(const db::DatabaseTarget& target) {
 } // namespace
 
 ConnectionMonitor::ConnectionMonitor(db::DatabaseTarget target, QObject* parent)
-    : QObject(parent), target_(std::move(target)) {
-    connect(&watcher_, &QFutureWatcher<ConnectionInfo>::finished, this, [this] {
-        info_ = watcher_.result();
-        finished_ = true;
-        emit changed(info_);
-    });
-}
+    : QObject(parent), target_(std::move(target)), background_(std::make_unique<Background>()) {}
 
-ConnectionMonitor::~ConnectionMonitor() {
-    // The worker holds no reference to this object; waiting only keeps the process from
-    // exiting while a server start is half way.
-    watcher_.waitForFinished();
-}
+ConnectionMonitor::~ConnectionMonitor() = default; // the Background interrupts what is in flight
 
 void ConnectionMonitor::connectNow() {
-    if (watcher_.isRunning()) return;
+    if (connecting_) return;
+    connecting_ = true;
     finished_ = false;
-    watcher_.setFuture(QtConcurrent::run([t = target_] { return openDatabase(t); }));
+    background_->run<ConnectionInfo>(
+        this, [t = target_](Work& w) { return openDatabase(t, w.interrupter()); },
+        [this](const Result<ConnectionInfo>& r) {
+            connecting_ = false;
+            if (r) {
+                info_ = *r;
+            } else {
+                info_ = {};
+                info_.error = QString::fromStdString(r.error().message());
+            }
+            finished_ = true;
+            emit changed(info_);
+        });
 }
 
 ConnectionIndicator::ConnectionIndicator(QWidget* parent) : QLabel(parent) {

@@ -3,11 +3,14 @@
 // thread, reported through a signal, shown as an indicator in the status bar.
 #include "db/database.h"
 
-#include <QFutureWatcher>
 #include <QLabel>
 #include <QObject>
 
+#include <memory>
+
 namespace paudm::ui {
+
+class Background;
 
 struct ConnectionInfo {
     bool ok = false;
@@ -19,8 +22,9 @@ struct ConnectionInfo {
     QString error;
 };
 
-/// Opens the database in a worker thread (starting the embedded server and applying
-/// migrations as needed) and reports the outcome. Owned by the main window.
+/// Opens the database on a worker thread (starting the embedded server and applying
+/// migrations as needed) and reports the outcome. Destroying it interrupts an attempt in
+/// progress (a server that does not answer, an embedded server starting) and never waits.
 class ConnectionMonitor : public QObject {
     Q_OBJECT
 public:
@@ -38,7 +42,8 @@ private:
     db::DatabaseTarget target_;
     ConnectionInfo info_;
     bool finished_ = false;
-    QFutureWatcher<ConnectionInfo> watcher_;
+    bool connecting_ = false;
+    std::unique_ptr<Background> background_;
 };
 
 /// Status-bar indicator: a coloured dot and "embedded · PostgreSQL 15.18 · schema 4".

@@ -1,8 +1,9 @@
 #include "mainwindow.h"
 
+#include "background.h"
 #include "connectionstatus.h"
-#include "notifications.h"
 #include "graph/jobgraphpanel.h"
+#include "notifications.h"
 #include "operations/operationspanel.h"
 #include "runnerhost.h"
 #include "runners/runnerspanel.h"
@@ -15,11 +16,13 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
+#include <QGuiApplication>
 #include <QKeySequence>
 #include <QLabel>
 #include <QMenuBar>
-#include <QSettings>
+#include <QMessageBox>
 #include <QPushButton>
+#include <QSettings>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QVBoxLayout>
@@ -39,20 +42,25 @@ struct PanelSpec {
 // then it says what it will show.
 const PanelSpec kPanels[] = {
     {"operations", "Operations", "Jobs, their status, QC, logs and tracebacks", Qt::LeftDockWidgetArea},
-    {"graph", "Job graph", "Sub-jobs and dependencies of a job, with live status and timeline", Qt::RightDockWidgetArea},
-    {"transfer", "Transfer", "Observation sets in the buffer and the archive, rates and retention", Qt::LeftDockWidgetArea},
+    {"graph", "Job graph", "Sub-jobs and dependencies of a job, with live status and timeline",
+     Qt::RightDockWidgetArea},
+    {"transfer", "Transfer", "Observation sets in the buffer and the archive, rates and retention",
+     Qt::LeftDockWidgetArea},
     {"runners", "Runners", "Live runners, the queue, and runner threads inside the console", Qt::LeftDockWidgetArea},
     {"fits", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::RightDockWidgetArea},
-    {"nightly", "Nightly report", "Seeing, sky, transparency and zero point through the night", Qt::RightDockWidgetArea},
-    {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them", Qt::RightDockWidgetArea},
-    {"sql", "SQL browser", "The schema with its descriptions, read-only queries, plots and CSV", Qt::RightDockWidgetArea},
+    {"nightly", "Nightly report", "Seeing, sky, transparency and zero point through the night",
+     Qt::RightDockWidgetArea},
+    {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them",
+     Qt::RightDockWidgetArea},
+    {"sql", "SQL browser", "The schema with its descriptions, read-only queries, plots and CSV",
+     Qt::RightDockWidgetArea},
 };
 
 QWidget* placeholder(const QString& title, const QString& purpose) {
     auto* w = new QWidget;
     auto* layout = new QVBoxLayout(w);
-    auto* label = new QLabel(QStringLiteral("<h3>%1</h3><p style='color:#666'>%2</p>")
-                                 .arg(title.toHtmlEscaped(), purpose.toHtmlEscaped()));
+    auto* label = new QLabel(
+        QStringLiteral("<h3>%1</h3><p style='color:#666'>%2</p>").arg(title.toHtmlEscaped(), purpose.toHtmlEscaped()));
     label->setAlignment(Qt::AlignCenter);
     label->setWordWrap(true);
     layout->addWidget(label);
@@ -194,11 +202,14 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
 
 QStringList MainWindow::panelNames() {
     QStringList names;
-    for (const PanelSpec& p : kPanels) names << p.name;
+    for (const PanelSpec& p : kPanels)
+        names << p.name;
     return names;
 }
 
-QDockWidget* MainWindow::panel(const QString& name) const { return panels_.value(name); }
+QDockWidget* MainWindow::panel(const QString& name) const {
+    return panels_.value(name);
+}
 
 QDockWidget* MainWindow::addPanel(const QString& name, const QString& title, const QString& purpose,
                                   Qt::DockWidgetArea area) {
@@ -210,10 +221,55 @@ QDockWidget* MainWindow::addPanel(const QString& name, const QString& title, con
     return dock;
 }
 
+void MainWindow::closeWithoutAsking() {
+    askBeforeClosing_ = false;
+    if (!close() && !closeWhenRunnerStops_) QApplication::quit();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (runnerHost_->isRunning()) {
+        // Runner threads here hold jobs: never wait for them on the GUI thread. The window
+        // closes once the runner has stopped (its `stopped` comes back here).
+        if (closeWhenRunnerStops_) {
+            event->ignore();
+            return;
+        }
+        double grace = 0; // give the jobs back at once: they run again later
+        const int inHand = runnerHost_->jobsInHand();
+        if (inHand > 0 && askBeforeClosing_ && QGuiApplication::platformName() != "offscreen") {
+            QMessageBox box(QMessageBox::Question, tr("Jobs are running here"),
+                            tr("The console's runner has %n job(s) in hand.", nullptr, inHand), QMessageBox::NoButton,
+                            this);
+            box.setInformativeText(tr("Give them back: they stop now and run again later (here or on any runner). "
+                                      "Or let them finish first, and the console closes when they are done."));
+            QPushButton* giveBack = box.addButton(tr("&Give back and close"), QMessageBox::AcceptRole);
+            QPushButton* finish = box.addButton(tr("&Finish, then close"), QMessageBox::ActionRole);
+            box.addButton(QMessageBox::Cancel);
+            box.setDefaultButton(giveBack);
+            box.exec();
+            if (box.clickedButton() == finish)
+                grace = -1;
+            else if (box.clickedButton() != giveBack) {
+                event->ignore();
+                return;
+            }
+        }
+        closeWhenRunnerStops_ = true;
+        connect(
+            runnerHost_, &RunnerHost::stopped, this, [this] { close(); }, Qt::SingleShotConnection);
+        runnerHost_->stop(grace);
+        statusBar()->showMessage(grace < 0 ? tr("Closing when the jobs in hand are done...")
+                                           : tr("Giving back the jobs in hand, then closing..."));
+        event->ignore();
+        return;
+    }
     QSettings settings;
     settings.setValue("mainwindow/geometry", saveGeometry());
     settings.setValue("mainwindow/state", saveState());
+    // Every query, connect and load in flight ends now (even against a server that does
+    // not answer), so that the worker threads are free and the process can end at once.
+    Background::interruptEverything();
+    stopAllListening();
     event->accept();
 }
 

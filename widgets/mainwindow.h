@@ -37,6 +37,9 @@ public:
     OperationsPanel* operationsPanel() const { return operationsPanel_; }
     JobGraphPanel* graphPanel() const { return graphPanel_; }
     TransferPanel* transferPanel() const { return transferPanel_; }
+    /// Closes without asking anything (SIGTERM, the session ending): the console's runner,
+    /// if one runs, gives back its jobs in hand at once.
+    void closeWithoutAsking();
 
 signals:
     /// The live panels finished loading what they show (after each connection).
@@ -51,12 +54,14 @@ private:
 
     ConnectionMonitor* monitor_;
     ConnectionIndicator* indicator_;
-    QToolBar* banner_;        ///< full-width notice when there is no database
+    QToolBar* banner_; ///< full-width notice when there is no database
     QLabel* bannerText_;
     QAction* retry_ = nullptr;
     NotificationListener* watch_ = nullptr; ///< the server, for the whole window
     bool lost_ = false;
     QMap<QString, QDockWidget*> panels_;
+    bool closeWhenRunnerStops_ = false;
+    bool askBeforeClosing_ = true;
     TransferPanel* transferPanel_ = nullptr;
     OperationsPanel* operationsPanel_ = nullptr;
     JobGraphPanel* graphPanel_ = nullptr;

@@ -1,42 +1,43 @@
 #pragma once
-// LISTEN on a connection of its own, in a thread of its own, so that panels update when
-// the database says something changed (no polling) and the GUI thread never waits.
-// Reconnects by itself; says when the connection is lost and when it is back.
+// LISTEN, so that panels update when the database says something changed (no polling) and
+// the GUI thread never waits. All listeners of one database share one connection and one
+// thread (a hub): five live panels cost the server one session, not five. The hub
+// reconnects by itself and says when the connection is lost and when it is back.
 #include <QObject>
 #include <QStringList>
 
+#include <memory>
+#include <string>
+
 class QTimer;
 
-#include <atomic>
-#include <string>
-#include <thread>
-
 namespace paudm::ui {
+
+class NotificationHub;
 
 class NotificationListener : public QObject {
     Q_OBJECT
 public:
     NotificationListener(std::string conninfo, QStringList channels, QObject* parent = nullptr);
-    /// Stops listening and waits for the thread (at most a quarter of a second).
+    /// Stops listening; never waits (the hub's thread, when this was its last listener,
+    /// ends by itself within a twentieth of a second).
     ~NotificationListener() override;
 
 signals:
-    /// Emitted from the listening thread: connect with the default (queued) connection.
+    /// Queued to this object's thread.
     void notified(const QString& channel, const QString& payload);
     void connectionChanged(bool connected, const QString& error);
 
 private:
-    void loop();
-
-    std::string conninfo_;
-    QStringList channels_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    std::shared_ptr<NotificationHub> hub_;
 };
 
 /// Starts the single-shot `refresh` timer at a notification unless it is already waiting:
 /// at most one refresh per interval however many notifications come. (Restarting it at
 /// each would starve it under a steady stream, such as hundreds of runners' heartbeats.)
 void refreshOnNotification(NotificationListener* listener, QTimer* refresh);
+
+/// Stops every hub's thread at once (the window closing).
+void stopAllListening();
 
 } // namespace paudm::ui

@@ -1,5 +1,7 @@
 #include "runnerhost.h"
 
+#include "common/workers.h"
+
 #include <QMetaObject>
 #include <QPointer>
 
@@ -8,7 +10,7 @@ namespace paudm::ui {
 RunnerHost::RunnerHost(QObject* parent) : QObject(parent) {}
 
 RunnerHost::~RunnerHost() {
-    if (runner_) runner_->requestStop();
+    if (runner_) runner_->requestStop(0);
     if (thread_.joinable()) thread_.join();
 }
 
@@ -18,11 +20,9 @@ bool RunnerHost::start(jobs::RunnerOptions options) {
     runner_ = std::make_unique<jobs::Runner>(std::move(options));
     jobs::Runner* runner = runner_.get();
     QPointer<RunnerHost> self(this);
-    thread_ = std::thread([runner, self] {
-        auto result = runner->run();
-        const jobs::RunnerStats stats = result ? *result : runner->stats();
-        const QString error = result ? QString() : QString::fromStdString(result.error().message());
-        // Back on the GUI thread: forget the runner, then tell the world.
+    // Back on the GUI thread: forget the runner, then tell the world. (The object outlives
+    // the thread: its destructor joins it.)
+    auto report = [self](const jobs::RunnerStats& stats, const QString& error) {
         QMetaObject::invokeMethod(
             self.data(),
             [self, stats, error] {
@@ -31,14 +31,27 @@ bool RunnerHost::start(jobs::RunnerOptions options) {
                 emit self->stopped(stats, error);
             },
             Qt::QueuedConnection);
-    });
+    };
+    thread_ = startGuardedThread(
+        [runner, report] {
+            auto result = runner->run();
+            report(result ? *result : runner->stats(),
+                   result ? QString() : QString::fromStdString(result.error().message()));
+        },
+        [runner, report](const Error& e) { report(runner->stats(), QString::fromStdString(e.message())); });
     return true;
 }
 
-void RunnerHost::stop() {
-    if (runner_) runner_->requestStop();
+void RunnerHost::stop(double graceS) {
+    if (runner_) runner_->requestStop(graceS);
 }
 
-jobs::RunnerStats RunnerHost::stats() const { return runner_ ? runner_->stats() : jobs::RunnerStats{}; }
+int RunnerHost::jobsInHand() const {
+    return runner_ ? runner_->jobsInHand() : 0;
+}
+
+jobs::RunnerStats RunnerHost::stats() const {
+    return runner_ ? runner_->stats() : jobs::RunnerStats{};
+}
 
 } // namespace paudm::ui

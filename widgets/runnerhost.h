@@ -15,15 +15,18 @@ class RunnerHost : public QObject {
     Q_OBJECT
 public:
     explicit RunnerHost(QObject* parent = nullptr);
-    /// Stops the runner (finishing the jobs in hand) and waits for its thread.
+    /// Gives back the runner's jobs in hand at once and waits for its thread (which then
+    /// has nothing left to wait for: the window closes through stop() and `stopped` first).
     ~RunnerHost() override;
 
     /// Starts a runner with these options; false if one is running already.
     bool start(jobs::RunnerOptions options);
-    /// Asks the runner to stop; `stopped` follows once its jobs in hand are committed.
-    void stop();
+    /// Asks the runner to stop; `stopped` follows once its jobs in hand are committed, or,
+    /// with a grace period, given back when it runs out (0: at once).
+    void stop(double graceS = -1);
     bool isRunning() const { return runner_ != nullptr; }
     jobs::RunnerStats stats() const;
+    int jobsInHand() const;
 
 signals:
     /// The runner ended (stopped, went idle, or could not start: then `error` says why).

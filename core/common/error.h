@@ -31,12 +31,10 @@ private:
     std::string code_;
 };
 
-template <class T>
-using Result = std::expected<T, Error>;
+template <class T> using Result = std::expected<T, Error>;
 
-/// Runs f and returns its value, or the paudm::Error (or other std::exception) it threw.
-template <class F>
-auto capture(F&& f) -> Result<std::invoke_result_t<F>> {
+/// Runs f and returns its value, or the paudm::Error (or any other exception) it threw.
+template <class F> auto capture(F&& f) -> Result<std::invoke_result_t<F>> {
     using T = std::invoke_result_t<F>;
     try {
         if constexpr (std::is_void_v<T>) {
@@ -49,13 +47,14 @@ auto capture(F&& f) -> Result<std::invoke_result_t<F>> {
         return std::unexpected(e);
     } catch (const std::exception& e) {
         return std::unexpected(Error(e.what()));
+    } catch (...) {
+        return std::unexpected(Error("unknown exception (not a std::exception)"));
     }
 }
 
 /// Returns the value of r or throws its error: the way back from a Result into code
 /// that uses exceptions.
-template <class T>
-T unwrap(Result<T> r) {
+template <class T> T unwrap(Result<T> r) {
     if (!r) throw r.error();
     if constexpr (!std::is_void_v<T>) return std::move(*r);
 }

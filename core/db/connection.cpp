@@ -3,12 +3,15 @@
 #include <libpq-fe.h>
 
 #include <poll.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 namespace paudm::db {
 
@@ -27,7 +30,8 @@ std::string replaceAll(std::string s, const std::string& what, const std::string
 }
 
 std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 
@@ -51,13 +55,20 @@ ParsedConninfo parseConninfo(const std::string& conninfo) {
     for (PQconninfoOption* o = opts; o->keyword; ++o) {
         if (!o->val) continue;
         const std::string k = o->keyword;
-        if (k == "host") host = o->val;
-        else if (k == "hostaddr") hostaddr = o->val;
-        else if (k == "port") port = o->val;
-        else if (k == "dbname") dbname = o->val;
-        else if (k == "user") user = o->val;
-        else if (k == "service") service = o->val;
-        else if (k == "password") out.password = o->val;
+        if (k == "host")
+            host = o->val;
+        else if (k == "hostaddr")
+            hostaddr = o->val;
+        else if (k == "port")
+            port = o->val;
+        else if (k == "dbname")
+            dbname = o->val;
+        else if (k == "user")
+            user = o->val;
+        else if (k == "service")
+            service = o->val;
+        else if (k == "password")
+            out.password = o->val;
     }
     PQconninfoFree(opts);
     std::string d;
@@ -89,8 +100,7 @@ Param toParam(double v) {
 }
 
 namespace {
-template <class T, class F>
-std::string arrayLiteral(const std::vector<T>& v, F element) {
+template <class T, class F> std::string arrayLiteral(const std::vector<T>& v, F element) {
     std::string out = "{";
     for (size_t i = 0; i < v.size(); ++i) {
         if (i) out += ',';
@@ -108,11 +118,15 @@ void quotedElement(std::string& out, const std::string& s) {
 }
 } // namespace
 
-Param toParam(const std::vector<std::string>& v) { return arrayLiteral(v, quotedElement); }
+Param toParam(const std::vector<std::string>& v) {
+    return arrayLiteral(v, quotedElement);
+}
 Param toParam(const std::vector<std::optional<std::string>>& v) {
     return arrayLiteral(v, [](std::string& out, const std::optional<std::string>& s) {
-        if (s) quotedElement(out, *s);
-        else out += "NULL";
+        if (s)
+            quotedElement(out, *s);
+        else
+            out += "NULL";
     });
 }
 Param toParam(const std::vector<std::int64_t>& v) {
@@ -125,7 +139,14 @@ Param toParam(const std::vector<bool>& v) {
     return arrayLiteral(v, [](std::string& out, bool x) { out += x ? 't' : 'f'; });
 }
 
-std::string describeConninfo(const std::string& conninfo) { return parseConninfo(conninfo).description; }
+std::string describeConninfo(const std::string& conninfo) {
+    return parseConninfo(conninfo).description;
+}
+
+bool isTransient(const Error& e) {
+    const std::string& c = e.code();
+    return c == "40P01" || c == "40001" || c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03";
+}
 
 std::string conninfoValue(std::string_view value) {
     std::string out = "'";
@@ -174,15 +195,23 @@ std::string conninfoToUri(const std::string& conninfo) {
 
 // ---------------------------------------------------------------- Rows
 
-int Rows::size() const { return res_ ? PQntuples(res_.get()) : 0; }
-int Rows::columns() const { return res_ ? PQnfields(res_.get()) : 0; }
-std::string Rows::columnName(int c) const { return PQfname(res_.get(), c); }
+int Rows::size() const {
+    return res_ ? PQntuples(res_.get()) : 0;
+}
+int Rows::columns() const {
+    return res_ ? PQnfields(res_.get()) : 0;
+}
+std::string Rows::columnName(int c) const {
+    return PQfname(res_.get(), c);
+}
 int Rows::columnIndex(std::string_view name) const {
     for (int c = 0; c < columns(); ++c)
         if (name == PQfname(res_.get(), c)) return c;
     return -1;
 }
-bool Rows::isNull(int r, int c) const { return PQgetisnull(res_.get(), r, c) != 0; }
+bool Rows::isNull(int r, int c) const {
+    return PQgetisnull(res_.get(), r, c) != 0;
+}
 std::string_view Rows::text(int r, int c) const {
     return {PQgetvalue(res_.get(), r, c), static_cast<size_t>(PQgetlength(res_.get(), r, c))};
 }
@@ -210,7 +239,9 @@ double Rows::toDouble(int r, int c) const {
         throw Error("column '" + columnName(c) + "' row " + std::to_string(r) + ": '" + t + "' is not a number");
     return v;
 }
-bool Rows::toBool(int r, int c) const { return text(r, c) == "t"; }
+bool Rows::toBool(int r, int c) const {
+    return text(r, c) == "t";
+}
 std::int64_t Rows::affected() const {
     const char* n = res_ ? PQcmdTuples(res_.get()) : "";
     return *n ? std::strtoll(n, nullptr, 10) : 0;
@@ -218,7 +249,66 @@ std::int64_t Rows::affected() const {
 
 // ---------------------------------------------------------------- Connection
 
-Connection Connection::open(const std::string& conninfo, std::string_view purpose) {
+// ---------------------------------------------------------------- Interrupter
+
+void Interrupter::interrupt() {
+    std::lock_guard lock(mutex_);
+    interrupted_ = true;
+    // A blocked recv/send/poll on the socket returns at once; the descriptor stays open
+    // (its owner closes it), so it cannot be reused under anyone's feet.
+    for (const Attached& a : attached_)
+        if (a.socket >= 0) ::shutdown(a.socket, SHUT_RDWR);
+}
+
+void Interrupter::cancelStatements() {
+    std::lock_guard lock(mutex_);
+    for (const Attached& a : attached_) {
+        if (!a.cancel) continue;
+        // PQcancel connects to the server and waits for it to answer: never on the
+        // caller's thread (a GUI thread, say). The thread owns its reference to the cancel
+        // object and nothing else, so it may outlive everything here.
+        std::thread([cancel = a.cancel] {
+            char error[256];
+            (void)PQcancel(cancel.get(), error, sizeof error);
+        }).detach();
+    }
+}
+
+void Interrupter::attach(pg_conn* conn) {
+    std::shared_ptr<pg_cancel> cancel(PQgetCancel(conn), [](pg_cancel* c) {
+        if (c) PQfreeCancel(c);
+    });
+    std::lock_guard lock(mutex_);
+    const int socket = PQsocket(conn);
+    attached_.push_back({conn, socket, std::move(cancel)});
+    if (interrupted_ && socket >= 0) ::shutdown(socket, SHUT_RDWR);
+}
+
+void Interrupter::detach(pg_conn* conn) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(attached_, [conn](const Attached& a) { return a.conn == conn; });
+}
+
+// ---------------------------------------------------------------- Connection
+
+namespace {
+
+/// connect_timeout in force for a connection being made (libpq enforces it only for the
+/// blocking connect; the polling loop below enforces it itself).
+double connectTimeoutOf(pg_conn* conn) {
+    double seconds = 0;
+    if (PQconninfoOption* opts = PQconninfo(conn)) {
+        for (PQconninfoOption* o = opts; o->keyword; ++o)
+            if (std::strcmp(o->keyword, "connect_timeout") == 0 && o->val) seconds = std::atof(o->val);
+        PQconninfoFree(opts);
+    }
+    return seconds > 0 ? std::max(seconds, 2.0) : 0; // libpq's own floor is 2 s
+}
+
+} // namespace
+
+Connection Connection::open(const std::string& conninfo, std::string_view purpose,
+                            std::shared_ptr<Interrupter> interrupter) {
     Connection c;
     const ParsedConninfo parsed = parseConninfo(conninfo);
     c.target_ = parsed.description;
@@ -232,24 +322,62 @@ Connection Connection::open(const std::string& conninfo, std::string_view purpos
     // expanded in place, and what it sets wins over the defaults before it.
     const char* keys[] = {"application_name", "connect_timeout", "dbname", nullptr};
     const char* vals[] = {app.c_str(), "10", conninfo.c_str(), nullptr};
-    c.conn_ = PQconnectdbParams(keys, vals, 1);
+    // The non-blocking connect, so that an interrupter can stop it at any moment, even
+    // against a server that accepts the connection and never answers.
+    c.conn_ = PQconnectStartParams(keys, vals, 1);
     if (!c.conn_) throw Error("cannot connect to PostgreSQL at " + c.target_ + ": out of memory", "53200");
-    if (PQstatus(c.conn_) != CONNECTION_OK) c.fail("cannot connect to PostgreSQL at " + c.target_);
+    if (PQstatus(c.conn_) == CONNECTION_BAD) c.fail("cannot connect to PostgreSQL at " + c.target_);
+    const double timeout = connectTimeoutOf(c.conn_);
+    const auto start = std::chrono::steady_clock::now();
+    PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK) {
+        if (state == PGRES_POLLING_FAILED) c.fail("cannot connect to PostgreSQL at " + c.target_);
+        if (interrupter && interrupter->interrupted())
+            throw Error("connecting to PostgreSQL at " + c.target_ + ": interrupted", kInterrupted);
+        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (timeout > 0 && waited >= timeout)
+            throw Error("cannot connect to PostgreSQL at " + c.target_ + ": no answer within " +
+                            std::to_string(static_cast<int>(timeout)) + " s (connect_timeout)",
+                        "08001");
+        pollfd p{PQsocket(c.conn_), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+        const int rc = ::poll(&p, 1, 50); // short slices: the interrupter is looked at 20 times a second
+        if (rc < 0 && errno != EINTR)
+            throw Error("connecting to PostgreSQL at " + c.target_ + ": " + std::strerror(errno), "08001");
+        if (rc > 0) state = PQconnectPoll(c.conn_);
+    }
+    if (interrupter) c.setInterrupter(std::move(interrupter));
     // Keep output parseable whatever the server's defaults are.
-    PGresult* r = PQexec(c.conn_, "SET datestyle = 'ISO'; SET extra_float_digits = 3; SET client_min_messages = warning");
+    PGresult* r =
+        PQexec(c.conn_, "SET datestyle = 'ISO'; SET extra_float_digits = 3; SET client_min_messages = warning");
     c.check(r, "setting session defaults", PGRES_COMMAND_OK);
     return c;
 }
 
+void Connection::setInterrupter(std::shared_ptr<Interrupter> interrupter) {
+    if (interrupter_ && conn_) interrupter_->detach(conn_);
+    interrupter_ = std::move(interrupter);
+    if (interrupter_ && conn_) interrupter_->attach(conn_);
+}
+
+void Connection::close() {
+    if (!conn_) return;
+    if (interrupter_) interrupter_->detach(conn_); // before the socket goes
+    PQfinish(conn_);
+    conn_ = nullptr;
+}
+
+// The interrupter knows a connection by its pg_conn, which a move keeps.
 Connection::Connection(Connection&& o) noexcept
-    : conn_(std::exchange(o.conn_, nullptr)), target_(std::move(o.target_)), secret_(std::move(o.secret_)) {}
+    : conn_(std::exchange(o.conn_, nullptr)), target_(std::move(o.target_)), secret_(std::move(o.secret_)),
+      interrupter_(std::move(o.interrupter_)) {}
 
 Connection& Connection::operator=(Connection&& o) noexcept {
     if (this != &o) {
-        if (conn_) PQfinish(conn_);
+        close();
         conn_ = std::exchange(o.conn_, nullptr);
         target_ = std::move(o.target_);
         secret_ = std::move(o.secret_);
+        interrupter_ = std::move(o.interrupter_);
     }
     return *this;
 }
@@ -265,7 +393,7 @@ bool Connection::cancelQuery() const {
 }
 
 Connection::~Connection() {
-    if (conn_) PQfinish(conn_);
+    close();
 }
 
 void Connection::fail(std::string_view doing, PGresult* r) const {
@@ -277,6 +405,10 @@ void Connection::fail(std::string_view doing, PGresult* r) const {
     }
     if (msg.empty() && conn_) msg = trimmed(PQerrorMessage(conn_));
     if (state.empty()) state = (conn_ && PQstatus(conn_) != CONNECTION_OK) ? "08006" : "";
+    if (interrupter_ && interrupter_->interrupted() && state != kQueryCanceled) {
+        // Our own doing, not the server's: say so, so that nobody retries or reports it.
+        throw Error(replaceAll(std::string(doing) + " (" + target_ + "): interrupted", secret_, "****"), kInterrupted);
+    }
     std::string full(doing);
     if (full.find(target_) == std::string::npos) full += " (" + target_ + ")";
     full += ": " + msg;
@@ -295,10 +427,11 @@ Rows Connection::exec(std::string_view sql, std::span<const Param> params) {
     if (!conn_) throw Error("query on a closed connection");
     const std::string text(sql);
     std::vector<const char*> values(params.size());
-    for (size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
-    std::shared_ptr<PGresult> r(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
-                                             values.data(), nullptr, nullptr, 0),
-                                ResultDeleter());
+    for (size_t i = 0; i < params.size(); ++i)
+        values[i] = params[i] ? params[i]->c_str() : nullptr;
+    std::shared_ptr<PGresult> r(
+        PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0),
+        ResultDeleter());
     if (!r) fail("running: " + text.substr(0, 120));
     const auto st = PQresultStatus(r.get());
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -325,11 +458,20 @@ void Connection::appendCopyField(std::string& out, const Param& value) {
     }
     for (char ch : *value) {
         switch (ch) {
-        case '\\': out += "\\\\"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        default: out += ch;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        default:
+            out += ch;
         }
     }
 }
@@ -398,8 +540,12 @@ std::string Connection::quoteIdentifier(std::string_view name) const {
     return out;
 }
 
-void Connection::listen(std::string_view channel) { exec("LISTEN " + quoteIdentifier(channel)); }
-void Connection::unlisten(std::string_view channel) { exec("UNLISTEN " + quoteIdentifier(channel)); }
+void Connection::listen(std::string_view channel) {
+    exec("LISTEN " + quoteIdentifier(channel));
+}
+void Connection::unlisten(std::string_view channel) {
+    exec("UNLISTEN " + quoteIdentifier(channel));
+}
 void Connection::notify(std::string_view channel, std::string_view payload) {
     query("SELECT pg_notify($1, $2)", channel, payload);
 }
@@ -419,8 +565,8 @@ std::vector<Notification> Connection::waitNotifications(std::chrono::millisecond
     if (!out.empty()) return out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return out;
         pollfd p{PQsocket(conn_), POLLIN, 0};
         const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -430,14 +576,22 @@ std::vector<Notification> Connection::waitNotifications(std::chrono::millisecond
     }
 }
 
-int Connection::socket() const { return conn_ ? PQsocket(conn_) : -1; }
-int Connection::serverVersionNumber() const { return conn_ ? PQserverVersion(conn_) : 0; }
+int Connection::socket() const {
+    return conn_ ? PQsocket(conn_) : -1;
+}
+int Connection::serverVersionNumber() const {
+    return conn_ ? PQserverVersion(conn_) : 0;
+}
 std::string Connection::serverVersion() const {
     const int v = serverVersionNumber();
     return std::to_string(v / 10000) + "." + std::to_string(v % 10000);
 }
-std::string Connection::user() const { return conn_ ? PQuser(conn_) : ""; }
-bool Connection::isHealthy() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+std::string Connection::user() const {
+    return conn_ ? PQuser(conn_) : "";
+}
+bool Connection::isHealthy() const {
+    return conn_ && PQstatus(conn_) == CONNECTION_OK;
+}
 
 // ---------------------------------------------------------------- Transaction
 

@@ -7,10 +7,12 @@
 // being done.
 #include "common/error.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,23 +21,77 @@
 
 struct pg_conn;
 struct pg_result;
+struct pg_cancel;
 
 namespace paudm::db {
+
+/// Error code of work stopped by an Interrupter (not a SQLSTATE: the server never saw it).
+inline constexpr const char* kInterrupted = "interrupted";
+/// SQLSTATE of a statement cancelled on the server (query_canceled).
+inline constexpr const char* kQueryCanceled = "57014";
+
+class Connection;
+
+/// Stops database work from another thread. Connections opened with it (or given it
+/// later with Connection::setInterrupter) are attached to it:
+///   - interrupt(): a connect in progress gives up, every query on an attached connection
+///     fails at once with code kInterrupted (its socket is shut down: this works even
+///     when the server does not answer at all), and so does every later use of them;
+///   - cancelStatements(): the server is asked to cancel the statements in progress on
+///     the attached connections (PQcancel, on a thread of its own, so that the caller
+///     never waits); they fail with SQLSTATE 57014 and the connections stay usable.
+/// Thread-safe. Shared by the work and whoever may stop it (std::shared_ptr).
+class Interrupter {
+public:
+    Interrupter() = default;
+    Interrupter(const Interrupter&) = delete;
+    Interrupter& operator=(const Interrupter&) = delete;
+
+    void interrupt();
+    bool interrupted() const { return interrupted_.load(); }
+    void cancelStatements();
+
+private:
+    friend class Connection;
+    void attach(pg_conn* conn);
+    void detach(pg_conn* conn);
+
+    struct Attached {
+        pg_conn* conn;
+        int socket;
+        std::shared_ptr<pg_cancel> cancel;
+    };
+    std::mutex mutex_;
+    std::atomic<bool> interrupted_{false};
+    std::vector<Attached> attached_;
+};
 
 /// A text-format parameter; std::nullopt is SQL NULL.
 using Param = std::optional<std::string>;
 
-inline Param toParam(std::nullopt_t) { return std::nullopt; }
-inline Param toParam(const std::string& s) { return s; }
-inline Param toParam(std::string_view s) { return std::string(s); }
-inline Param toParam(const char* s) { return s ? Param(std::string(s)) : std::nullopt; }
-inline Param toParam(bool b) { return std::string(b ? "t" : "f"); }
+inline Param toParam(std::nullopt_t) {
+    return std::nullopt;
+}
+inline Param toParam(const std::string& s) {
+    return s;
+}
+inline Param toParam(std::string_view s) {
+    return std::string(s);
+}
+inline Param toParam(const char* s) {
+    return s ? Param(std::string(s)) : std::nullopt;
+}
+inline Param toParam(bool b) {
+    return std::string(b ? "t" : "f");
+}
 Param toParam(double v);
 template <class T>
-    requires std::is_integral_v<T>
-Param toParam(T v) { return std::to_string(v); }
-template <class T>
-Param toParam(const std::optional<T>& v) { return v ? toParam(*v) : std::nullopt; }
+requires std::is_integral_v<T> Param toParam(T v) {
+    return std::to_string(v);
+}
+template <class T> Param toParam(const std::optional<T>& v) {
+    return v ? toParam(*v) : std::nullopt;
+}
 /// A PostgreSQL array literal ('{"a","b"}'), for a text[] or bigint[] parameter.
 Param toParam(const std::vector<std::string>& v);
 Param toParam(const std::vector<std::int64_t>& v);
@@ -75,8 +131,11 @@ struct Notification {
 class Connection {
 public:
     /// Opens a connection from any libpq connection string, URI or "service=" name.
-    /// `purpose` goes into application_name and into error messages.
-    static Connection open(const std::string& conninfo, std::string_view purpose = "paudm");
+    /// `purpose` goes into application_name and into error messages. The connect honours
+    /// connect_timeout (default 10 s) and `interrupter`, which stays attached to the
+    /// connection (see Interrupter).
+    static Connection open(const std::string& conninfo, std::string_view purpose = "paudm",
+                           std::shared_ptr<Interrupter> interrupter = {});
 
     Connection() = default;
     Connection(Connection&&) noexcept;
@@ -92,8 +151,7 @@ public:
 
     /// Runs one statement with parameters.
     Rows exec(std::string_view sql, std::span<const Param> params = {});
-    template <class... A>
-    Rows query(std::string_view sql, const A&... args) {
+    template <class... A> Rows query(std::string_view sql, const A&... args) {
         const Param ps[] = {toParam(args)..., std::nullopt};
         return exec(sql, std::span<const Param>(ps, sizeof...(A)));
     }
@@ -119,7 +177,7 @@ public:
     /// The socket, for an event loop that watches it (QSocketNotifier).
     int socket() const;
 
-    int serverVersionNumber() const;  ///< e.g. 150018
+    int serverVersionNumber() const;   ///< e.g. 150018
     std::string serverVersion() const; ///< e.g. "15.18"
     std::string user() const;
     bool isHealthy() const;
@@ -128,14 +186,19 @@ public:
     bool cancelQuery() const;
     /// Quotes an identifier (table, channel, role name) for SQL text.
     std::string quoteIdentifier(std::string_view name) const;
+    /// Attaches this connection to `interrupter` (detaching it from an earlier one); an
+    /// empty pointer only detaches. Call from the thread that uses the connection.
+    void setInterrupter(std::shared_ptr<Interrupter> interrupter);
 
 private:
     [[noreturn]] void fail(std::string_view doing, pg_result* r = nullptr) const;
     void check(pg_result* r, std::string_view doing, int expected) const;
+    void close();
 
     pg_conn* conn_ = nullptr;
     std::string target_;
     std::string secret_; ///< the password, kept only to scrub it from messages
+    std::shared_ptr<Interrupter> interrupter_;
 };
 
 /// A transaction: BEGIN on construction, ROLLBACK on destruction unless committed.
@@ -152,6 +215,12 @@ private:
     Connection& conn_;
     bool done_ = false;
 };
+
+/// Errors after which the same statement or transaction may simply be made again, on a
+/// new connection if need be: a lost connection (08xxx), a server shutting down or
+/// restarting (57P01-57P03: pg_terminate_backend and restarts end sessions this way), a
+/// serialization failure or a deadlock. Never our own interruption.
+bool isTransient(const Error& e);
 
 /// The target description of a connection string, with the password left out.
 std::string describeConninfo(const std::string& conninfo);

@@ -6,7 +6,9 @@
 
 namespace paudm::db {
 
-EmbeddedServer DatabaseTarget::embeddedServer() const { return EmbeddedServer(home, port); }
+EmbeddedServer DatabaseTarget::embeddedServer() const {
+    return EmbeddedServer(home, port);
+}
 
 std::string DatabaseTarget::describe() const {
     if (isEmbedded()) return "embedded (" + home.toStdString() + ")";
@@ -41,12 +43,17 @@ DatabaseTarget resolveTarget(const std::string& cliDb) {
     return t;
 }
 
-Result<Connection> openAndMigrate(const DatabaseTarget& target, const std::string& purpose) {
+Result<Connection> openAndMigrate(const DatabaseTarget& target, const std::string& purpose,
+                                  const std::shared_ptr<Interrupter>& stop) {
+    std::string conninfo = target.conninfo;
     if (target.isEmbedded()) {
-        if (auto r = target.embeddedServer().start(); !r) return std::unexpected(r.error());
+        EmbeddedServer server = target.embeddedServer();
+        if (auto r = server.start(stop); !r) return std::unexpected(r.error());
+        // Where the socket is, now that the cluster surely exists.
+        conninfo = server.uri(false);
     }
     return capture([&] {
-        Connection c = Connection::open(target.conninfo, purpose);
+        Connection c = Connection::open(conninfo, purpose, stop);
         migrate(c);
         return c;
     });

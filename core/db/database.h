@@ -5,6 +5,7 @@
 
 #include <QString>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@ namespace paudm::db {
 
 class Connection;
 class EmbeddedServer;
+class Interrupter;
 
 struct DatabaseTarget {
     enum class Kind { Embedded, External };
@@ -35,6 +37,8 @@ DatabaseTarget resolveTarget(const std::string& cliDb = {});
 
 /// Starts the embedded server if the target is embedded (no-op otherwise), connects,
 /// and applies pending migrations. The one call the CLI and the console make at start.
-Result<Connection> openAndMigrate(const DatabaseTarget& target, const std::string& purpose);
+/// `stop` (may be null) interrupts it: the console closing while a server starts.
+Result<Connection> openAndMigrate(const DatabaseTarget& target, const std::string& purpose,
+                                  const std::shared_ptr<Interrupter>& stop = {});
 
 } // namespace paudm::db

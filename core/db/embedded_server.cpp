@@ -5,6 +5,7 @@
 #include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QLockFile>
@@ -39,7 +40,9 @@ Account currentAccount() {
     return {pw ? QString::fromLocal8Bit(pw->pw_name) : QString::number(geteuid()), geteuid(), getegid()};
 }
 
-bool isRoot() { return geteuid() == 0; }
+bool isRoot() {
+    return geteuid() == 0;
+}
 
 /// The account the server process runs as: the caller, or `postgres` when the caller is root.
 Result<Account> serverAccount() {
@@ -65,12 +68,15 @@ bool canTraverse(const QString& path, const Account& account) {
     groups.resize(static_cast<size_t>(std::max(n, 0)));
     QString p = QFileInfo(path).absoluteFilePath();
     for (;;) {
-        struct stat st{};
+        struct stat st {};
         if (::stat(QFile::encodeName(p).constData(), &st) != 0) return false;
         bool ok;
-        if (st.st_uid == account.uid) ok = st.st_mode & S_IXUSR;
-        else if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end()) ok = st.st_mode & S_IXGRP;
-        else ok = st.st_mode & S_IXOTH;
+        if (st.st_uid == account.uid)
+            ok = st.st_mode & S_IXUSR;
+        else if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end())
+            ok = st.st_mode & S_IXGRP;
+        else
+            ok = st.st_mode & S_IXOTH;
         if (!ok) return false;
         if (p == "/") return true;
         p = QFileInfo(p).path();
@@ -83,7 +89,10 @@ struct Run {
 };
 
 /// Runs a PostgreSQL binary as the server account (through runuser when we are root).
-Result<Run> runAsServer(const QString& program, const QStringList& args, int timeoutMs = 120000) {
+/// `stop` ends the wait early (the program is then killed; what it leaves is cleaned up
+/// by the next start).
+Result<Run> runAsServer(const QString& program, const QStringList& args, int timeoutMs = 120000,
+                        const Interrupter* stop = nullptr) {
     QProcess p;
     p.setProcessChannelMode(QProcess::MergedChannels);
     p.setWorkingDirectory("/"); // the server account may not be able to enter our cwd
@@ -96,11 +105,20 @@ Result<Run> runAsServer(const QString& program, const QStringList& args, int tim
     p.start(exe, argv);
     if (!p.waitForStarted(10000))
         return std::unexpected(Error("cannot start " + exe.toStdString() + ": " + p.errorString().toStdString()));
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished(5000);
-        return std::unexpected(Error(QFileInfo(program).fileName().toStdString() + " did not finish within " +
-                                     std::to_string(timeoutMs / 1000) + " s"));
+    QElapsedTimer clock;
+    clock.start();
+    while (!p.waitForFinished(100)) {
+        if (p.state() == QProcess::NotRunning) break;
+        const bool interrupted = stop && stop->interrupted();
+        if (interrupted || clock.elapsed() > timeoutMs) {
+            p.kill();
+            p.waitForFinished(5000);
+            if (interrupted)
+                return std::unexpected(
+                    Error(QFileInfo(program).fileName().toStdString() + ": interrupted", kInterrupted));
+            return std::unexpected(Error(QFileInfo(program).fileName().toStdString() + " did not finish within " +
+                                         std::to_string(timeoutMs / 1000) + " s"));
+        }
     }
     return Run{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
                QString::fromLocal8Bit(p.readAll()).trimmed()};
@@ -135,18 +153,34 @@ Result<void> writeFileAs(const QString& path, const QByteArray& content, const A
     return {};
 }
 
+/// Creates `path` and its missing parents; as root, each new folder is made 0755, so that
+/// the server account can pass through them whatever the umask (clusterDir() counts on it).
+Result<void> makeHome(const QString& path) {
+    QStringList missing;
+    for (QString p = QFileInfo(path).absoluteFilePath(); !QFileInfo::exists(p) && p != "/"; p = QFileInfo(p).path())
+        missing.prepend(p);
+    for (const QString& p : missing) {
+        if (::mkdir(QFile::encodeName(p).constData(), 0755) != 0 && errno != EEXIST)
+            return std::unexpected(Error("cannot create folder " + p.toStdString() + ": " + std::strerror(errno)));
+        if (isRoot()) ::chmod(QFile::encodeName(p).constData(), 0755);
+    }
+    return {};
+}
+
 Result<void> makeDirFor(const QString& path, const Account& owner, mode_t mode) {
     if (!QDir().mkpath(path))
         return std::unexpected(Error("cannot create folder " + path.toStdString() + ": " + std::strerror(errno)));
     const QByteArray p = QFile::encodeName(path);
     if (isRoot() && ::chown(p.constData(), owner.uid, owner.gid) != 0)
-        return std::unexpected(Error("cannot give folder " + path.toStdString() + " to " +
-                                     owner.name.toStdString() + ": " + std::strerror(errno)));
+        return std::unexpected(Error("cannot give folder " + path.toStdString() + " to " + owner.name.toStdString() +
+                                     ": " + std::strerror(errno)));
     ::chmod(p.constData(), mode);
     return {};
 }
 
-QString quoteConf(const QString& s) { return "'" + QString(s).replace("'", "''") + "'"; }
+QString quoteConf(const QString& s) {
+    return "'" + QString(s).replace("'", "''") + "'";
+}
 
 /// A live process whose name says it is a PostgreSQL server.
 bool isLivePostgres(qint64 pid) {
@@ -179,7 +213,8 @@ int majorOfBinDir(const QString& binDir) {
 
 QString EmbeddedServer::guardModulePath() {
     QStringList candidates;
-    if (const QString env = qEnvironmentVariable("PAUDM_PG_GUARD"); !env.isEmpty()) return QFileInfo::exists(env) ? env : QString();
+    if (const QString env = qEnvironmentVariable("PAUDM_PG_GUARD"); !env.isEmpty())
+        return QFileInfo::exists(env) ? env : QString();
 #ifdef PAUDM_GUARD_BUILD_PATH
     candidates << QStringLiteral(PAUDM_GUARD_BUILD_PATH);
 #endif
@@ -211,7 +246,8 @@ Result<QString> EmbeddedServer::findBinDir() {
     }
     QDir lib("/usr/lib/postgresql");
     QStringList versions = lib.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    std::sort(versions.begin(), versions.end(), [](const QString& a, const QString& b) { return a.toInt() > b.toInt(); });
+    std::sort(versions.begin(), versions.end(),
+              [](const QString& a, const QString& b) { return a.toInt() > b.toInt(); });
     for (const QString& v : versions)
         if (QFileInfo(lib.filePath(v + "/bin/pg_ctl")).isExecutable()) return lib.filePath(v + "/bin");
     QProcess p;
@@ -225,7 +261,9 @@ Result<QString> EmbeddedServer::findBinDir() {
                                  "with --db / PAUDM_DB"));
 }
 
-std::string EmbeddedServer::superuserRole() { return currentAccount().name.toStdString(); }
+std::string EmbeddedServer::superuserRole() {
+    return currentAccount().name.toStdString();
+}
 
 QString EmbeddedServer::clusterDir() const {
     if (!isRoot()) return home_;
@@ -234,12 +272,17 @@ QString EmbeddedServer::clusterDir() const {
         const QStringList l = readLines(pointer);
         if (!l.isEmpty() && !l.first().trimmed().isEmpty()) return l.first().trimmed();
     }
+    // Decided the same way before and after the home folder exists (start() creates the
+    // missing folders traversable): by the nearest folder on its path that exists now.
+    QString existing = QFileInfo(home_).absoluteFilePath();
+    while (!QFileInfo::exists(existing) && existing != "/")
+        existing = QFileInfo(existing).path();
     const auto account = serverAccount();
-    if (account && (!QFileInfo::exists(home_) || canTraverse(home_, *account))) return home_;
-    const QByteArray id = QCryptographicHash::hash(QFileInfo(home_).absoluteFilePath().toUtf8(),
-                                                   QCryptographicHash::Sha1)
-                              .toHex()
-                              .left(12);
+    if (account && canTraverse(existing, *account)) return home_;
+    const QByteArray id =
+        QCryptographicHash::hash(QFileInfo(home_).absoluteFilePath().toUtf8(), QCryptographicHash::Sha1)
+            .toHex()
+            .left(12);
     return "/var/lib/paudm/" + QString::fromLatin1(id);
 }
 
@@ -275,7 +318,7 @@ Result<void> EmbeddedServer::checkOwnership() const {
     const auto account = serverAccount();
     if (!account) return std::unexpected(account.error());
     const QString data = clusterDir() + "/pgdata";
-    struct stat st{};
+    struct stat st {};
     if (::stat(QFile::encodeName(data).constData(), &st) != 0) return {};
     if (st.st_uid != account->uid) {
         const passwd* pw = getpwuid(st.st_uid);
@@ -287,7 +330,7 @@ Result<void> EmbeddedServer::checkOwnership() const {
     return {};
 }
 
-Result<void> EmbeddedServer::initialise(const QString& binDir) {
+Result<void> EmbeddedServer::initialise(const QString& binDir, const Interrupter* stop) {
     const auto account = serverAccount();
     if (!account) return std::unexpected(account.error());
     const QString cluster = clusterDir();
@@ -305,13 +348,15 @@ Result<void> EmbeddedServer::initialise(const QString& binDir) {
     const QString tmp = cluster + "/pgdata.init-" + QString::number(::getpid());
     if (auto r = makeDirFor(tmp, *account, 0700); !r) return r;
     const QString role = QString::fromStdString(superuserRole());
-    auto run = runAsServer(binDir + "/initdb", {"-D", tmp, "-U", role, "-E", "UTF8", "--locale=C.UTF-8",
-                                                "--auth-local=peer", "--auth-host=reject", "--no-instructions"});
+    auto run = runAsServer(binDir + "/initdb",
+                           {"-D", tmp, "-U", role, "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer",
+                            "--auth-host=reject", "--no-instructions"},
+                           120000, stop);
     if (!run || run->exitCode != 0) {
         QDir(tmp).removeRecursively();
         if (!run) return std::unexpected(run.error().withContext("initdb of " + (cluster + "/pgdata").toStdString()));
-        return std::unexpected(Error("initdb of " + (cluster + "/pgdata").toStdString() + " failed:\n" +
-                                     run->output.toStdString()));
+        return std::unexpected(
+            Error("initdb of " + (cluster + "/pgdata").toStdString() + " failed:\n" + run->output.toStdString()));
     }
     // Local socket only; every OS user other than ours is refused by the ident map.
     QByteArray hba = "# PAUdm embedded server: Unix socket only, peer authentication through map 'paudm'.\n"
@@ -323,9 +368,9 @@ Result<void> EmbeddedServer::initialise(const QString& binDir) {
     if (auto r = writeFileAs(tmp + "/pg_hba.conf", hba, *account); !r) return r;
     if (auto r = writeFileAs(tmp + "/pg_ident.conf", ident, *account); !r) return r;
     QFile conf(tmp + "/postgresql.conf");
-    if (!conf.open(QIODevice::Append))
-        return std::unexpected(Error("cannot edit " + conf.fileName().toStdString()));
-    conf.write("\n# Settings of the PAUdm embedded server, rewritten at every start.\ninclude_if_exists = 'paudm.conf'\n");
+    if (!conf.open(QIODevice::Append)) return std::unexpected(Error("cannot edit " + conf.fileName().toStdString()));
+    conf.write(
+        "\n# Settings of the PAUdm embedded server, rewritten at every start.\ninclude_if_exists = 'paudm.conf'\n");
     conf.close();
     if (::rename(QFile::encodeName(tmp).constData(), QFile::encodeName(cluster + "/pgdata").constData()) != 0)
         return std::unexpected(Error("cannot move the new cluster into " + (cluster + "/pgdata").toStdString() + ": " +
@@ -350,20 +395,21 @@ Result<void> EmbeddedServer::removeStaleLocks() const {
             QFile::remove(socketLock);
         } else if (lock.size() > 1 && QDir::cleanPath(lock.at(1)) != QDir::cleanPath(cluster + "/pgdata")) {
             return std::unexpected(Error("socket " + socketLock.chopped(5).toStdString() +
-                                         " is in use by another PostgreSQL server (pid " + std::to_string(owner) +
-                                         ", data folder " + lock.at(1).toStdString() +
-                                         "): stop it, or choose another port with PAUDM_PORT", "EADDRINUSE"));
+                                             " is in use by another PostgreSQL server (pid " + std::to_string(owner) +
+                                             ", data folder " + lock.at(1).toStdString() +
+                                             "): stop it, or choose another port with PAUDM_PORT",
+                                         "EADDRINUSE"));
         }
     }
     return {};
 }
 
-Result<void> EmbeddedServer::ensureDatabase() const {
+Result<void> EmbeddedServer::ensureDatabase(const std::shared_ptr<Interrupter>& stop) const {
     return capture([&] {
         const std::string socket = (clusterDir() + "/run").toStdString();
         Connection c = Connection::open("host=" + conninfoValue(socket) + " port=" + std::to_string(port_) +
                                             " dbname=postgres user=" + conninfoValue(superuserRole()),
-                                        "paudm-embedded");
+                                        "paudm-embedded", stop);
         if (c.query("SELECT 1 FROM pg_database WHERE datname = $1", databaseName()).size() == 0) {
             try {
                 c.exec("CREATE DATABASE " + c.quoteIdentifier(databaseName()));
@@ -374,23 +420,29 @@ Result<void> EmbeddedServer::ensureDatabase() const {
     });
 }
 
-Result<void> EmbeddedServer::start() {
+Result<void> EmbeddedServer::start(const std::shared_ptr<Interrupter>& stop) {
     const Account me = currentAccount();
     if (QFileInfo(home_).exists() && !QFileInfo(home_).isDir())
         return std::unexpected(Error("PAUDM_HOME " + home_.toStdString() + " is not a folder"));
-    if (!QDir().mkpath(home_))
-        return std::unexpected(Error("cannot create PAUDM_HOME " + home_.toStdString() + ": " + std::strerror(errno)));
+    if (auto r = makeHome(home_); !r) return std::unexpected(r.error().withContext("PAUDM_HOME"));
     if (::access(QFile::encodeName(home_).constData(), W_OK | X_OK) != 0)
         return std::unexpected(Error("PAUDM_HOME " + home_.toStdString() + " is not writable by '" +
-                                     me.name.toStdString() + "': " + std::strerror(errno), "EACCES"));
+                                         me.name.toStdString() + "': " + std::strerror(errno),
+                                     "EACCES"));
     if (!isRoot()) ::chmod(QFile::encodeName(home_).constData(), 0700);
 
     // One process at a time initialises and starts; the others wait, then find it running.
     QLockFile lock(home_ + "/.server.lock");
     lock.setStaleLockTime(0);
-    if (!lock.tryLock(120000))
-        return std::unexpected(Error("another process holds " + (home_ + "/.server.lock").toStdString() +
-                                     " for more than 2 minutes"));
+    QElapsedTimer waited;
+    waited.start();
+    while (!lock.tryLock(100)) {
+        if (stop && stop->interrupted())
+            return std::unexpected(Error("starting the embedded server: interrupted", kInterrupted));
+        if (waited.elapsed() > 120000)
+            return std::unexpected(
+                Error("another process holds " + (home_ + "/.server.lock").toStdString() + " for more than 2 minutes"));
+    }
 
     auto binDir = findBinDir();
     if (!binDir) return std::unexpected(binDir.error());
@@ -405,14 +457,14 @@ Result<void> EmbeddedServer::start() {
             return std::unexpected(Error("data folder " + data.toStdString() +
                                          " exists but is not a PostgreSQL cluster (no PG_VERSION): move it away"));
         if (QFileInfo::exists(data)) QDir(data).removeRecursively();
-        if (auto r = initialise(*binDir); !r) return r;
+        if (auto r = initialise(*binDir, stop.get()); !r) return r;
     }
     const int clusterMajor = readLines(data + "/PG_VERSION").value(0).trimmed().toInt();
     const int binMajor = majorOfBinDir(*binDir);
     if (binMajor && clusterMajor != binMajor)
         return std::unexpected(Error("cluster " + data.toStdString() + " was made by PostgreSQL " +
-                                     std::to_string(clusterMajor) + " but the binaries in " +
-                                     binDir->toStdString() + " are version " + std::to_string(binMajor) +
+                                     std::to_string(clusterMajor) + " but the binaries in " + binDir->toStdString() +
+                                     " are version " + std::to_string(binMajor) +
                                      ": set PAUDM_PG_BINDIR, or upgrade the cluster with pg_upgrade"));
 
     if (auto r = makeDirFor(cluster + "/run", *account, 0700); !r) return r;
@@ -432,18 +484,21 @@ Result<void> EmbeddedServer::start() {
         if (auto r = makeDirFor(cluster + "/lib", *account, 0700); !r) return r;
         QFile module(guard);
         if (!module.open(QIODevice::ReadOnly))
-            return std::unexpected(Error("cannot read " + guard.toStdString() + ": " + module.errorString().toStdString()));
+            return std::unexpected(
+                Error("cannot read " + guard.toStdString() + ": " + module.errorString().toStdString()));
         if (auto r = writeFileAs(cluster + "/lib/paudm_guard.so", module.readAll(), *account); !r) return r;
-        conf += "shared_preload_libraries = '\"" + QString(cluster + "/lib/paudm_guard").replace("'", "''").toLocal8Bit() + "\"'\n";
+        conf += "shared_preload_libraries = '\"" +
+                QString(cluster + "/lib/paudm_guard").replace("'", "''").toLocal8Bit() + "\"'\n";
         conf += "paudm_guard.role = '" + QByteArray(readerRole) + "'\n";
         conf += "paudm_guard.max_statement_timeout = " + QByteArray::number(kReaderTimeoutMs) + "\n";
     }
     if (auto r = writeFileAs(data + "/paudm.conf", conf, *account); !r) return r;
 
-    if (status().running) return ensureDatabase();
+    if (status().running) return ensureDatabase(stop);
     if (auto r = removeStaleLocks(); !r) return r;
     const QString log = cluster + "/log/postgresql.log";
-    auto run = runAsServer(*binDir + "/pg_ctl", {"start", "-D", data, "-l", log, "-w", "-t", "60", "-s"});
+    auto run =
+        runAsServer(*binDir + "/pg_ctl", {"start", "-D", data, "-l", log, "-w", "-t", "60", "-s"}, 120000, stop.get());
     if (!run) return std::unexpected(run.error().withContext("starting the embedded server"));
     if (run->exitCode != 0) {
         QString why = tailOf(log, 8);
@@ -452,7 +507,7 @@ Result<void> EmbeddedServer::start() {
                                      " did not start (socket " + (cluster + "/run").toStdString() + ", port " +
                                      std::to_string(port_) + "):\n" + why.toStdString()));
     }
-    return ensureDatabase();
+    return ensureDatabase(stop);
 }
 
 Result<void> EmbeddedServer::stop() {
@@ -463,8 +518,8 @@ Result<void> EmbeddedServer::stop() {
     auto run = runAsServer(*bin + "/pg_ctl", {"stop", "-D", s.dataDir, "-m", "fast", "-w", "-t", "60", "-s"});
     if (!run) return std::unexpected(run.error().withContext("stopping the embedded server"));
     if (run->exitCode != 0)
-        return std::unexpected(Error("pg_ctl stop for " + s.dataDir.toStdString() + " failed: " +
-                                     run->output.toStdString()));
+        return std::unexpected(
+            Error("pg_ctl stop for " + s.dataDir.toStdString() + " failed: " + run->output.toStdString()));
     return {};
 }
 

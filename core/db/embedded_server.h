@@ -14,10 +14,13 @@
 
 #include <QString>
 
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace paudm::db {
+
+class Interrupter;
 
 struct ServerStatus {
     bool initialised = false;
@@ -45,8 +48,9 @@ public:
 
     /// Initialises the cluster the first time, removes a stale postmaster.pid, starts the
     /// server unless it runs already, and creates the database. Safe to call from
-    /// several processes at once.
-    Result<void> start();
+    /// several processes at once. `stop` (may be null) gives up waiting for initdb and
+    /// pg_ctl, and for the first connection.
+    Result<void> start(const std::shared_ptr<Interrupter>& stop = {});
     Result<void> stop();
     ServerStatus status() const;
 
@@ -67,9 +71,9 @@ public:
     QString clusterDir() const;
 
 private:
-    Result<void> initialise(const QString& binDir);
+    Result<void> initialise(const QString& binDir, const Interrupter* stop);
     Result<void> removeStaleLocks() const;
-    Result<void> ensureDatabase() const;
+    Result<void> ensureDatabase(const std::shared_ptr<Interrupter>& stop) const;
     Result<void> checkOwnership() const;
 
     QString home_;

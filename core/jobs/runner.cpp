@@ -1,5 +1,6 @@
 #include "jobs/runner.h"
 
+#include "common/workers.h"
 #include "db/connection.h"
 #include "jobs/child_process.h"
 #include "jobs/store.h"
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -30,13 +32,11 @@ std::string hostName() {
     return buf;
 }
 
-std::string jsonText(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString(); }
-
-/// Errors after which the same transaction may simply be tried again.
-bool isTransient(const Error& e) {
-    const std::string& c = e.code();
-    return c == "40P01" || c == "40001" || c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03";
+std::string jsonText(const QJsonObject& o) {
+    return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
 }
+
+using db::isTransient;
 
 struct Claimed {
     std::int64_t id = 0;
@@ -48,7 +48,21 @@ struct Claimed {
     double timeoutS = 0;
     int memoryLimitMb = 0;
     std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+    /// Set with `cancelled` when a stopping runner's grace is over: the job is given back.
+    std::shared_ptr<std::atomic<bool>> released = std::make_shared<std::atomic<bool>>(false);
 };
+
+/// A claim in the runner's hands, as the control thread sees it.
+struct InHand {
+    std::int64_t jobId = 0;
+    std::shared_ptr<std::atomic<bool>> cancelled, released;
+};
+
+constexpr std::int64_t kNoDeadline = std::numeric_limits<std::int64_t>::max();
+
+std::int64_t nowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 } // namespace
 
@@ -59,15 +73,21 @@ std::string Runner::tasksRegex(const std::string& globs) {
         size_t end = globs.find(',', start);
         if (end == std::string::npos) end = globs.size();
         std::string one = globs.substr(start, end - start);
-        while (!one.empty() && one.front() == ' ') one.erase(0, 1);
-        while (!one.empty() && one.back() == ' ') one.pop_back();
+        while (!one.empty() && one.front() == ' ')
+            one.erase(0, 1);
+        while (!one.empty() && one.back() == ' ')
+            one.pop_back();
         if (!one.empty()) {
             std::string re;
             for (char ch : one) {
-                if (ch == '*') re += ".*";
-                else if (ch == '?') re += '.';
-                else if (std::string_view("\\^$.|+()[]{}").find(ch) != std::string_view::npos) re += std::string("\\") + ch;
-                else re += ch;
+                if (ch == '*')
+                    re += ".*";
+                else if (ch == '?')
+                    re += '.';
+                else if (std::string_view("\\^$.|+()[]{}").find(ch) != std::string_view::npos)
+                    re += std::string("\\") + ch;
+                else
+                    re += ch;
             }
             alternatives += (alternatives.empty() ? "" : "|") + re;
         }
@@ -85,10 +105,19 @@ struct Runner::Impl {
 
     std::atomic<bool> stop{false};        ///< workers: claim nothing more
     std::atomic<bool> workersDone{false}; ///< control: every worker has returned
-    std::atomic<std::int64_t> done{0}, failed{0}, lost{0}, started{0};
+    /// When the jobs still in hand are given back (steady clock, ns); kNoDeadline: never.
+    std::atomic<std::int64_t> releaseAt{kNoDeadline};
+    std::atomic<bool> releasing{false}; ///< the grace is over
+    std::atomic<std::int64_t> done{0}, failed{0}, lost{0}, released{0}, started{0};
+    std::atomic<int> finishedWorkers{0};
     std::mutex m;
     std::condition_variable wake;
-    std::map<std::int64_t, std::shared_ptr<std::atomic<bool>>> running; ///< token -> cancel flag
+    std::map<std::int64_t, InHand> running; ///< token -> the claim
+    /// Interrupts connects made between batches, when the runner is told to stop.
+    std::shared_ptr<db::Interrupter> connecting = std::make_shared<db::Interrupter>();
+    /// Interrupts everything (a server that no longer answers), a few seconds after the
+    /// grace of a stop is over.
+    std::shared_ptr<db::Interrupter> hard = std::make_shared<db::Interrupter>();
 
     Impl(RunnerOptions opts, const TaskRegistry& r) : o(std::move(opts)), registry(r) {
         if (o.threads < 1) o.threads = 1;
@@ -96,7 +125,8 @@ struct Runner::Impl {
         if (o.leaseS < 1) o.leaseS = 1;
         if (o.tasks.empty()) {
             std::string all;
-            for (const auto& n : registry.names()) all += (all.empty() ? "" : ",") + n;
+            for (const auto& n : registry.names())
+                all += (all.empty() ? "" : ",") + n;
             regex = tasksRegex(all);
         } else {
             regex = tasksRegex(o.tasks);
@@ -111,12 +141,23 @@ struct Runner::Impl {
         if (o.verbose) std::fprintf(stderr, "runner %lld: %s\n", static_cast<long long>(runnerId), line.c_str());
     }
 
-    /// Connects, retrying with back-off while the server is away (restarts, failovers).
-    std::optional<db::Connection> connect(const char* purpose) {
+    void stopClaiming() {
+        stop = true;
+        connecting->interrupt();
+        wake.notify_all();
+    }
+
+    /// Connects, retrying with back-off while the server is away (restarts, failovers),
+    /// until `giveUp` says so. The connect itself is stopped by `through`; the connection
+    /// is then attached to `hard`.
+    std::optional<db::Connection> connect(const char* purpose, const std::shared_ptr<db::Interrupter>& through,
+                                          const std::function<bool()>& giveUp) {
         double wait = 0.1;
         for (;;) {
+            if (giveUp() || through->interrupted() || hard->interrupted()) return std::nullopt;
             try {
-                db::Connection c = db::Connection::open(o.conninfo, purpose);
+                db::Connection c = db::Connection::open(o.conninfo, purpose, through);
+                c.setInterrupter(hard);
                 // A runner's claims and completions need not wait for the WAL flush: one
                 // lost in a server crash only makes its job run again (a lost claim leaves
                 // the job QUEUED; a lost completion leaves it RUNNING until its lease lapses),
@@ -125,11 +166,11 @@ struct Runner::Impl {
                 c.exec("SET synchronous_commit = off");
                 return c;
             } catch (const Error& e) {
-                say(std::string("cannot connect, retrying: ") + e.what());
+                if (e.code() != db::kInterrupted) say(std::string("cannot connect, retrying: ") + e.what());
             }
             const auto until = Clock::now() + std::chrono::duration<double>(wait);
             while (Clock::now() < until) {
-                if (stop) return std::nullopt;
+                if (giveUp()) return std::nullopt;
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
             }
             wait = std::min(wait * 2, 5.0);
@@ -137,8 +178,8 @@ struct Runner::Impl {
     }
 
     std::vector<Claimed> claim(db::Connection& c) {
-        const int want = o.maxJobs > 0 ? static_cast<int>(std::min<std::int64_t>(o.claimBatch, o.maxJobs - started))
-                                       : o.claimBatch;
+        const int want =
+            o.maxJobs > 0 ? static_cast<int>(std::min<std::int64_t>(o.claimBatch, o.maxJobs - started)) : o.claimBatch;
         if (want <= 0) return {};
         const auto r = c.query("SELECT id, name, phase, config, input, token, attempts, coalesce(timeout_s, 0), "
                                "coalesce(memory_limit_mb, 0) FROM job_claim($1, $2, $3, $4, $5, $6)",
@@ -159,67 +200,90 @@ struct Runner::Impl {
         }
         started += static_cast<std::int64_t>(out.size());
         std::lock_guard lock(m);
-        for (const Claimed& j : out) running[j.token] = j.cancelled;
+        for (const Claimed& j : out) {
+            // Claimed after the grace ran out (the claim was on its way): give it back too.
+            if (releasing) {
+                j.released->store(true);
+                j.cancelled->store(true);
+            }
+            running[j.token] = {j.id, j.cancelled, j.released};
+        }
         return out;
     }
 
+    static TaskResult failure(const std::string& outcome, const std::string& error, bool retryable = true) {
+        TaskResult r;
+        r.ok = false;
+        r.outcome = outcome;
+        r.retryable = retryable;
+        r.error = error;
+        return r;
+    }
+
     TaskResult execute(const Claimed& j) {
+        if (j.released->load()) return failure(kReleasedOutcome, "given back before it started");
         const TaskType* type = registry.find(j.name);
-        if (!type) {
-            TaskResult r;
-            r.ok = false;
-            r.outcome = "FAILED";
-            r.retryable = false;
-            r.error = "this runner does not know task '" + j.name + "'";
-            return r;
-        }
-        say("job " + std::to_string(j.id) + " " + j.name + (j.phase == Phase::Epilog ? " (epilog)" : "") + ", attempt " +
-            std::to_string(j.attempt));
-        if (type->isolation == Isolation::ChildProcess) {
-            ChildSpec spec;
-            spec.executable = o.taskExecutable;
-            spec.timeoutS = j.timeoutS > 0 ? j.timeoutS : type->timeoutS;
-            spec.memoryLimitMb = j.memoryLimitMb > 0 ? j.memoryLimitMb : type->memoryLimitMb;
-            spec.job = {{"task", QString::fromStdString(j.name)},
-                        {"phase", j.phase == Phase::Epilog ? "epilog" : "prolog"},
-                        {"job_id", static_cast<qint64>(j.id)},
-                        {"attempt", j.attempt},
-                        {"config", j.config},
-                        {"input", j.input},
-                        {"conninfo", QString::fromStdString(o.conninfo)},
-                        {"memory_limit_mb", spec.memoryLimitMb}};
-            try {
-                return runInChildProcess(spec, *j.cancelled);
-            } catch (const Error& e) {
-                TaskResult r;
-                r.ok = false;
-                r.outcome = "CRASHED";
-                r.error = e.what();
-                return r;
+        if (!type) return failure("FAILED", "this runner does not know task '" + j.name + "'", false);
+        say("job " + std::to_string(j.id) + " " + j.name + (j.phase == Phase::Epilog ? " (epilog)" : "") +
+            ", attempt " + std::to_string(j.attempt));
+        TaskResult r;
+        try {
+            if (type->isolation == Isolation::ChildProcess) {
+                ChildSpec spec;
+                spec.executable = o.taskExecutable;
+                spec.timeoutS = j.timeoutS > 0 ? j.timeoutS : type->timeoutS;
+                spec.memoryLimitMb = j.memoryLimitMb > 0 ? j.memoryLimitMb : type->memoryLimitMb;
+                spec.job = {{"task", QString::fromStdString(j.name)},
+                            {"phase", j.phase == Phase::Epilog ? "epilog" : "prolog"},
+                            {"job_id", static_cast<qint64>(j.id)},
+                            {"attempt", j.attempt},
+                            {"config", j.config},
+                            {"input", j.input},
+                            {"conninfo", QString::fromStdString(o.conninfo)},
+                            {"memory_limit_mb", spec.memoryLimitMb}};
+                try {
+                    r = runInChildProcess(spec, *j.cancelled);
+                } catch (...) {
+                    r = failure("CRASHED", describeCurrentException());
+                }
+            } else {
+                TaskContext ctx(j.id, j.attempt, j.phase, j.config, j.input, o.conninfo, j.cancelled.get());
+                r = executeTask(*type, ctx);
             }
+        } catch (...) {
+            // executeTask catches what the task throws; this is whatever escaped around it
+            // (out of memory building the context, say). The job fails; the runner goes on.
+            r = failure("FAILED", "runner error around task '" + j.name + "': " + describeCurrentException());
         }
-        TaskContext ctx(j.id, j.attempt, j.phase, j.config, j.input, o.conninfo, j.cancelled.get());
-        return executeTask(*type, ctx);
+        if (j.released->load()) return failure(kReleasedOutcome, "stopped: the runner's grace period ran out");
+        return r;
     }
 
     /// Commits a batch of results in one transaction; a result whose claim has lapsed is
-    /// discarded whole (its sub-jobs, tags and QC too).
+    /// discarded whole (its sub-jobs, tags and QC too). Results of given-back claims are
+    /// dropped and their jobs queued again.
     void commitOnce(db::Connection& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
+        auto isReleased = [](const TaskResult& r) { return !r.ok && r.outcome == kReleasedOutcome; };
         bool anySide = false;
         for (const auto& [j, r] : batch)
-            anySide = anySide || !r.ok || !r.tags.empty() || !r.qc.empty() || !r.subjobs.empty() ||
+            anySide = anySide || isReleased(r) || !r.ok || !r.tags.empty() || !r.qc.empty() || !r.subjobs.empty() ||
                       !r.children.empty() || j.phase == Phase::Epilog;
         // Plain results need no transaction block: job_complete_many is one statement.
         std::optional<db::Transaction> t;
         if (anySide) t.emplace(c);
         JobStore store(c, registry);
-        std::vector<std::int64_t> ids, tokens;
+        std::vector<std::int64_t> ids, tokens, backIds, backTokens;
         std::vector<std::string> statuses, errors, outcomes;
         std::vector<std::optional<std::string>> outputs, errs;
         std::vector<int> subjobCounts;
         std::vector<bool> retry;
         std::set<std::int64_t> lostIds; // claims that had lapsed: their results are discarded
         for (auto& [j, r] : batch) {
+            if (isReleased(r)) {
+                backIds.push_back(j.id);
+                backTokens.push_back(j.token);
+                continue;
+            }
             const bool side = !r.ok || !r.tags.empty() || !r.qc.empty() || !r.subjobs.empty() || !r.children.empty() ||
                               j.phase == Phase::Epilog;
             if (side) {
@@ -273,10 +337,13 @@ struct Runner::Impl {
         if (!ids.empty()) {
             const auto r = c.query("SELECT unnest(job_complete_many($1, $2, $3, $4::jsonb[], $5, $6, $7, $8))", ids,
                                    tokens, statuses, outputs, errs, outcomes, subjobCounts, retry);
-            for (int i = 0; i < r.size(); ++i) lostIds.insert(r.toInt(i, 0));
+            for (int i = 0; i < r.size(); ++i)
+                lostIds.insert(r.toInt(i, 0));
         }
+        if (!backIds.empty()) c.query("SELECT job_give_back($1, $2)", backIds, backTokens);
         if (t) t->commit();
-        for (const auto& [j, r] : batch) (lostIds.count(j.id) ? lost : r.ok ? done : failed) += 1;
+        for (const auto& [j, r] : batch)
+            (isReleased(r) ? released : lostIds.count(j.id) ? lost : r.ok ? done : failed) += 1;
     }
 
     void commit(std::optional<db::Connection>& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
@@ -285,12 +352,14 @@ struct Runner::Impl {
             try {
                 if (!c || !c->isHealthy()) {
                     c.reset();
-                    c = connect("paudm runner");
-                    if (!c) break; // stopping: the leases lapse and the jobs run again elsewhere
+                    c = connect("paudm runner", hard, [] { return false; });
+                    if (!c) break; // interrupted: the leases lapse and the jobs run again elsewhere
                 }
                 commitOnce(*c, batch);
                 break;
-            } catch (const Error& e) {
+            } catch (...) {
+                const Error e = currentExceptionAsError();
+                if (e.code() == db::kInterrupted) break; // the leases lapse and the jobs run again elsewhere
                 const bool transient = isTransient(e) || !c || !c->isHealthy();
                 if (transient && attempt < 50) {
                     say(std::string("commit interrupted, retrying: ") + e.what());
@@ -302,22 +371,17 @@ struct Runner::Impl {
                 // Not retryable (e.g. a task produced an invalid sub-job): record that as the
                 // job's failure rather than lose it.
                 for (auto& [j, r] : batch) {
-                    r = TaskResult{};
-                    r.ok = false;
-                    r.outcome = "FAILED";
-                    r.retryable = false;
-                    r.error = std::string("the runner could not commit the result: ") + e.what();
+                    if (!r.ok && r.outcome == kReleasedOutcome) continue;
+                    r = failure("FAILED", std::string("the runner could not commit the result: ") + e.what(), false);
                 }
                 recordedAsFailure = true;
             }
         }
         std::lock_guard lock(m);
-        for (const auto& [j, r] : batch) running.erase(j.token);
+        for (const auto& [j, r] : batch)
+            running.erase(j.token);
     }
 
-    /// No claim in progress anywhere (it may yet create work for us, and a job waiting for
-    /// its sub-jobs waits on claims or on the ready queue), and no job of our tasks in the
-    /// ready queue, back-off included. Both tables hold only live work: this stays cheap.
     /// True while another thread of this runner has jobs in hand (a cancelled one has no
     /// lease any more, but is still running until it notices).
     bool holdsJobs() {
@@ -325,15 +389,19 @@ struct Runner::Impl {
         return !running.empty();
     }
 
+    /// No claim in progress anywhere (it may yet create work for us, and a job waiting for
+    /// its sub-jobs waits on claims or on the ready queue), and no job of our tasks in the
+    /// ready queue, back-off included. Both tables hold only live work: this stays cheap.
     bool idle(db::Connection& c) {
-        return c.query("SELECT NOT EXISTS (SELECT 1 FROM job_lease) AND "
-                       "NOT EXISTS (SELECT 1 FROM job_ready WHERE name ~ $1)",
-                       regex)
+        return c
+            .query("SELECT NOT EXISTS (SELECT 1 FROM job_lease) AND "
+                   "NOT EXISTS (SELECT 1 FROM job_ready WHERE name ~ $1)",
+                   regex)
             .toBool(0, 0);
     }
 
     void worker() {
-        std::optional<db::Connection> c = connect("paudm runner");
+        std::optional<db::Connection> c = connect("paudm runner", connecting, [this] { return stop.load(); });
         while (c && !stop) {
             if (o.maxJobs > 0 && started >= o.maxJobs) break;
             std::vector<Claimed> jobs;
@@ -341,15 +409,15 @@ struct Runner::Impl {
                 if (!c->isHealthy()) throw Error("connection lost", "08006");
                 jobs = claim(*c);
                 if (jobs.empty() && o.untilIdle && !holdsJobs() && idle(*c)) {
-                    stop = true;
-                    wake.notify_all();
+                    stopClaiming();
                     break;
                 }
-            } catch (const Error& e) {
-                say(std::string("claim failed, reconnecting: ") + e.what());
+            } catch (...) {
+                if (stop) break;
+                say("claim failed, reconnecting: " + describeCurrentException());
                 c.reset();
                 std::this_thread::sleep_for(std::chrono::milliseconds(500)); // no tight loop on a persistent error
-                c = connect("paudm runner");
+                c = connect("paudm runner", connecting, [this] { return stop.load(); });
                 continue;
             }
             if (jobs.empty()) {
@@ -367,6 +435,28 @@ struct Runner::Impl {
         }
     }
 
+    /// The grace of a stop ran out: every job in hand is stopped and, once its worker
+    /// notices, given back.
+    void releaseInHand() {
+        releasing = true;
+        std::lock_guard lock(m);
+        for (auto& [token, h] : running) {
+            h.released->store(true);
+            h.cancelled->store(true);
+        }
+        if (!running.empty()) say("grace period over: giving back " + std::to_string(running.size()) + " jobs");
+    }
+
+    /// Past the grace of a stop: the jobs in hand are given back; a few seconds later, a
+    /// worker still blocked waits on a server that does not answer and is cut loose (its
+    /// leases lapse; the jobs run again elsewhere).
+    void checkDeadline() {
+        const std::int64_t deadline = releaseAt;
+        if (deadline == kNoDeadline || nowNs() < deadline) return;
+        if (!releasing) releaseInHand();
+        if (nowNs() >= deadline + std::int64_t(5'000'000'000)) hard->interrupt();
+    }
+
     void control() {
         std::optional<db::Connection> c;
         auto lastBeat = Clock::now() - std::chrono::hours(1);
@@ -381,19 +471,28 @@ struct Runner::Impl {
         // Until the last worker returns, not merely until stop: jobs still in hand need their
         // heartbeats and their aborts.
         while (!workersDone) {
+            checkDeadline();
             try {
                 if (!c || !c->isHealthy()) {
                     c.reset();
-                    c = connect("paudm runner control");
-                    if (!c) break;
+                    c = connect("paudm runner control", hard, [this] {
+                        checkDeadline(); // the grace runs out even while the server is away
+                        return workersDone.load();
+                    });
+                    if (!c) {
+                        if (workersDone || hard->interrupted()) break;
+                        continue;
+                    }
                     c->listen("paudm_jobs");
                     c->listen("paudm_abort");
                     c->listen(stopChannel());
                 }
                 bool abortSeen = false;
                 for (const auto& n : c->waitNotifications(std::chrono::milliseconds(200))) {
-                    if (n.channel == "paudm_abort") abortSeen = true;
-                    else wake.notify_all();
+                    if (n.channel == "paudm_abort")
+                        abortSeen = true;
+                    else
+                        wake.notify_all();
                 }
                 if (workersDone) break;
                 const auto now = Clock::now();
@@ -409,7 +508,8 @@ struct Runner::Impl {
                     std::vector<std::int64_t> tokens;
                     {
                         std::lock_guard lock(m);
-                        for (const auto& [t, flag] : running) tokens.push_back(t);
+                        for (const auto& [t, h] : running)
+                            tokens.push_back(t);
                     }
                     if (!tokens.empty())
                         c->query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
@@ -418,8 +518,7 @@ struct Runner::Impl {
                     // Observers (the console's Runners panel) hear each heartbeat.
                     c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1 "
                              "RETURNING pg_notify('paudm_runners', id::text)",
-                             runnerId,
-                             static_cast<std::int64_t>(done + failed));
+                             runnerId, static_cast<std::int64_t>(done + failed));
                     lastBeat = now;
                     abortSeen = true; // also catch aborts whose notification was missed
                 }
@@ -432,9 +531,10 @@ struct Runner::Impl {
                     }
                     lastReap = now;
                 }
-            } catch (const Error& e) {
-                say(std::string("control connection: ") + e.what());
+            } catch (...) {
+                say("control connection: " + describeCurrentException());
                 c.reset();
+                if (hard->interrupted()) break;
             }
         }
     }
@@ -446,7 +546,8 @@ struct Runner::Impl {
         std::vector<std::int64_t> tokens;
         {
             std::lock_guard lock(m);
-            for (const auto& [t, flag] : running) tokens.push_back(t);
+            for (const auto& [t, h] : running)
+                tokens.push_back(t);
         }
         if (tokens.empty()) return;
         const auto r = c.query("SELECT t FROM unnest($1::bigint[]) t WHERE NOT EXISTS "
@@ -455,7 +556,7 @@ struct Runner::Impl {
         std::lock_guard lock(m);
         for (int i = 0; i < r.size(); ++i) {
             const auto it = running.find(r.toInt(i, 0));
-            if (it != running.end()) it->second->store(true);
+            if (it != running.end()) it->second.cancelled->store(true);
         }
     }
 };
@@ -467,40 +568,64 @@ Runner::~Runner() {
     requestStop();
 }
 
-void Runner::requestStop() {
-    d_->stop = true;
-    d_->wake.notify_all();
+void Runner::requestStop(double graceS) {
+    d_->stopClaiming();
+    if (graceS >= 0) {
+        const std::int64_t at = nowNs() + static_cast<std::int64_t>(graceS * 1e9);
+        std::int64_t current = d_->releaseAt;
+        while (at < current && !d_->releaseAt.compare_exchange_weak(current, at)) {
+        }
+    }
 }
 
-RunnerStats Runner::stats() const { return {d_->runnerId, d_->done, d_->failed, d_->lost}; }
+RunnerStats Runner::stats() const {
+    return {d_->runnerId, d_->done, d_->failed, d_->lost, d_->released};
+}
+
+int Runner::jobsInHand() const {
+    std::lock_guard lock(d_->m);
+    return static_cast<int>(d_->running.size());
+}
 
 Result<RunnerStats> Runner::run() {
     auto registered = capture([&] {
-        db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
-        d_->runnerId = c.query("INSERT INTO runner (host, pid, threads, tasks, batch_job_id, lease_s) "
-                               "VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6) "
-                               "RETURNING id, pg_notify('paudm_runners', id::text)",
-                               d_->host, static_cast<int>(::getpid()), d_->o.threads, d_->o.tasks, d_->o.batchJobId,
-                               d_->o.leaseS)
-                           .toInt(0, 0);
+        db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner", d_->hard);
+        d_->runnerId =
+            c.query("INSERT INTO runner (host, pid, threads, tasks, batch_job_id, lease_s) "
+                    "VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6) "
+                    "RETURNING id, pg_notify('paudm_runners', id::text)",
+                    d_->host, static_cast<int>(::getpid()), d_->o.threads, d_->o.tasks, d_->o.batchJobId, d_->o.leaseS)
+                .toInt(0, 0);
     });
     if (!registered) return std::unexpected(registered.error().withContext("starting the runner"));
     d_->say("started with " + std::to_string(d_->o.threads) + " threads, tasks " + d_->regex);
-    std::thread control([this] { d_->control(); });
-    std::vector<std::thread> workers;
-    for (int i = 0; i < d_->o.threads; ++i) workers.emplace_back([this] { d_->worker(); });
-    for (auto& w : workers) w.join();
-    d_->stop = true;
-    d_->workersDone = true;
-    // The same statement wakes the control thread, so that stopping does not wait for its
-    // next look at the server.
-    (void)capture([&] {
-        db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner");
-        c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
-                "RETURNING pg_notify($3, 'stop'), pg_notify('paudm_runners', id::text)",
-                d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed), d_->stopChannel());
+    // The control thread and the workers are one group: none of them lets an exception
+    // out (their loops catch everything), and run() returns only after all are joined.
+    auto ran = capture([&] {
+        runWorkers(d_->o.threads + 1, [this](int index, const WorkerGroup&) {
+            if (index == 0) return d_->control();
+            try {
+                d_->worker();
+            } catch (...) {
+                d_->say("worker stopped: " + describeCurrentException());
+                d_->stopClaiming(); // the others finish what they hold; the pilot ends cleanly
+            }
+            // The last worker out lets the control thread go.
+            if (d_->finishedWorkers.fetch_add(1) + 1 == d_->o.threads) {
+                d_->stop = true;
+                d_->workersDone = true;
+                // The same statement wakes the control thread, so that stopping does not wait
+                // for its next look at the server.
+                (void)capture([&] {
+                    db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner", d_->hard);
+                    c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
+                            "RETURNING pg_notify($3, 'stop'), pg_notify('paudm_runners', id::text)",
+                            d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed), d_->stopChannel());
+                });
+            }
+        });
     });
-    control.join();
+    if (!ran) return std::unexpected(ran.error().withContext("runner"));
     return stats();
 }
 

@@ -24,20 +24,24 @@ struct RunnerOptions {
     /// Task names this runner takes: comma-separated globs ("register*,noop"); empty: all
     /// the task types it knows.
     std::string tasks;
-    bool untilIdle = false;        ///< return when there is nothing left to do
-    std::int64_t maxJobs = 0;      ///< return after this many jobs (0: no limit)
-    double leaseS = 30;            ///< a claim lapses this long after the last heartbeat
-    int claimBatch = 1;            ///< jobs claimed (and committed) together, for short jobs
-    QString taskExecutable;        ///< the `paudm` binary, for child-process tasks
-    std::string batchJobId;        ///< e.g. the Slurm array job and task
-    bool verbose = false;          ///< one line per job on stderr
+    bool untilIdle = false;   ///< return when there is nothing left to do
+    std::int64_t maxJobs = 0; ///< return after this many jobs (0: no limit)
+    double leaseS = 30;       ///< a claim lapses this long after the last heartbeat
+    int claimBatch = 1;       ///< jobs claimed (and committed) together, for short jobs
+    QString taskExecutable;   ///< the `paudm` binary, for child-process tasks
+    std::string batchJobId;   ///< e.g. the Slurm array job and task
+    bool verbose = false;     ///< one line per job on stderr
 };
+
+/// Outcome of a claim that a stopping runner gave back unfinished (job_give_back).
+inline constexpr const char* kReleasedOutcome = "RELEASED";
 
 struct RunnerStats {
     std::int64_t runnerId = 0;
     std::int64_t done = 0;
     std::int64_t failed = 0;
-    std::int64_t lost = 0; ///< results discarded because the claim had lapsed
+    std::int64_t lost = 0;     ///< results discarded because the claim had lapsed
+    std::int64_t released = 0; ///< jobs given back unfinished when stopping
 };
 
 class Runner {
@@ -50,10 +54,16 @@ public:
     /// Runs until requestStop(), until idle (untilIdle) or maxJobs. Connection losses are
     /// survived (reconnecting); an error is returned only if the runner cannot start.
     Result<RunnerStats> run();
-    /// Thread-safe; run() returns soon after, finishing the jobs in hand.
-    void requestStop();
+    /// Thread-safe: claims nothing more, finishes the jobs in hand and returns from run().
+    /// With a grace period, the jobs still unfinished `graceS` seconds from now are
+    /// stopped and given back (queued again at once, the attempt not counted); a second
+    /// call may shorten the grace (0: give back now). Only calls whose time is up stop a
+    /// job: they never make the wait longer.
+    void requestStop(double graceS = -1);
     /// Live counters (thread-safe).
     RunnerStats stats() const;
+    /// Jobs claimed and not yet committed (thread-safe).
+    int jobsInHand() const;
 
     /// "a*,b" -> "^(a.*|b)$"
     static std::string tasksRegex(const std::string& globs);

@@ -1,5 +1,6 @@
 #include "jobs/task.h"
 
+#include "common/workers.h"
 #include "db/connection.h"
 
 #include <QJsonArray>
@@ -31,13 +32,16 @@ NewJob newJobFromJson(const QJsonObject& o) {
     return j;
 }
 
-QJsonValue optionalNumber(const std::optional<double>& v) { return v ? QJsonValue(*v) : QJsonValue(); }
+QJsonValue optionalNumber(const std::optional<double>& v) {
+    return v ? QJsonValue(*v) : QJsonValue();
+}
 
 } // namespace
 
 QJsonObject TaskResult::toJson() const {
     QJsonObject tagsJson;
-    for (const auto& [k, v] : tags) tagsJson[QString::fromStdString(k)] = QString::fromStdString(v);
+    for (const auto& [k, v] : tags)
+        tagsJson[QString::fromStdString(k)] = QString::fromStdString(v);
     QJsonArray qcJson, subs, deps, kids;
     for (const QcEntry& q : qc)
         qcJson.append(QJsonObject{{"check", QString::fromStdString(q.check)},
@@ -46,9 +50,12 @@ QJsonObject TaskResult::toJson() const {
                                   {"max", optionalNumber(q.max)},
                                   {"units", QString::fromStdString(q.units)},
                                   {"ref", QString::fromStdString(q.ref)}});
-    for (const NewJob& j : subjobs) subs.append(newJobToJson(j));
-    for (const auto& [p, c] : dependencies) deps.append(QJsonArray{p, c});
-    for (const NewJob& j : children) kids.append(newJobToJson(j));
+    for (const NewJob& j : subjobs)
+        subs.append(newJobToJson(j));
+    for (const auto& [p, c] : dependencies)
+        deps.append(QJsonArray{p, c});
+    for (const NewJob& j : children)
+        kids.append(newJobToJson(j));
     return {{"ok", ok},
             {"error", QString::fromStdString(error)},
             {"traceback", QString::fromStdString(traceback)},
@@ -71,7 +78,8 @@ TaskResult TaskResult::fromJson(const QJsonObject& o) {
     r.retryable = o["retryable"].toBool(true);
     r.output = o["output"].toObject();
     const QJsonObject t = o["tags"].toObject();
-    for (auto it = t.begin(); it != t.end(); ++it) r.tags[it.key().toStdString()] = it.value().toString().toStdString();
+    for (auto it = t.begin(); it != t.end(); ++it)
+        r.tags[it.key().toStdString()] = it.value().toString().toStdString();
     for (const QJsonValue& v : o["qc"].toArray()) {
         const QJsonObject q = v.toObject();
         QcEntry e;
@@ -83,10 +91,12 @@ TaskResult TaskResult::fromJson(const QJsonObject& o) {
         e.ref = q["ref"].toString().toStdString();
         r.qc.push_back(e);
     }
-    for (const QJsonValue& v : o["subjobs"].toArray()) r.subjobs.push_back(newJobFromJson(v.toObject()));
+    for (const QJsonValue& v : o["subjobs"].toArray())
+        r.subjobs.push_back(newJobFromJson(v.toObject()));
     for (const QJsonValue& v : o["dependencies"].toArray())
         r.dependencies.emplace_back(v.toArray().at(0).toInt(), v.toArray().at(1).toInt());
-    for (const QJsonValue& v : o["children"].toArray()) r.children.push_back(newJobFromJson(v.toObject()));
+    for (const QJsonValue& v : o["children"].toArray())
+        r.children.push_back(newJobFromJson(v.toObject()));
     return r;
 }
 
@@ -111,7 +121,9 @@ void TaskContext::addDependency(int parent, int child) {
     result_.dependencies.emplace_back(parent, child);
 }
 
-void TaskContext::addChild(NewJob job) { result_.children.push_back(std::move(job)); }
+void TaskContext::addChild(NewJob job) {
+    result_.children.push_back(std::move(job));
+}
 
 void TaskContext::log(const std::string& line) {
     log_ += line;
@@ -136,7 +148,8 @@ const TaskType* TaskRegistry::find(const std::string& name) const {
 
 std::vector<std::string> TaskRegistry::names() const {
     std::vector<std::string> out;
-    for (const auto& [k, v] : types_) out.push_back(k);
+    for (const auto& [k, v] : types_)
+        out.push_back(k);
     return out;
 }
 
@@ -156,14 +169,23 @@ TaskResult executeTask(const TaskType& type, TaskContext& ctx) {
         }
         r.ok = true;
         r.outcome = r.subjobs.empty() ? "DONE" : "STANDBY";
-    } catch (const std::exception& e) {
+    } catch (...) {
+        // Whatever the task threw, a std::exception or not: the job fails, the runner goes on.
+        const std::string what = describeCurrentException();
+        bool permanent = false;
+        try {
+            throw;
+        } catch (const PermanentError&) {
+            permanent = true;
+        } catch (...) {
+        }
         r.ok = false;
         r.outcome = "FAILED";
-        r.retryable = dynamic_cast<const PermanentError*>(&e) == nullptr;
-        r.error = e.what();
+        r.retryable = !permanent;
+        r.error = what;
         r.traceback = "task '" + type.name + "', job " + std::to_string(ctx.jobId()) + ", attempt " +
                       std::to_string(ctx.attempt()) + ", " + (ctx.phase() == Phase::Prolog ? "prolog/run" : "epilog") +
-                      ":\n" + e.what();
+                      ":\n" + what;
         r.subjobs.clear(); // nothing of a failed part is committed
         r.dependencies.clear();
         r.children.clear();

@@ -20,16 +20,15 @@ QDateTime timeOf(const db::Rows& r, int row, int col) {
 
 } // namespace
 
-TransferOverview loadTransferOverview(const RetentionOptions& o) {
+TransferOverview loadTransferOverview(db::Connection& c, const RetentionOptions& o) {
     TransferOverview out;
-    db::Connection c = db::Connection::open(o.conninfo, "paudm console transfer");
     std::map<std::string, ObsSetState> sets;
-    const auto r = c.query(
-        "SELECT t.obs_set, t.files, t.bytes, t.status, t.files_verified, t.files_quarantined, t.files_failed, "
-        "extract(epoch FROM t.started), extract(epoch FROM t.ended), extract(epoch FROM t.buffer_cleaned), "
-        "coalesce(t.error, ''), s.registered IS NOT NULL, "
-        "(SELECT avg(f.rate_mb_s) FROM transfer_file f WHERE f.obs_set = t.obs_set AND f.rate_mb_s > 0) "
-        "FROM transfer_obs_set t LEFT JOIN obs_set s ON s.obs_set = t.obs_set");
+    const auto r =
+        c.query("SELECT t.obs_set, t.files, t.bytes, t.status, t.files_verified, t.files_quarantined, t.files_failed, "
+                "extract(epoch FROM t.started), extract(epoch FROM t.ended), extract(epoch FROM t.buffer_cleaned), "
+                "coalesce(t.error, ''), s.registered IS NOT NULL, "
+                "(SELECT avg(f.rate_mb_s) FROM transfer_file f WHERE f.obs_set = t.obs_set AND f.rate_mb_s > 0) "
+                "FROM transfer_obs_set t LEFT JOIN obs_set s ON s.obs_set = t.obs_set");
     for (int i = 0; i < r.size(); ++i) {
         ObsSetState s;
         s.obsSet = std::string(r.text(i, 0));
@@ -57,26 +56,28 @@ TransferOverview loadTransferOverview(const RetentionOptions& o) {
     std::error_code ec;
     out.bufferMissing = !std::filesystem::exists(o.buffer, ec) && !isRemoteBuffer(o.buffer);
     if (!out.bufferMissing) try {
-        for (const auto& h : retentionStatus(o)) {
-            auto& s = sets[h.obsSet];
-            s.obsSet = h.obsSet;
-            s.inBuffer = true;
-            if (s.files == 0) s.files = h.files;
-            if (s.bytes == 0) s.bytes = h.bytes;
-            s.holds = h.reasons;
+            for (const auto& h : retentionStatus(c, o)) {
+                auto& s = sets[h.obsSet];
+                s.obsSet = h.obsSet;
+                s.inBuffer = true;
+                if (s.files == 0) s.files = h.files;
+                if (s.bytes == 0) s.bytes = h.bytes;
+                s.holds = h.reasons;
+            }
+        } catch (const Error& e) {
+            out.bufferError = e.what();
         }
-    } catch (const Error& e) {
-        out.bufferError = e.what();
-    }
-    for (auto& [name, s] : sets) out.obsSets.push_back(std::move(s));
+    for (auto& [name, s] : sets)
+        out.obsSets.push_back(std::move(s));
     std::sort(out.obsSets.begin(), out.obsSets.end(), [](auto& a, auto& b) { return a.obsSet > b.obsSet; });
 
     const auto d = c.exec("SELECT (ended AT TIME ZONE 'UTC')::date::text, sum(bytes) / 1e9, avg(rate_mb_s), count(*) "
                           "FROM transfer_file WHERE status = 'VERIFIED' AND ended IS NOT NULL GROUP BY 1 ORDER BY 1");
     for (int i = 0; i < d.size(); ++i)
-        out.days.push_back({QDate::fromString(QString::fromUtf8(d.text(i, 0).data(), static_cast<qsizetype>(d.text(i, 0).size())),
-                                              Qt::ISODate),
-                            d.toDouble(i, 1), d.isNull(i, 2) ? 0 : d.toDouble(i, 2), static_cast<int>(d.toInt(i, 3))});
+        out.days.push_back(
+            {QDate::fromString(QString::fromUtf8(d.text(i, 0).data(), static_cast<qsizetype>(d.text(i, 0).size())),
+                               Qt::ISODate),
+             d.toDouble(i, 1), d.isNull(i, 2) ? 0 : d.toDouble(i, 2), static_cast<int>(d.toInt(i, 3))});
     return out;
 }
 

@@ -21,14 +21,14 @@ namespace paudm::transfer {
 struct ObsSetState {
     std::string obsSet;
     bool inBuffer = false;
-    int files = 0;            ///< listed in the YAML (buffer) or the ledger
+    int files = 0; ///< listed in the YAML (buffer) or the ledger
     std::int64_t bytes = 0;
-    std::string status;       ///< ledger: RUNNING, DONE, INCOMPLETE, FAILED; "" = not transferred
+    std::string status; ///< ledger: RUNNING, DONE, INCOMPLETE, FAILED; "" = not transferred
     int verified = 0, quarantined = 0, failed = 0;
-    double rateMBs = 0;       ///< mean over the files copied in the latest run
+    double rateMBs = 0; ///< mean over the files copied in the latest run
     QDateTime started, ended, cleaned;
     bool registered = false;
-    std::vector<std::string> holds; ///< what keeps it in the buffer (empty and inBuffer: may go)
+    std::vector<Hold> holds; ///< what keeps it in the buffer (empty and inBuffer: may go)
     std::string error;
 };
 
@@ -55,7 +55,7 @@ struct TransferOverview {
 };
 
 /// Reads the ledger, the obs_set table and the buffer (with what holds each obs set).
-TransferOverview loadTransferOverview(const RetentionOptions& options);
+TransferOverview loadTransferOverview(db::Connection& c, const RetentionOptions& options);
 /// The ledger's files of one obs set.
 std::vector<FileState> loadTransferFiles(db::Connection& c, const std::string& obsSet);
 

@@ -9,6 +9,7 @@
 
 #include <QDateTime>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -46,21 +47,23 @@ Assessed assess(db::Connection& c, const RetentionOptions& o, const std::string&
     try {
         a.manifest = archive::ObsSetManifest::readFile(archive::manifestPathIn(o.buffer + "/" + obsSet));
     } catch (const Error& e) {
-        why.push_back(std::string("its YAML cannot be read: ") + e.what());
+        why.push_back({Hold::Condition::ManifestUnreadable, std::string("its YAML cannot be read: ") + e.what()});
         return a;
     }
     const auto& m = *a.manifest;
     a.hold.files = static_cast<int>(m.files.size());
-    for (const auto& f : m.files) a.hold.bytes += f.size;
+    for (const auto& f : m.files)
+        a.hold.bytes += f.size;
     a.hold.ageDays = closedAt(m).secsTo(QDateTime::currentDateTimeUtc()) / 86400.0;
 
     // 1. In the archive, verified: the ledger's word, and the archive copy still there.
     const auto t = c.query("SELECT status FROM transfer_obs_set WHERE obs_set = $1", obsSet);
     if (t.size() == 0) {
-        why.push_back("not transferred to the archive yet");
+        why.push_back({Hold::Condition::NotTransferred, "not transferred to the archive yet"});
     } else {
         std::map<std::string, std::pair<std::string, std::string>> ledger; // file -> (status, adler32)
-        const auto r = c.query("SELECT filename, status, coalesce(adler32, '') FROM transfer_file WHERE obs_set = $1", obsSet);
+        const auto r =
+            c.query("SELECT filename, status, coalesce(adler32, '') FROM transfer_file WHERE obs_set = $1", obsSet);
         for (int i = 0; i < r.size(); ++i)
             ledger[std::string(r.text(i, 0))] = {std::string(r.text(i, 1)), std::string(r.text(i, 2))};
         int bad = 0;
@@ -73,7 +76,8 @@ Assessed assess(db::Connection& c, const RetentionOptions& o, const std::string&
             else if (it->second.first != "VERIFIED")
                 problem = it->second.first;
             else if (it->second.second != archive::formatAdler32(f.adler32))
-                problem = "verified as " + it->second.second + " but the buffer's YAML says " + archive::formatAdler32(f.adler32);
+                problem = "verified as " + it->second.second + " but the buffer's YAML says " +
+                          archive::formatAdler32(f.adler32);
             else {
                 std::error_code ec;
                 const auto size = fs::file_size(o.archive.rawDir(obsSet) + "/" + f.name, ec);
@@ -85,26 +89,52 @@ Assessed assess(db::Connection& c, const RetentionOptions& o, const std::string&
             if (!problem.empty() && bad++ == 0) first = f.name + ": " + problem;
         }
         if (bad)
-            why.push_back(std::to_string(bad) + " of " + std::to_string(m.files.size()) +
-                          " files not verified in the archive (" + first + (bad > 1 ? ", ..." : "") + ")");
+            why.push_back({Hold::Condition::NotVerified, std::to_string(bad) + " of " + std::to_string(m.files.size()) +
+                                                             " files not verified in the archive (" + first +
+                                                             (bad > 1 ? ", ..." : "") + ")"});
     }
     // 2. Registered.
     const auto s = c.query("SELECT registered IS NOT NULL FROM obs_set WHERE obs_set = $1", obsSet);
-    if (s.size() == 0 || !s.toBool(0, 0)) why.push_back("not registered in PAUdb");
+    if (s.size() == 0 || !s.toBool(0, 0)) why.push_back({Hold::Condition::NotRegistered, "not registered in PAUdb"});
     // 3. Reduced: its nightly job is DONE.
     const auto n = c.query("SELECT count(*) FILTER (WHERE status = 'DONE'), count(*) FROM job "
                            "WHERE name = 'nightly' AND config ->> 'obs_set' = $1",
                            obsSet);
     if (n.toInt(0, 0) == 0)
-        why.push_back(n.toInt(0, 1) == 0 ? "its nightly reduction has not run (no nightly job)"
-                                         : "its nightly job is not DONE");
+        why.push_back({Hold::Condition::NotReduced, n.toInt(0, 1) == 0
+                                                        ? "its nightly reduction has not run (no nightly job)"
+                                                        : "its nightly job is not DONE"});
     // 4. Old enough.
     if (a.hold.ageDays < o.minAgeDays)
-        why.push_back(fixed(a.hold.ageDays) + " days old, younger than the minimum age of " + fixed(o.minAgeDays) + " days");
+        why.push_back(
+            {Hold::Condition::TooYoung,
+             fixed(a.hold.ageDays) + " days old, younger than the minimum age of " + fixed(o.minAgeDays) + " days"});
     return a;
 }
 
 } // namespace
+
+const char* conditionName(Hold::Condition c) {
+    switch (c) {
+    case Hold::Condition::ManifestUnreadable:
+        return "YAML";
+    case Hold::Condition::NotTransferred:
+        return "transfer";
+    case Hold::Condition::NotVerified:
+        return "archive copy";
+    case Hold::Condition::NotRegistered:
+        return "registration";
+    case Hold::Condition::NotReduced:
+        return "nightly";
+    case Hold::Condition::TooYoung:
+        return "age";
+    }
+    return "?";
+}
+
+bool ObsSetHold::heldBy(Hold::Condition c) const {
+    return std::any_of(reasons.begin(), reasons.end(), [c](const Hold& h) { return h.condition == c; });
+}
 
 std::string resolveBuffer(const std::string& cliBuffer) {
     if (!cliBuffer.empty()) return cliBuffer;
@@ -122,7 +152,11 @@ double parseAge(const std::string& text) {
         used = 0;
     }
     const std::string unit = used ? text.substr(used) : "";
-    const double scale = unit == "d" ? 1 : unit == "h" ? 1.0 / 24 : unit == "m" ? 1.0 / 1440 : unit.empty() && v == 0 ? 1 : -1;
+    const double scale = unit == "d"              ? 1
+                         : unit == "h"            ? 1.0 / 24
+                         : unit == "m"            ? 1.0 / 1440
+                         : unit.empty() && v == 0 ? 1
+                                                  : -1;
     if (used == 0 || scale < 0 || !std::isfinite(v) || v < 0)
         throw Error("'" + text + "' is not an age: use days, hours or minutes, e.g. 5d, 36h, 90m (or 0)");
     return v * scale;
@@ -130,8 +164,13 @@ double parseAge(const std::string& text) {
 
 std::vector<ObsSetHold> retentionStatus(const RetentionOptions& o) {
     db::Connection c = db::Connection::open(o.conninfo, "paudm buffer");
+    return retentionStatus(c, o);
+}
+
+std::vector<ObsSetHold> retentionStatus(db::Connection& c, const RetentionOptions& o) {
     std::vector<ObsSetHold> out;
-    for (const auto& set : findObsSets(o.buffer)) out.push_back(assess(c, o, set).hold);
+    for (const auto& set : findObsSets(o.buffer))
+        out.push_back(assess(c, o, set).hold);
     return out;
 }
 

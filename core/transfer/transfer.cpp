@@ -2,8 +2,10 @@
 
 #include "archive/checksum.h"
 #include "archive/obs_set.h"
-#include "db/connection.h"
 #include "common/atomic_file.h"
+#include "common/workers.h"
+#include "db/connection.h"
+#include "db/reconnecting.h"
 #include "transfer/verified_copy.h"
 
 #include <QProcess>
@@ -14,7 +16,6 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 namespace paudm::transfer {
 
@@ -22,60 +23,80 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void ledgerStart(db::Connection& c, const std::string& obsSet, const std::string& src, const std::string& dst,
+// The ledger's writes are upserts and idempotent updates keyed by obs set and file, so a
+// write cut short by a lost connection is simply made again on a new one (see
+// ReconnectingConnection): a server restart or a terminated session mid-transfer costs a
+// pause, not the transfer. If the server stays away, the transfer stops with that error;
+// every file copied so far stays verified under its final name, and a re-run records it.
+using Ledger = db::ReconnectingConnection;
+
+void ledgerStart(Ledger& ledger, const std::string& obsSet, const std::string& src, const std::string& dst,
                  const archive::ObsSetManifest* m, const std::string& error) {
-    db::Transaction tx(c);
-    std::int64_t bytes = 0;
-    if (m)
-        for (const auto& f : m->files) bytes += f.size;
-    c.query("INSERT INTO transfer_obs_set (obs_set, buffer_path, archive_path, files, bytes, status, error) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (obs_set) DO UPDATE SET buffer_path = EXCLUDED.buffer_path, "
+    ledger.run("recording the transfer of " + obsSet + " in the ledger", [&](db::Connection& c) {
+        db::Transaction tx(c);
+        std::int64_t bytes = 0;
+        if (m)
+            for (const auto& f : m->files)
+                bytes += f.size;
+        c.query(
+            "INSERT INTO transfer_obs_set (obs_set, buffer_path, archive_path, files, bytes, status, error) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (obs_set) DO UPDATE SET buffer_path = "
+            "EXCLUDED.buffer_path, "
             "archive_path = EXCLUDED.archive_path, files = EXCLUDED.files, bytes = EXCLUDED.bytes, started = now(), "
             "ended = NULL, status = EXCLUDED.status, error = EXCLUDED.error",
             obsSet, src, dst, m ? static_cast<int>(m->files.size()) : 0, bytes, error.empty() ? "RUNNING" : "FAILED",
             error.empty() ? std::optional<std::string>() : std::optional<std::string>(error));
-    if (m)
-        for (const auto& f : m->files)
-            c.query("INSERT INTO transfer_file (obs_set, filename, kind, bytes, adler32_expected) VALUES ($1, $2, $3, $4, $5) "
-                    "ON CONFLICT (obs_set, filename) DO UPDATE SET kind = EXCLUDED.kind, bytes = EXCLUDED.bytes, "
-                    "adler32_expected = EXCLUDED.adler32_expected",
-                    obsSet, f.name, f.kind, f.size, archive::formatAdler32(f.adler32));
-    tx.commit();
+        if (m)
+            for (const auto& f : m->files)
+                c.query("INSERT INTO transfer_file (obs_set, filename, kind, bytes, adler32_expected) VALUES ($1, $2, "
+                        "$3, $4, $5) "
+                        "ON CONFLICT (obs_set, filename) DO UPDATE SET kind = EXCLUDED.kind, bytes = EXCLUDED.bytes, "
+                        "adler32_expected = EXCLUDED.adler32_expected",
+                        obsSet, f.name, f.kind, f.size, archive::formatAdler32(f.adler32));
+        tx.commit();
+    });
 }
 
-void ledgerFile(db::Connection& c, const std::string& obsSet, const std::string& file, const char* status,
+void ledgerFile(Ledger& ledger, const std::string& obsSet, const std::string& file, const char* status,
                 const std::optional<CopyOutcome>& r, const std::string& error, bool attempted) {
-    c.query("UPDATE transfer_file SET status = $3, adler32 = coalesce($4, adler32), "
-            "started = CASE WHEN $7 THEN now() - make_interval(secs => $5::float8) ELSE started END, "
-            "ended = CASE WHEN $7 THEN now() ELSE ended END, "
-            "rate_mb_s = CASE WHEN $7 AND $5::float8 > 0 THEN $6::float8 / 1e6 / $5::float8 ELSE rate_mb_s END, "
-            "attempt = attempt + CASE WHEN $7 THEN 1 ELSE 0 END, error = $8 "
-            "WHERE obs_set = $1 AND filename = $2",
-            obsSet, file, status, r ? std::optional<std::string>(archive::formatAdler32(r->adler32)) : std::nullopt,
-            r ? r->seconds : 0.0, r ? r->bytes : std::int64_t(0), attempted,
-            error.empty() ? std::optional<std::string>() : std::optional<std::string>(error));
-    c.query("SELECT pg_notify('paudm_transfer', $1)", obsSet); // the console's Transfer panel
+    ledger.run("recording " + obsSet + "/" + file + " in the transfer ledger", [&](db::Connection& c) {
+        c.query("UPDATE transfer_file SET status = $3, adler32 = coalesce($4, adler32), "
+                "started = CASE WHEN $7 THEN now() - make_interval(secs => $5::float8) ELSE started END, "
+                "ended = CASE WHEN $7 THEN now() ELSE ended END, "
+                "rate_mb_s = CASE WHEN $7 AND $5::float8 > 0 THEN $6::float8 / 1e6 / $5::float8 ELSE rate_mb_s END, "
+                "attempt = attempt + CASE WHEN $7 THEN 1 ELSE 0 END, error = $8 "
+                "WHERE obs_set = $1 AND filename = $2",
+                obsSet, file, status, r ? std::optional<std::string>(archive::formatAdler32(r->adler32)) : std::nullopt,
+                r ? r->seconds : 0.0, r ? r->bytes : std::int64_t(0), attempted,
+                error.empty() ? std::optional<std::string>() : std::optional<std::string>(error));
+        c.query("SELECT pg_notify('paudm_transfer', $1)", obsSet); // the console's Transfer panel
+    });
 }
 
-void ledgerEnd(db::Connection& c, const ObsSetReport& r) {
+void ledgerEnd(Ledger& ledger, const ObsSetReport& r) {
     std::string problems = r.error;
-    for (const auto& p : r.problems) problems += (problems.empty() ? "" : "\n") + p;
-    c.query("UPDATE transfer_obs_set SET ended = now(), status = $2, error = $3, "
+    for (const auto& p : r.problems)
+        problems += (problems.empty() ? "" : "\n") + p;
+    ledger.run("recording the end of the transfer of " + r.obsSet + " in the ledger", [&](db::Connection& c) {
+        c.query(
+            "UPDATE transfer_obs_set SET ended = now(), status = $2, error = $3, "
             "files_verified = (SELECT count(*) FROM transfer_file f WHERE f.obs_set = $1 AND f.status = 'VERIFIED'), "
             "files_quarantined = $4, files_failed = $5 WHERE obs_set = $1",
             r.obsSet, r.complete() ? "DONE" : "INCOMPLETE",
             problems.empty() ? std::optional<std::string>() : std::optional<std::string>(problems), r.quarantined,
             r.failed);
-    c.query("SELECT pg_notify('paudm_transfer', $1)", r.obsSet);
+        c.query("SELECT pg_notify('paudm_transfer', $1)", r.obsSet);
+    });
 }
 
 /// Runs rsync with `args`; stops it when `stop` says so. Returns its exit code; its
 /// standard error (last lines) goes to `errors`.
-int runRsync(const QStringList& args, const std::function<bool()>& stop, std::string& errors, std::string* out = nullptr) {
+int runRsync(const QStringList& args, const std::function<bool()>& stop, std::string& errors,
+             std::string* out = nullptr) {
     QProcess p;
     p.start("rsync", args);
-    if (!p.waitForStarted(10'000)) throw Error("cannot start rsync: " + p.errorString().toStdString() +
-                                                 " (install the Debian package rsync)");
+    if (!p.waitForStarted(10'000))
+        throw Error("cannot start rsync: " + p.errorString().toStdString() + " (install the Debian package rsync)");
     while (!p.waitForFinished(200))
         if (stop && stop()) {
             p.kill();
@@ -104,7 +125,8 @@ bool isRemoteBuffer(const std::string& buffer) {
 std::vector<std::string> findObsSets(const std::string& buffer) {
     if (isRemoteBuffer(buffer)) {
         std::string errors, listing;
-        if (const int rc = runRsync({"--list-only", QString::fromStdString(buffer + "/")}, {}, errors, &listing); rc != 0)
+        if (const int rc = runRsync({"--list-only", QString::fromStdString(buffer + "/")}, {}, errors, &listing);
+            rc != 0)
             throw Error(buffer + ": cannot list the remote observatory buffer (rsync exit " + std::to_string(rc) +
                         "): " + errors);
         std::vector<std::string> out;
@@ -127,17 +149,17 @@ std::vector<std::string> findObsSets(const std::string& buffer) {
     return out;
 }
 
-std::vector<ObsSetReport> transferBuffer(
-    const TransferOptions& o,
-    const std::function<void(const std::string&, const std::string&, const std::string&)>& progress) {
+std::vector<ObsSetReport>
+transferBuffer(const TransferOptions& o,
+               const std::function<void(const std::string&, const std::string&, const std::string&)>& progress) {
     std::vector<ObsSetReport> reports;
-    std::optional<db::Connection> ledger;
-    if (!o.ledger.empty()) ledger = db::Connection::open(o.ledger, "paudm transfer");
+    std::optional<Ledger> ledger;
+    if (!o.ledger.empty()) ledger.emplace(o.ledger, "paudm transfer");
     const bool rsync = o.transport == "rsync" || (o.transport == "auto" && isRemoteBuffer(o.buffer));
     if (o.transport != "auto" && o.transport != "rsync" && o.transport != "local")
-        throw Error("unknown transport '" + o.transport + "' (auto, local or rsync; bbcp is not packaged in Debian 12)");
-    if (!rsync && isRemoteBuffer(o.buffer))
-        throw Error(o.buffer + ": a remote buffer needs the rsync transport");
+        throw Error("unknown transport '" + o.transport +
+                    "' (auto, local or rsync; bbcp is not packaged in Debian 12)");
+    if (!rsync && isRemoteBuffer(o.buffer)) throw Error(o.buffer + ": a remote buffer needs the rsync transport");
     std::vector<std::string> sets = o.only.empty() ? findObsSets(o.buffer) : o.only;
     std::mutex mutex;
     for (const std::string& obsSet : sets) {
@@ -159,7 +181,8 @@ std::vector<ObsSetReport> transferBuffer(
                                          QString::fromStdString(staging + "/")},
                                         o.stop, errors);
                 if (rc != 0)
-                    throw Error(src + ": rsync could not fetch the obs-set YAML (exit " + std::to_string(rc) + "): " + errors);
+                    throw Error(src + ": rsync could not fetch the obs-set YAML (exit " + std::to_string(rc) +
+                                "): " + errors);
             }
             manifestPath = archive::manifestPathIn(rsync ? staging : src);
             manifest = archive::ObsSetManifest::readFile(manifestPath);
@@ -200,8 +223,9 @@ std::vector<ObsSetReport> transferBuffer(
                 const auto t0 = std::chrono::steady_clock::now();
                 int rc = 0;
                 try {
-                    rc = runRsync({"-a", "--partial-dir=.rsync-partial", "--files-from=" + QString::fromStdString(listFile),
-                                   rsyncSource(o.buffer, obsSet), QString::fromStdString(staging + "/")},
+                    rc = runRsync({"-a", "--partial-dir=.rsync-partial",
+                                   "--files-from=" + QString::fromStdString(listFile), rsyncSource(o.buffer, obsSet),
+                                   QString::fromStdString(staging + "/")},
                                   o.stop, errors);
                 } catch (const Error& e) {
                     report.error = e.what();
@@ -220,11 +244,16 @@ std::vector<ObsSetReport> transferBuffer(
             }
         }
         std::atomic<std::size_t> next{0};
-        auto work = [&] {
-            std::optional<db::Connection> c;
-            if (!o.ledger.empty()) c = db::Connection::open(o.ledger, "paudm transfer");
+        // Each copy stream writes the ledger on a connection of its own; a stream that
+        // fails (the ledger gone for good) stops the others after their current file, and
+        // the error reaches the caller once every stream has returned.
+        const int streams = std::clamp(o.streams, 1, std::max(1, report.files));
+        runWorkers(streams, [&](int, const WorkerGroup& group) {
+            std::optional<Ledger> c;
+            if (!o.ledger.empty()) c.emplace(o.ledger, "paudm transfer");
+            const auto stopped = [&] { return group.failed() || (o.stop && o.stop()); };
             for (;;) {
-                if (o.stop && o.stop()) return;
+                if (stopped()) return;
                 const std::size_t i = next++;
                 if (i >= manifest->files.size()) return;
                 const auto& f = manifest->files[i];
@@ -238,15 +267,18 @@ std::vector<ObsSetReport> transferBuffer(
                             r->seconds += fetchSeconds * static_cast<double>(f.size) / static_cast<double>(fetchBytes);
                     } else {
                         r = copyVerified(src + "/" + f.name, dst + "/" + f.name, f.size, f.adler32,
-                                         o.archive.quarantineDir(obsSet), o.stop);
+                                         o.archive.quarantineDir(obsSet), stopped);
                     }
                 } catch (const Error& e) {
                     error = e.what();
                 }
-                const char* status = !r ? "FAILED"
-                                        : r->status == CopyOutcome::Status::Quarantined ? "QUARANTINED" : "VERIFIED";
+                const char* status = !r                                              ? "FAILED"
+                                     : r->status == CopyOutcome::Status::Quarantined ? "QUARANTINED"
+                                                                                     : "VERIFIED";
                 if (r && r->status == CopyOutcome::Status::Quarantined) error = r->problem;
-                if (c) ledgerFile(*c, obsSet, f.name, status, r, error, !r || r->status != CopyOutcome::Status::AlreadyThere);
+                if (c)
+                    ledgerFile(*c, obsSet, f.name, status, r, error,
+                               !r || r->status != CopyOutcome::Status::AlreadyThere);
                 std::lock_guard lock(mutex);
                 if (!r) {
                     ++report.failed;
@@ -262,12 +294,7 @@ std::vector<ObsSetReport> transferBuffer(
                 }
                 if (progress) progress(obsSet, f.name, status);
             }
-        };
-        std::vector<std::thread> pool;
-        const int streams = std::clamp(o.streams, 1, std::max(1, report.files));
-        for (int t = 1; t < streams; ++t) pool.emplace_back(work);
-        work();
-        for (auto& t : pool) t.join();
+        });
         if (o.stop && o.stop() && next < manifest->files.size()) {
             report.error = "stopped before every file was copied; a re-run continues";
             report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -280,8 +307,9 @@ std::vector<ObsSetReport> transferBuffer(
             const std::string yamlName = fs::path(manifestPath).filename().string();
             const auto size = static_cast<std::int64_t>(fs::file_size(manifestPath));
             const auto sum = archive::adler32File(manifestPath);
-            const auto r = rsync ? placeFetched(manifestPath, dst + "/" + yamlName, size, sum, o.archive.quarantineDir(obsSet))
-                                 : copyVerified(manifestPath, dst + "/" + yamlName, size, sum, o.archive.quarantineDir(obsSet));
+            const auto r =
+                rsync ? placeFetched(manifestPath, dst + "/" + yamlName, size, sum, o.archive.quarantineDir(obsSet))
+                      : copyVerified(manifestPath, dst + "/" + yamlName, size, sum, o.archive.quarantineDir(obsSet));
             if (r.status == CopyOutcome::Status::Quarantined) report.problems.push_back(r.problem);
             if (rsync && report.complete()) { // nothing left to resume: the staging folder goes
                 std::error_code ec;

@@ -28,11 +28,15 @@ void flipBit(const std::string& path, std::streamoff offset) {
     f.put(static_cast<char>(c ^ 0x01));
 }
 
-bool holds(const std::vector<transfer::ObsSetHold>& all, const std::string& set, const std::string& reason) {
+using Condition = transfer::Hold::Condition;
+
+/// True when `set` is held by `condition` (and, if given, its sentence says `detail`).
+bool holds(const std::vector<transfer::ObsSetHold>& all, const std::string& set, Condition condition,
+           const std::string& detail = {}) {
     for (const auto& h : all)
         if (h.obsSet == set)
             for (const auto& r : h.reasons)
-                if (r.find(reason) != std::string::npos) return true;
+                if (r.condition == condition && r.sentence.find(detail) != std::string::npos) return true;
     return false;
 }
 
@@ -45,7 +49,8 @@ const transfer::ObsSetHold& holdOf(const std::vector<transfer::ObsSetHold>& all,
 std::string reasons(const std::vector<transfer::ObsSetHold>& all) {
     std::string out;
     for (const auto& h : all)
-        for (const auto& r : h.reasons) out += h.obsSet + ": " + r + "\n";
+        for (const auto& r : h.reasons)
+            out += h.obsSet + ": " + r.sentence + "\n";
     return out;
 }
 
@@ -78,11 +83,11 @@ private slots:
         // Nothing done yet: held for not being transferred (and everything after).
         auto status = transfer::retentionStatus(r);
         QCOMPARE(status.size(), std::size_t(2));
-        QVERIFY2(holds(status, old.obsSet, "not transferred"), reasons(status).c_str());
-        QVERIFY(holds(status, old.obsSet, "not registered"));
-        QVERIFY(holds(status, old.obsSet, "nightly reduction has not run"));
-        QVERIFY(!holds(status, old.obsSet, "younger than"));
-        QVERIFY(holds(status, recent.obsSet, "younger than the minimum age of 5.0 days"));
+        QVERIFY2(holds(status, old.obsSet, Condition::NotTransferred), reasons(status).c_str());
+        QVERIFY(holds(status, old.obsSet, Condition::NotRegistered));
+        QVERIFY(holds(status, old.obsSet, Condition::NotReduced, "has not run"));
+        QVERIFY(!holds(status, old.obsSet, Condition::TooYoung));
+        QVERIFY(holds(status, recent.obsSet, Condition::TooYoung, "younger than the minimum age of 5.0 days"));
         QCOMPARE(holdOf(status, old.obsSet).files, 3);
         QVERIFY(transfer::cleanBuffer(r, false).empty());
 
@@ -95,39 +100,42 @@ private slots:
         t.ledger = conninfo;
         transfer::transferBuffer(t);
         status = transfer::retentionStatus(r);
-        QVERIFY2(holds(status, old.obsSet, "1 of 3 files not verified in the archive (" + victim + ": QUARANTINED)"),
+        QVERIFY2(holds(status, old.obsSet, Condition::NotVerified,
+                       "1 of 3 files not verified in the archive (" + victim + ": QUARANTINED)"),
                  reasons(status).c_str());
-        QVERIFY(!holds(status, recent.obsSet, "not verified"));
+        QVERIFY(!holds(status, recent.obsSet, Condition::NotVerified));
         flipBit(old.folder + "/" + victim, 50'000); // the observatory sends it again
         transfer::transferBuffer(t);
         status = transfer::retentionStatus(r);
-        QVERIFY2(!holds(status, old.obsSet, "not verified"), reasons(status).c_str());
+        QVERIFY2(!holds(status, old.obsSet, Condition::NotVerified), reasons(status).c_str());
 
         // Registered through the engine.
         jobs::JobStore store(c);
         for (const auto& set : {old.obsSet, recent.obsSet}) {
             jobs::NewJob j;
             j.name = "register";
-            j.config = {{"obs_set", QString::fromStdString(set)}, {"archive", QString::fromStdString(r.archive.root())}};
+            j.config = {{"obs_set", QString::fromStdString(set)},
+                        {"archive", QString::fromStdString(r.archive.root())}};
             store.create(j, true);
         }
         test::runUntilIdle(conninfo, 2);
         status = transfer::retentionStatus(r);
-        QVERIFY2(!holds(status, old.obsSet, "not registered"), reasons(status).c_str());
+        QVERIFY2(!holds(status, old.obsSet, Condition::NotRegistered), reasons(status).c_str());
         QCOMPARE(holdOf(status, old.obsSet).reasons.size(), std::size_t(1)); // only the nightly job now
 
         // A nightly job that is not DONE still holds it. (The nightly pipeline comes later:
         // its job rows are made here as the engine would leave them.)
         for (const auto& set : {old.obsSet, recent.obsSet})
-            c.query("INSERT INTO job (name, status, config) VALUES ('nightly', 'FAILED', jsonb_build_object('obs_set', $1::text))",
+            c.query("INSERT INTO job (name, status, config) VALUES ('nightly', 'FAILED', jsonb_build_object('obs_set', "
+                    "$1::text))",
                     set);
         status = transfer::retentionStatus(r);
-        QVERIFY(holds(status, old.obsSet, "its nightly job is not DONE"));
+        QVERIFY(holds(status, old.obsSet, Condition::NotReduced, "not DONE"));
         c.exec("UPDATE job SET status = 'DONE' WHERE name = 'nightly'");
         status = transfer::retentionStatus(r);
         QVERIFY2(holdOf(status, old.obsSet).releasable(), reasons(status).c_str());
         QCOMPARE(holdOf(status, recent.obsSet).reasons.size(), std::size_t(1)); // too young, nothing else
-        QVERIFY(holds(status, recent.obsSet, "younger than"));
+        QVERIFY(holds(status, recent.obsSet, Condition::TooYoung));
 
         // The archive copy is read again before the buffer copy goes: damage there keeps it.
         const std::string archived = r.archive.rawDir(old.obsSet) + "/" + old.contents.files[0].name;
@@ -150,9 +158,11 @@ private slots:
         QCOMPARE(cleaned[0].obsSet, old.obsSet);
         QVERIFY(!fs::exists(old.folder));
         QVERIFY(fs::exists(recent.folder));
-        QVERIFY(c.query("SELECT buffer_cleaned IS NOT NULL FROM transfer_obs_set WHERE obs_set = $1", old.obsSet).toBool(0, 0));
+        QVERIFY(c.query("SELECT buffer_cleaned IS NOT NULL FROM transfer_obs_set WHERE obs_set = $1", old.obsSet)
+                    .toBool(0, 0));
         // The archive is untouched.
-        for (const auto& f : old.contents.files) QVERIFY(fs::exists(r.archive.rawDir(old.obsSet) + "/" + f.name));
+        for (const auto& f : old.contents.files)
+            QVERIFY(fs::exists(r.archive.rawDir(old.obsSet) + "/" + f.name));
 
         // With a minimum age of 0 the recent one may go too.
         r.minAgeDays = 0;

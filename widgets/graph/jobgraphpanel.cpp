@@ -1,6 +1,6 @@
 #include "jobgraphpanel.h"
 
-#include "dbpool.h"
+#include "background.h"
 #include "jobs/runner.h"
 #include "notifications.h"
 #include "operations/jobtablemodel.h"
@@ -41,7 +41,9 @@ namespace {
 constexpr double kBoxW = 180, kBoxH = 40, kLayerGap = 240, kRowGap = 52;
 constexpr int kCollapseAbove = 300; ///< nodes: collapse by task by default above this
 
-bool finished(const std::string& s) { return s == "DONE" || s == "FAILED" || s == "CANCELLED"; }
+bool finished(const std::string& s) {
+    return s == "DONE" || s == "FAILED" || s == "CANCELLED";
+}
 
 /// Zoom with the wheel (around the cursor), pan by dragging, keys + - 0.
 class ZoomView : public QGraphicsView {
@@ -56,10 +58,14 @@ public:
 protected:
     void wheelEvent(QWheelEvent* e) override { zoom(std::pow(1.0015, e->angleDelta().y())); }
     void keyPressEvent(QKeyEvent* e) override {
-        if (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Equal) zoom(1.25);
-        else if (e->key() == Qt::Key_Minus) zoom(0.8);
-        else if (e->key() == Qt::Key_0) fitInView(sceneRect(), Qt::KeepAspectRatio);
-        else QGraphicsView::keyPressEvent(e);
+        if (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Equal)
+            zoom(1.25);
+        else if (e->key() == Qt::Key_Minus)
+            zoom(0.8);
+        else if (e->key() == Qt::Key_0)
+            fitInView(sceneRect(), Qt::KeepAspectRatio);
+        else
+            QGraphicsView::keyPressEvent(e);
     }
 };
 
@@ -83,7 +89,8 @@ public:
         const QRectF r = boundingRect();
         std::map<std::string, int> counts; // a group's statuses (a single job needs none)
         if (members.size() > 1)
-            for (int m : members) ++counts[nodes[static_cast<std::size_t>(m)].status];
+            for (int m : members)
+                ++counts[nodes[static_cast<std::size_t>(m)].status];
         p->setPen(Qt::NoPen);
         if (members.size() == 1) {
             p->setBrush(QColor(jobs::statusColour(nodes[static_cast<std::size_t>(members[0])].status)));
@@ -107,7 +114,8 @@ public:
         QString top, bottom;
         if (members.size() == 1) {
             top = QString("%1  #%2").arg(QString::fromStdString(first.name)).arg(first.id);
-            bottom = QString::fromStdString(first.status) + (first.subjobs ? QString("  [%1 sub-jobs]").arg(first.subjobs) : QString());
+            bottom = QString::fromStdString(first.status) +
+                     (first.subjobs ? QString("  [%1 sub-jobs]").arg(first.subjobs) : QString());
         } else {
             top = QString("%1  x%L2").arg(QString::fromStdString(first.name)).arg(members.size());
             QStringList parts;
@@ -157,7 +165,8 @@ public:
         lanes_.clear();
         nodes_ = nodes;
         std::vector<int> order(nodes->size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+        for (std::size_t i = 0; i < order.size(); ++i)
+            order[i] = static_cast<int>(i);
         auto host = [&](int i) { return (*nodes)[static_cast<std::size_t>(i)].host; };
         std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
             const auto& x = (*nodes)[static_cast<std::size_t>(a)];
@@ -170,7 +179,8 @@ public:
         t1_ = {};
         for (int i : order) {
             const auto& n = (*nodes)[static_cast<std::size_t>(i)];
-            if (lanes_.empty() || lanes_.back().first != host(i)) lanes_.emplace_back(host(i), static_cast<int>(rows_.size()));
+            if (lanes_.empty() || lanes_.back().first != host(i))
+                lanes_.emplace_back(host(i), static_cast<int>(rows_.size()));
             rows_.push_back(i);
             for (const QDateTime& t : {n.queued, n.started, n.ended})
                 if (t.isValid()) {
@@ -200,7 +210,8 @@ protected:
         }
         QDateTime end = t1_;
         for (int i : rows_)
-            if (!finished((*nodes_)[static_cast<std::size_t>(i)].status) && (*nodes_)[static_cast<std::size_t>(i)].queued.isValid())
+            if (!finished((*nodes_)[static_cast<std::size_t>(i)].status) &&
+                (*nodes_)[static_cast<std::size_t>(i)].queued.isValid())
                 end = std::max(end, now());
         const double span = static_cast<double>(t0_.msecsTo(end));
         // Time axis: five ticks.
@@ -208,7 +219,10 @@ protected:
         for (int k = 0; k <= 4; ++k) {
             const QDateTime t = t0_.addMSecs(static_cast<qint64>(span * k / 4));
             const double x = xOf(t, span);
-            p.drawText(QRectF(x - 40, 2, 80, 16), Qt::AlignCenter, t.toLocalTime().toString(span < 20000 ? "hh:mm:ss.zzz" : span < 600000 ? "hh:mm:ss" : "MM-dd hh:mm"));
+            p.drawText(QRectF(x - 40, 2, 80, 16), Qt::AlignCenter,
+                       t.toLocalTime().toString(span < 20000    ? "hh:mm:ss.zzz"
+                                                : span < 600000 ? "hh:mm:ss"
+                                                                : "MM-dd hh:mm"));
             p.setPen(QColor(0xe0, 0xe0, 0xe0));
             p.drawLine(QPointF(x, kTop - 4), QPointF(x, height()));
             p.setPen(palette().text().color());
@@ -221,7 +235,8 @@ protected:
             const double h = std::max(1, rowH_ - (rowH_ > 4 ? 2 : 0));
             if (n.queued.isValid()) {
                 const QDateTime until = n.started.isValid() ? n.started : n.ended.isValid() ? n.ended : end;
-                p.fillRect(QRectF(xOf(n.queued, span), y + h / 3, std::max(1.0, xOf(until, span) - xOf(n.queued, span)), h / 3 + 1),
+                p.fillRect(QRectF(xOf(n.queued, span), y + h / 3, std::max(1.0, xOf(until, span) - xOf(n.queued, span)),
+                                  h / 3 + 1),
                            QColor(0xcf, 0xd8, 0xdc));
             }
             if (n.started.isValid()) {
@@ -251,12 +266,16 @@ protected:
             const int r = rowAt(help->pos().y());
             if (r < 0) return QToolTip::hideText(), true;
             const auto& n = (*nodes_)[static_cast<std::size_t>(rows_[static_cast<std::size_t>(r)])];
-            QString text = QString("<b>%1 #%2</b> %3").arg(QString::fromStdString(n.name)).arg(n.id).arg(QString::fromStdString(n.status));
+            QString text = QString("<b>%1 #%2</b> %3")
+                               .arg(QString::fromStdString(n.name))
+                               .arg(n.id)
+                               .arg(QString::fromStdString(n.status));
             if (n.queued.isValid() && n.started.isValid())
                 text += tr("<br>queued %1").arg(humanDuration(n.queued.msecsTo(n.started)));
             if (n.started.isValid())
                 text += tr("<br>ran %1 on %2")
-                            .arg(humanDuration(n.started.msecsTo(n.ended.isValid() ? n.ended : now())), QString::fromStdString(n.host));
+                            .arg(humanDuration(n.started.msecsTo(n.ended.isValid() ? n.ended : now())),
+                                 QString::fromStdString(n.host));
             QToolTip::showText(help->globalPos(), text, this);
             return true;
         }
@@ -277,8 +296,9 @@ private:
 
 JobGraphPanel::JobGraphPanel(QWidget* parent)
     : QWidget(parent), debounce_(new QTimer(this)), id_(new QSpinBox), back_(new QToolButton), up_(new QToolButton),
-      collapse_(new QCheckBox(tr("&Collapse by task"))), title_(new QLabel), problem_(new QLabel), tabs_(new QTabWidget),
-      scene_(new QGraphicsScene(this)), view_(new ZoomView), timeline_(new TimelineView), statusChart_(new QChartView) {
+      collapse_(new QCheckBox(tr("&Collapse by task"))), title_(new QLabel), problem_(new QLabel),
+      tabs_(new QTabWidget), scene_(new QGraphicsScene(this)), view_(new ZoomView), timeline_(new TimelineView),
+      statusChart_(new QChartView) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     auto* bar = new QHBoxLayout;
@@ -295,8 +315,10 @@ JobGraphPanel::JobGraphPanel(QWidget* parent)
     id_->setKeyboardTracking(false);
     bar->addWidget(id_);
     bar->addWidget(collapse_);
-    collapse_->setToolTip(tr("One box per task type and layer, with its jobs' statuses as a bar (on by default above %1 "
-                             "jobs)").arg(kCollapseAbove));
+    collapse_->setToolTip(
+        tr("One box per task type and layer, with its jobs' statuses as a bar (on by default above %1 "
+           "jobs)")
+            .arg(kCollapseAbove));
     title_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // long titles are cut, never widen the window
     bar->addWidget(title_, 1);
     layout->addLayout(bar);
@@ -350,14 +372,16 @@ JobGraphPanel::JobGraphPanel(QWidget* parent)
 JobGraphPanel::~JobGraphPanel() = default;
 
 void JobGraphPanel::setDatabase(const std::string& conninfo) {
-    pool_ = std::make_shared<DbPool>(conninfo, "paudm console graph");
+    pool_ = std::make_shared<Background>(conninfo);
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners", jobs::kProgressChannel}, this);
     refreshOnNotification(listener_, debounce_); // at most one live refresh a second
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
         problem_->setVisible(!ok);
-        if (!ok) problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
-        else refresh();
+        if (!ok)
+            problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
+        else
+            refresh();
     });
     load(jobId_);
 }
@@ -367,9 +391,13 @@ void JobGraphPanel::showJob(std::int64_t id) {
     load(id);
 }
 
-void JobGraphPanel::refresh() { load(jobId_); }
+void JobGraphPanel::refresh() {
+    load(jobId_);
+}
 
-void JobGraphPanel::setCollapse(Qt::CheckState state) { collapse_->setChecked(state == Qt::Checked); }
+void JobGraphPanel::setCollapse(Qt::CheckState state) {
+    collapse_->setChecked(state == Qt::Checked);
+}
 
 void JobGraphPanel::load(std::int64_t id) {
     if (!pool_) {
@@ -377,8 +405,8 @@ void JobGraphPanel::load(std::int64_t id) {
         return;
     }
     const int generation = ++generation_;
-    inBackground<Loaded>(
-        this, pool_,
+    pool_->query<Loaded>(
+        this,
         [id](db::Connection& c) {
             Loaded l;
             l.id = id;
@@ -393,22 +421,23 @@ void JobGraphPanel::load(std::int64_t id) {
             l.graph = store.graph(l.id);
             return l;
         },
-        [this, generation](const Outcome<Loaded>& o) {
+        [this, generation](const Result<Loaded>& o) {
             if (generation != generation_) return;
-            if (!o.error.empty()) {
-                problem_->setText(QString::fromStdString(o.error));
+            if (!o) {
+                problem_->setText(QString::fromStdString(o.error().message()));
                 problem_->show();
                 return;
             }
             problem_->hide();
-            showLoaded(o.value);
+            showLoaded(*o);
         });
 }
 
 void JobGraphPanel::showLoaded(const Loaded& l) {
     const bool sameJob = l.id == jobId_ && loaded_;
     bool sameNodes = sameJob && l.graph.nodes.size() == graph_.nodes.size() && l.graph.edges == graph_.edges;
-    for (std::size_t i = 0; sameNodes && i < l.graph.nodes.size(); ++i) sameNodes = l.graph.nodes[i].id == graph_.nodes[i].id;
+    for (std::size_t i = 0; sameNodes && i < l.graph.nodes.size(); ++i)
+        sameNodes = l.graph.nodes[i].id == graph_.nodes[i].id;
     jobId_ = l.id;
     job_ = l.job;
     graph_ = l.graph;
@@ -419,21 +448,26 @@ void JobGraphPanel::showLoaded(const Loaded& l) {
     back_->setEnabled(!trail_.empty());
     up_->setEnabled(job_ && job_->superId);
     std::map<std::string, int> counts;
-    for (const auto& n : graph_.nodes) ++counts[n.status];
+    for (const auto& n : graph_.nodes)
+        ++counts[n.status];
     QStringList parts;
     for (const char* s : jobs::kJobStatuses)
         if (counts.count(s))
-            parts << QString("<span style='background:%1'>&nbsp;%2 %3&nbsp;</span>").arg(jobs::statusColour(s)).arg(counts[s]).arg(s);
-    title_->setText(!job_ ? (jobId_ ? tr("Job %1 does not exist.").arg(jobId_) : tr("No job with sub-jobs yet."))
-                          : tr(job_->subjobs ? "<b>%1 #%2</b> %3 · %4 sub-jobs, %5 dependencies &nbsp; %6"
-                                             : "<b>%1 #%2</b> %3 · no sub-jobs: it and what depends on it (%4 jobs), %5 "
-                                               "dependencies &nbsp; %6")
-                                .arg(QString::fromStdString(job_->name))
-                                .arg(jobId_)
-                                .arg(QString::fromStdString(job_->status))
-                                .arg(graph_.nodes.size())
-                                .arg(graph_.edges.size())
-                                .arg(parts.join(" ")));
+            parts << QString("<span style='background:%1'>&nbsp;%2 %3&nbsp;</span>")
+                         .arg(jobs::statusColour(s))
+                         .arg(counts[s])
+                         .arg(s);
+    title_->setText(!job_
+                        ? (jobId_ ? tr("Job %1 does not exist.").arg(jobId_) : tr("No job with sub-jobs yet."))
+                        : tr(job_->subjobs ? "<b>%1 #%2</b> %3 · %4 sub-jobs, %5 dependencies &nbsp; %6"
+                                           : "<b>%1 #%2</b> %3 · no sub-jobs: it and what depends on it (%4 jobs), %5 "
+                                             "dependencies &nbsp; %6")
+                              .arg(QString::fromStdString(job_->name))
+                              .arg(jobId_)
+                              .arg(QString::fromStdString(job_->status))
+                              .arg(graph_.nodes.size())
+                              .arg(graph_.edges.size())
+                              .arg(parts.join(" ")));
     if (sameNodes) {
         recolour(); // live status: same boxes, new colours
     } else {
@@ -457,7 +491,8 @@ void JobGraphPanel::recolour() {
 void JobGraphPanel::relayout() {
     std::vector<LayoutNode> nodes;
     nodes.reserve(graph_.nodes.size());
-    for (const auto& n : graph_.nodes) nodes.push_back({n.id, n.name});
+    for (const auto& n : graph_.nodes)
+        nodes.push_back({n.id, n.name});
     collapsedNow_ = collapse_->isChecked();
     layout_ = layoutGraph(nodes, graph_.edges, collapsedNow_);
     scene_->clear();
@@ -468,7 +503,8 @@ void JobGraphPanel::relayout() {
     constexpr double kColumnGap = kBoxW + 24;
     std::vector<int> sizes(static_cast<std::size_t>(layout_.layers), 0);
     std::vector<double> x0(static_cast<std::size_t>(layout_.layers) + 1, 0);
-    for (const auto& group : layout_.groups) ++sizes[static_cast<std::size_t>(group.layer)];
+    for (const auto& group : layout_.groups)
+        ++sizes[static_cast<std::size_t>(group.layer)];
     for (int l = 0; l < layout_.layers; ++l) {
         const int columns = (sizes[static_cast<std::size_t>(l)] + maxRows - 1) / maxRows;
         x0[static_cast<std::size_t>(l) + 1] = x0[static_cast<std::size_t>(l)] + (columns - 1) * kColumnGap + kLayerGap;
@@ -490,8 +526,10 @@ void JobGraphPanel::relayout() {
                 }
                 if (!finished(n.status) && finished(pick->status)) pick = &n;
             }
-            if (twice && members.size() == 1 && pick->subjobs > 0) showJob(pick->id);
-            else emit jobSelected(pick->id);
+            if (twice && members.size() == 1 && pick->subjobs > 0)
+                showJob(pick->id);
+            else
+                emit jobSelected(pick->id);
         });
         item->setPos(at[g]);
         scene_->addItem(item);
@@ -506,8 +544,10 @@ void JobGraphPanel::relayout() {
         const QPointF b = at[static_cast<std::size_t>(layout_.edges[e].second)] + QPointF(0, kBoxH / 2);
         const double dx = (b.x() - a.x()) / 2;
         path.moveTo(a);
-        if (many) path.lineTo(b);
-        else path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b);
+        if (many)
+            path.lineTo(b);
+        else
+            path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b);
         // An arrowhead at the child.
         path.moveTo(b);
         path.lineTo(b + QPointF(-7, -4));
@@ -563,16 +603,20 @@ void JobGraphPanel::showStatusChart() {
             int q = 0, r = 0, d = 0, f = 0;
             for (const auto& n : graph_.nodes) {
                 if (!n.queued.isValid() || n.queued > t) continue;
-                if (n.ended.isValid() && n.ended <= t) (n.status == "DONE" ? d : f) += 1;
-                else if (n.started.isValid() && n.started <= t) ++r;
-                else ++q;
+                if (n.ended.isValid() && n.ended <= t)
+                    (n.status == "DONE" ? d : f) += 1;
+                else if (n.started.isValid() && n.started <= t)
+                    ++r;
+                else
+                    ++q;
             }
             const double x = static_cast<double>(t.toMSecsSinceEpoch());
             series[0]->append(x, q);
             series[1]->append(x, r);
             series[2]->append(x, d);
             series[3]->append(x, f);
-            top = std::max<double>({top, static_cast<double>(q), static_cast<double>(r), static_cast<double>(d), static_cast<double>(f)});
+            top = std::max<double>(
+                {top, static_cast<double>(q), static_cast<double>(r), static_cast<double>(d), static_cast<double>(f)});
         }
         auto* x = new QDateTimeAxis;
         x->setFormat(span < 20000 ? "hh:mm:ss.zzz" : span < 600000 ? "hh:mm:ss" : "MM-dd hh:mm");

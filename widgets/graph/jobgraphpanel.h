@@ -23,7 +23,7 @@ class QToolButton;
 
 namespace paudm::ui {
 
-class DbPool;
+class Background;
 class NotificationListener;
 class TimelineView;
 
@@ -67,7 +67,7 @@ private:
     void fitGraph();
     void showStatusChart();
 
-    std::shared_ptr<DbPool> pool_;
+    std::shared_ptr<Background> pool_;
     NotificationListener* listener_ = nullptr;
     QTimer* debounce_;
     std::int64_t jobId_ = 0;

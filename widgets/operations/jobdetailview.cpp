@@ -1,6 +1,6 @@
 #include "jobdetailview.h"
 
-#include "dbpool.h"
+#include "background.h"
 #include "jobtablemodel.h"
 
 #include <QChart>
@@ -40,7 +40,9 @@ QString json(const QJsonObject& o) {
     return o.isEmpty() ? QString() : QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Indented));
 }
 
-QString when(const QDateTime& t) { return t.isValid() ? t.toLocalTime().toString("yyyy-MM-dd hh:mm:ss.zzz") : "-"; }
+QString when(const QDateTime& t) {
+    return t.isValid() ? t.toLocalTime().toString("yyyy-MM-dd hh:mm:ss.zzz") : "-";
+}
 
 QString range(const std::optional<double>& lo, const std::optional<double>& hi) {
     if (lo && hi) return QString("[%1, %2]").arg(*lo, 0, 'g', 6).arg(*hi, 0, 'g', 6);
@@ -68,7 +70,8 @@ JobDetailView::JobDetailView(QWidget* parent)
     summary_->setWordWrap(true);
     summary_->setTextInteractionFlags(Qt::TextBrowserInteraction);
     summary_->setMargin(8);
-    connect(summary_, &QLabel::linkActivated, this, [this](const QString& link) { emit jobActivated(link.toLongLong()); });
+    connect(summary_, &QLabel::linkActivated, this,
+            [this](const QString& link) { emit jobActivated(link.toLongLong()); });
     addTab(summary_, tr("Summary"));
     addTab(config_, tr("Configuration"));
     addTab(input_, tr("Input"));
@@ -124,7 +127,8 @@ JobDetailView::JobDetailView(QWidget* parent)
 void JobDetailView::clear(const QString& why) {
     jobId_ = 0;
     summary_->setText(QString("<p style='color:#666'>%1</p>").arg(why.toHtmlEscaped()));
-    for (auto* t : {config_, input_, output_, log_, traceback_}) t->clear();
+    for (auto* t : {config_, input_, output_, log_, traceback_})
+        t->clear();
     attempts_->setRowCount(0);
     qcTable_->setRowCount(0);
     subjobQc_.clear();
@@ -141,10 +145,14 @@ void JobDetailView::setJob(const JobView& job) {
     QString other;
     QString log, traceback;
     for (const auto& t : d.tags) {
-        if (t.name == "log") log = QString::fromStdString(t.value);
-        else if (t.name == "traceback") traceback = QString::fromStdString(t.value);
-        else other += QString("<tr><td>%1</td><td>%2</td></tr>")
-                          .arg(QString::fromStdString(t.name).toHtmlEscaped(), QString::fromStdString(t.value).toHtmlEscaped());
+        if (t.name == "log")
+            log = QString::fromStdString(t.value);
+        else if (t.name == "traceback")
+            traceback = QString::fromStdString(t.value);
+        else
+            other += QString("<tr><td>%1</td><td>%2</td></tr>")
+                         .arg(QString::fromStdString(t.name).toHtmlEscaped(),
+                              QString::fromStdString(t.value).toHtmlEscaped());
     }
     const QColor qc = qcColour(r.qcFlag);
     summary_->setText(
@@ -165,7 +173,9 @@ void JobDetailView::setJob(const JobView& job) {
             .arg(jobs::statusColour(r.status))
             .arg(QString::fromStdString(r.status), QString::fromStdString(r.phase))
             .arg(r.qcChecks ? QString("<span style='color:%1'>&#9679;</span> %2 of %3 checks failed")
-                                  .arg(qc.name()).arg(r.qcFailed).arg(r.qcChecks)
+                                  .arg(qc.name())
+                                  .arg(r.qcFailed)
+                                  .arg(r.qcChecks)
                             : tr("no checks"))
             .arg(QString::fromStdString(r.description).toHtmlEscaped())
             .arg(r.superId ? QString("<a href='%1'>%1</a>").arg(*r.superId) : QString("-"))
@@ -185,11 +195,16 @@ void JobDetailView::setJob(const JobView& job) {
     attempts_->setRowCount(static_cast<int>(d.attempts.size()));
     for (int i = 0; i < attempts_->rowCount(); ++i) {
         const auto& a = d.attempts[static_cast<std::size_t>(i)];
-        const QStringList cells{QString::number(a.attempt), QString::fromStdString(a.phase),
+        const QStringList cells{QString::number(a.attempt),
+                                QString::fromStdString(a.phase),
                                 a.outcome.empty() ? tr("running") : QString::fromStdString(a.outcome),
-                                QString::fromStdString(a.host), a.pid ? QString::number(a.pid) : QString(),
-                                when(a.started), when(a.ended), QString::fromStdString(a.error)};
-        for (int c = 0; c < cells.size(); ++c) attempts_->setItem(i, c, new QTableWidgetItem(cells[c]));
+                                QString::fromStdString(a.host),
+                                a.pid ? QString::number(a.pid) : QString(),
+                                when(a.started),
+                                when(a.ended),
+                                QString::fromStdString(a.error)};
+        for (int c = 0; c < cells.size(); ++c)
+            attempts_->setItem(i, c, new QTableWidgetItem(cells[c]));
     }
     attempts_->resizeColumnsToContents();
 
@@ -200,7 +215,8 @@ void JobDetailView::setJob(const JobView& job) {
         const QStringList cells{QString::fromStdString(q.check), QString::fromStdString(q.ref),
                                 QString("%1 %2").arg(q.value, 0, 'g', 6).arg(QString::fromStdString(q.units)).trimmed(),
                                 range(q.min, q.max), pass ? tr("pass") : tr("FAIL")};
-        for (int c = 0; c < cells.size(); ++c) qcTable_->setItem(i, c, new QTableWidgetItem(cells[c]));
+        for (int c = 0; c < cells.size(); ++c)
+            qcTable_->setItem(i, c, new QTableWidgetItem(cells[c]));
         qcTable_->item(i, 4)->setForeground(pass ? qcColour("green") : qcColour("red"));
     }
     qcTable_->resizeColumnToContents(0);
@@ -209,7 +225,8 @@ void JobDetailView::setJob(const JobView& job) {
     const QString check = qcCheck_->currentText();
     QStringList checks;
     for (const auto& v : subjobQc_)
-        if (checks.isEmpty() || checks.back() != QString::fromStdString(v.check)) checks << QString::fromStdString(v.check);
+        if (checks.isEmpty() || checks.back() != QString::fromStdString(v.check))
+            checks << QString::fromStdString(v.check);
     {
         QSignalBlocker block(qcCheck_);
         qcCheck_->clear();
@@ -292,8 +309,8 @@ void JobDetailView::loadSubjobs(QTreeWidgetItem* parent, std::int64_t superId) {
     };
     const std::int64_t shown = jobId_;
     // The tree may be cleared before the answer: find the parent again by its job id.
-    inBackground<Level>(
-        this, pool_,
+    pool_->query<Level>(
+        this,
         [superId](db::Connection& c) {
             jobs::JobStore store(c);
             jobs::JobFilter f;
@@ -302,11 +319,11 @@ void JobDetailView::loadSubjobs(QTreeWidgetItem* parent, std::int64_t superId) {
             Level l;
             l.rows = store.list(f);
             l.total = l.rows.size() < static_cast<std::size_t>(kSubjobLimit) ? static_cast<std::int64_t>(l.rows.size())
-                                                                               : store.count(f);
+                                                                             : store.count(f);
             std::reverse(l.rows.begin(), l.rows.end()); // oldest first: the order they were made in
             return l;
         },
-        [this, shown, superId, parent](const Outcome<Level>& o) {
+        [this, shown, superId, parent](const Result<Level>& o) {
             if (jobId_ != shown) return;
             QTreeWidgetItem* at = parent == tree_->invisibleRootItem() ? parent : nullptr;
             if (!at) {
@@ -314,12 +331,12 @@ void JobDetailView::loadSubjobs(QTreeWidgetItem* parent, std::int64_t superId) {
                 if (found.isEmpty()) return;
                 at = found.first();
             }
-            if (!o.error.empty()) {
+            if (!o) {
                 qDeleteAll(at->takeChildren());
-                at->addChild(new QTreeWidgetItem(QStringList{QString::fromStdString(o.error)}));
+                at->addChild(new QTreeWidgetItem(QStringList{QString::fromStdString(o.error().message())}));
                 return;
             }
-            fillSubjobs(at, o.value.rows, o.value.total);
+            fillSubjobs(at, o->rows, o->total);
         });
 }
 
@@ -327,9 +344,8 @@ void JobDetailView::fillSubjobs(QTreeWidgetItem* parent, const std::vector<jobs:
     qDeleteAll(parent->takeChildren());
     QList<QTreeWidgetItem*> items;
     for (const auto& r : rows) {
-        auto* item = new QTreeWidgetItem(QStringList{
-            QString::number(r.id), QString::fromStdString(r.name), QString::fromStdString(r.status),
-            qcText(r), runTime(r)});
+        auto* item = new QTreeWidgetItem(QStringList{QString::number(r.id), QString::fromStdString(r.name),
+                                                     QString::fromStdString(r.status), qcText(r), runTime(r)});
         item->setData(0, kIdRole, static_cast<qlonglong>(r.id));
         item->setData(2, Qt::DecorationRole, QColor(jobs::statusColour(r.status)));
         if (const QColor c = qcColour(r.qcFlag); c.isValid()) item->setData(3, Qt::DecorationRole, c);
@@ -337,10 +353,12 @@ void JobDetailView::fillSubjobs(QTreeWidgetItem* parent, const std::vector<jobs:
         items << item;
     }
     if (total > static_cast<std::int64_t>(rows.size()))
-        items << new QTreeWidgetItem(QStringList{tr("... and %1 more (the Job graph shows them all)").arg(total - rows.size())});
+        items << new QTreeWidgetItem(
+            QStringList{tr("... and %1 more (the Job graph shows them all)").arg(total - rows.size())});
     parent->addChildren(items);
     if (parent == tree_->invisibleRootItem())
-        for (int c = 0; c < tree_->columnCount(); ++c) tree_->resizeColumnToContents(c);
+        for (int c = 0; c < tree_->columnCount(); ++c)
+            tree_->resizeColumnToContents(c);
 }
 
 } // namespace paudm::ui

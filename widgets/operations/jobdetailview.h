@@ -18,7 +18,7 @@ class QTreeWidgetItem;
 
 namespace paudm::ui {
 
-class DbPool;
+class Background;
 
 struct JobView {
     jobs::JobDetail detail;
@@ -29,7 +29,7 @@ class JobDetailView : public QTabWidget {
     Q_OBJECT
 public:
     explicit JobDetailView(QWidget* parent = nullptr);
-    void setPool(std::shared_ptr<DbPool> pool) { pool_ = std::move(pool); }
+    void setPool(std::shared_ptr<Background> pool) { pool_ = std::move(pool); }
     /// Shows a job (the same job again keeps the open tab and the open tree branches).
     void setJob(const JobView& job);
     void clear(const QString& why);
@@ -48,7 +48,7 @@ private:
     void loadSubjobs(QTreeWidgetItem* parent, std::int64_t superId);
     void fillSubjobs(QTreeWidgetItem* parent, const std::vector<jobs::JobRow>& rows, std::int64_t total);
 
-    std::shared_ptr<DbPool> pool_;
+    std::shared_ptr<Background> pool_;
     std::int64_t jobId_ = 0;
     QLabel* summary_;
     QPlainTextEdit *config_, *input_, *output_, *log_, *traceback_;

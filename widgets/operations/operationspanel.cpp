@@ -1,8 +1,8 @@
 #include "operationspanel.h"
 
-#include "dbpool.h"
-#include "jobs/runner.h"
+#include "background.h"
 #include "jobdetailview.h"
+#include "jobs/runner.h"
 #include "jobtablemodel.h"
 #include "notifications.h"
 #include "submitdialog.h"
@@ -62,9 +62,11 @@ OperationsPanel::OperationsPanel(QWidget* parent)
     // Filters.
     auto* filters = new QHBoxLayout;
     task_->addItem(tr("All tasks"));
-    for (const auto& name : jobs::TaskRegistry::standard().names()) task_->addItem(QString::fromStdString(name));
+    for (const auto& name : jobs::TaskRegistry::standard().names())
+        task_->addItem(QString::fromStdString(name));
     status_->addItem(tr("Any status"));
-    for (const char* s : jobs::kJobStatuses) status_->addItem(s);
+    for (const char* s : jobs::kJobStatuses)
+        status_->addItem(s);
     qc_->addItem(tr("Any QC"), QString());
     qc_->addItem(tr("QC green"), "green");
     qc_->addItem(tr("QC yellow"), "yellow");
@@ -117,7 +119,8 @@ OperationsPanel::OperationsPanel(QWidget* parent)
     bar->addSeparator();
     QAction* reload = bar->addAction(tr("Refresh"), this, &OperationsPanel::refresh);
     reload->setShortcut(QKeySequence::Refresh);
-    for (QAction* a : bar->actions()) a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    for (QAction* a : bar->actions())
+        a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     addActions(bar->actions());
     layout->addWidget(bar);
 
@@ -201,11 +204,14 @@ OperationsPanel::OperationsPanel(QWidget* parent)
         textDebounce_->stop();
         filterChanged();
     });
-    for (QComboBox* c : {task_, status_, qc_}) connect(c, &QComboBox::currentIndexChanged, this, &OperationsPanel::filterChanged);
-    for (QCheckBox* c : {fromOn_, toOn_, subjobs_}) connect(c, &QCheckBox::toggled, this, &OperationsPanel::filterChanged);
+    for (QComboBox* c : {task_, status_, qc_})
+        connect(c, &QComboBox::currentIndexChanged, this, &OperationsPanel::filterChanged);
+    for (QCheckBox* c : {fromOn_, toOn_, subjobs_})
+        connect(c, &QCheckBox::toggled, this, &OperationsPanel::filterChanged);
     connect(fromOn_, &QCheckBox::toggled, from_, &QWidget::setEnabled);
     connect(toOn_, &QCheckBox::toggled, to_, &QWidget::setEnabled);
-    for (QDateEdit* d : {from_, to_}) connect(d, &QDateEdit::dateChanged, this, &OperationsPanel::filterChanged);
+    for (QDateEdit* d : {from_, to_})
+        connect(d, &QDateEdit::dateChanged, this, &OperationsPanel::filterChanged);
     connect(model_, &JobTableModel::moreWanted, this, &OperationsPanel::loadMore);
     connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &OperationsPanel::selectionChanged);
     connect(detail_, &JobDetailView::jobActivated, this, &OperationsPanel::showJob);
@@ -213,18 +219,21 @@ OperationsPanel::OperationsPanel(QWidget* parent)
     restoreSettings();
 }
 
-OperationsPanel::~OperationsPanel() { saveSettings(); }
+OperationsPanel::~OperationsPanel() {
+    saveSettings();
+}
 
 void OperationsPanel::setDatabase(const std::string& conninfo) {
     conninfo_ = conninfo;
-    pool_ = std::make_shared<DbPool>(conninfo, "paudm console operations");
-    listPool_ = std::make_shared<DbPool>(conninfo, "paudm console job list");
+    pool_ = std::make_shared<Background>(conninfo);
+    listPool_ = std::make_shared<Background>(conninfo);
     detail_->setPool(pool_);
     delete listener_;
     listener_ = new NotificationListener(conninfo, {"paudm_jobs", "paudm_runners", jobs::kProgressChannel}, this);
     refreshOnNotification(listener_, debounce_); // at most one live refresh a second
     connect(listener_, &NotificationListener::connectionChanged, this, [this](bool ok, const QString& error) {
-        if (!ok) showProblem(tr("Lost the database (%1); reconnecting...").arg(error));
+        if (!ok)
+            showProblem(tr("Lost the database (%1); reconnecting...").arg(error));
         else if (loaded_) {
             problem_->hide();
             refresh();
@@ -252,7 +261,8 @@ void OperationsPanel::setFilter(const jobs::JobFilter& f) {
     restoring_ = true;
     subjobs_->setChecked(!f.topLevel);
     task_->setCurrentIndex(f.task.empty() ? 0 : std::max(0, task_->findText(QString::fromStdString(f.task))));
-    status_->setCurrentIndex(f.statuses.empty() ? 0 : std::max(0, status_->findText(QString::fromStdString(f.statuses.front()))));
+    status_->setCurrentIndex(
+        f.statuses.empty() ? 0 : std::max(0, status_->findText(QString::fromStdString(f.statuses.front()))));
     qc_->setCurrentIndex(std::max(0, qc_->findData(QString::fromStdString(f.qc))));
     fromOn_->setChecked(f.createdFrom.has_value());
     if (f.createdFrom) from_->setDate(f.createdFrom->toLocalTime().date());
@@ -268,7 +278,7 @@ void OperationsPanel::filterChanged() {
     if (restoring_) return;
     saveSettings();
     if (!pool_) return;
-    listPool_->cancelRunning(); // the old filter's pages and counts: nobody waits for them now
+    listPool_->cancelStatements(); // the old filter's pages and counts: nobody waits for them now
     loadFirstPage();
     loadSummary();
 }
@@ -277,13 +287,13 @@ void OperationsPanel::loadFirstPage() {
     const int generation = ++generation_;
     sinceFilter_.start();
     const jobs::JobFilter f = filter();
-    inBackground<std::vector<jobs::JobRow>>(
-        this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
-        [this, generation](const Outcome<std::vector<jobs::JobRow>>& o) {
+    listPool_->query<std::vector<jobs::JobRow>>(
+        this, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
+        [this, generation](const Result<std::vector<jobs::JobRow>>& o) {
             if (generation != generation_) return; // a newer filter is on its way
-            if (!o.error.empty()) return showProblem(QString::fromStdString(o.error));
+            if (!o) return showProblem(QString::fromStdString(o.error().message()));
             const std::int64_t selected = wanted_;
-            model_->setFirstPage(o.value);
+            model_->setFirstPage(*o);
             lastFilterMs_ = sinceFilter_.elapsed();
             emit firstPageShown(lastFilterMs_);
             if (const int r = model_->rowOf(selected); r >= 0) view_->selectRow(r);
@@ -294,15 +304,15 @@ void OperationsPanel::loadMore(std::int64_t beforeId) {
     const int generation = generation_;
     jobs::JobFilter f = filter();
     f.beforeId = beforeId;
-    inBackground<std::vector<jobs::JobRow>>(
-        this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
-        [this, generation](const Outcome<std::vector<jobs::JobRow>>& o) {
+    listPool_->query<std::vector<jobs::JobRow>>(
+        this, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
+        [this, generation](const Result<std::vector<jobs::JobRow>>& o) {
             if (generation != generation_) return;
-            if (!o.error.empty()) {
-                showProblem(QString::fromStdString(o.error));
+            if (!o) {
+                showProblem(QString::fromStdString(o.error().message()));
                 return model_->pageFailed();
             }
-            model_->appendPage(o.value);
+            model_->appendPage(*o);
         });
 }
 
@@ -317,12 +327,12 @@ void OperationsPanel::refresh() {
     jobs::JobFilter f = filter();
     const int asked = model_->headSize();
     f.limit = asked;
-    inBackground<std::vector<jobs::JobRow>>(
-        this, listPool_, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
-        [this, generation, asked](const Outcome<std::vector<jobs::JobRow>>& o) {
+    listPool_->query<std::vector<jobs::JobRow>>(
+        this, [f](db::Connection& c) { return jobs::JobStore(c).list(f); },
+        [this, generation, asked](const Result<std::vector<jobs::JobRow>>& o) {
             refreshing_ = false;
-            if (generation == generation_ && o.error.empty()) model_->refreshHead(o.value, asked);
-            if (generation == generation_ && !o.error.empty()) showProblem(QString::fromStdString(o.error));
+            if (generation == generation_ && o) model_->refreshHead(*o, asked);
+            if (generation == generation_ && !o) showProblem(QString::fromStdString(o.error().message()));
             if (refreshAgain_) {
                 refreshAgain_ = false;
                 refresh();
@@ -335,8 +345,8 @@ void OperationsPanel::refresh() {
 void OperationsPanel::loadSummary() {
     const int generation = generation_;
     const jobs::JobFilter f = filter();
-    inBackground<Summary>(
-        this, listPool_,
+    listPool_->query<Summary>(
+        this,
         [f](db::Connection& c) {
             jobs::JobStore store(c);
             Summary s;
@@ -347,11 +357,11 @@ void OperationsPanel::loadSummary() {
                 if (f.statuses.empty() || status == f.statuses.front()) s.matching += n;
             return s;
         },
-        [this, generation](const Outcome<Summary>& o) {
+        [this, generation](const Result<Summary>& o) {
             if (generation != generation_) return;
-            if (!o.error.empty()) return showProblem(QString::fromStdString(o.error));
+            if (!o) return showProblem(QString::fromStdString(o.error().message()));
             if (problem_->property("lost").toBool()) problem_->hide();
-            showSummary(o.value);
+            showSummary(*o);
         });
 }
 
@@ -360,8 +370,9 @@ void OperationsPanel::showSummary(const Summary& s) {
     summary_->setText(tr("<b>%L1</b> %2 jobs match%3")
                           .arg(s.matching)
                           .arg(describe(f).toHtmlEscaped())
-                          .arg(lastFilterMs_ >= 0 ? tr(" <span style='color:#888'>· first page in %1 ms</span>").arg(lastFilterMs_)
-                                                 : QString()));
+                          .arg(lastFilterMs_ >= 0
+                                   ? tr(" <span style='color:#888'>· first page in %1 ms</span>").arg(lastFilterMs_)
+                                   : QString()));
     fillPie(taskPie_, tr("Jobs per task"), s.byTask, false);
     fillPie(statusPie_, tr("Jobs per status"), s.byStatus, true);
     loaded_ = true;
@@ -380,7 +391,8 @@ void OperationsPanel::fillPie(QChartView* view, const QString& title,
             continue;
         }
         const QString name = QString::fromStdString(sorted[i].first);
-        QPieSlice* slice = series->append(QString("%1 (%L2)").arg(name).arg(sorted[i].second), static_cast<qreal>(sorted[i].second));
+        QPieSlice* slice =
+            series->append(QString("%1 (%L2)").arg(name).arg(sorted[i].second), static_cast<qreal>(sorted[i].second));
         if (byStatus) slice->setColor(QColor(jobs::statusColour(sorted[i].first)));
         slice->setBorderColor(Qt::white);
 
@@ -391,7 +403,8 @@ void OperationsPanel::fillPie(QChartView* view, const QString& title,
             box->setCurrentIndex(box->currentIndex() == at ? 0 : at); // a second click clears it
         });
     }
-    if (other > 0) series->append(tr("other (%L1)").arg(other), static_cast<qreal>(other))->setColor(QColor(0xdd, 0xdd, 0xdd));
+    if (other > 0)
+        series->append(tr("other (%L1)").arg(other), static_cast<qreal>(other))->setColor(QColor(0xdd, 0xdd, 0xdd));
     auto* chart = new QChart;
     chart->addSeries(series);
     chart->setTitle(sorted.empty() ? tr("%1: none").arg(title) : title);
@@ -440,8 +453,8 @@ void OperationsPanel::showJob(std::int64_t id) {
 void OperationsPanel::loadDetail() {
     const std::int64_t id = wanted_;
     if (!id || !pool_) return;
-    inBackground<std::optional<JobView>>(
-        this, pool_,
+    pool_->query<std::optional<JobView>>(
+        this,
         [id](db::Connection& c) -> std::optional<JobView> {
             jobs::JobStore store(c);
             auto d = store.show(id);
@@ -450,11 +463,11 @@ void OperationsPanel::loadDetail() {
             if (v.detail.row.subjobs > 0) v.subjobQc = store.subjobQc(id);
             return v;
         },
-        [this, id](const Outcome<std::optional<JobView>>& o) {
+        [this, id](const Result<std::optional<JobView>>& o) {
             if (id != wanted_) return; // the user moved on
-            if (!o.error.empty()) return showProblem(QString::fromStdString(o.error));
-            if (!o.value) return detail_->clear(tr("Job %1 no longer exists.").arg(id));
-            detail_->setJob(*o.value);
+            if (!o) return showProblem(QString::fromStdString(o.error().message()));
+            if (!*o) return detail_->clear(tr("Job %1 no longer exists.").arg(id));
+            detail_->setJob(**o);
             emit detailShown(id);
         });
 }
@@ -472,12 +485,14 @@ void OperationsPanel::submit() {
     if (dialog.exec() != QDialog::Accepted) return;
     const jobs::NewJob job = dialog.job();
     const bool queue = dialog.queueNow();
-    inBackground<std::int64_t>(
-        this, pool_, [job, queue](db::Connection& c) { return jobs::JobStore(c).create(job, queue); },
-        [this, queue, name = QString::fromStdString(job.name)](const Outcome<std::int64_t>& o) {
-            if (!o.error.empty()) return showProblem(tr("Could not submit %1: %2").arg(name, QString::fromStdString(o.error)));
-            summary_->setText(tr("Job %1 (%2) %3.").arg(o.value).arg(name, queue ? tr("queued") : tr("stashed")));
-            wanted_ = o.value;
+    pool_->query<std::int64_t>(
+        this, [job, queue](db::Connection& c) { return jobs::JobStore(c).create(job, queue); },
+        [this, queue, name = QString::fromStdString(job.name)](const Result<std::int64_t>& o) {
+            if (!o)
+                return showProblem(
+                    tr("Could not submit %1: %2").arg(name, QString::fromStdString(o.error().message())));
+            summary_->setText(tr("Job %1 (%2) %3.").arg(*o).arg(name, queue ? tr("queued") : tr("stashed")));
+            wanted_ = *o;
             refresh();
         });
 }
@@ -485,11 +500,12 @@ void OperationsPanel::submit() {
 void OperationsPanel::retrySelected() {
     const std::int64_t id = selectedId();
     if (!id || !pool_) return;
-    inBackground<int>(
-        this, pool_, [id](db::Connection& c) { return jobs::JobStore(c).retry(id); },
-        [this, id](const Outcome<int>& o) {
-            if (!o.error.empty()) return showProblem(tr("Retry of job %1: %2").arg(id).arg(QString::fromStdString(o.error)));
-            summary_->setText(tr("Job %1: %2 jobs back to work.").arg(id).arg(o.value));
+    pool_->query<int>(
+        this, [id](db::Connection& c) { return jobs::JobStore(c).retry(id); },
+        [this, id](const Result<int>& o) {
+            if (!o)
+                return showProblem(tr("Retry of job %1: %2").arg(id).arg(QString::fromStdString(o.error().message())));
+            summary_->setText(tr("Job %1: %2 jobs back to work.").arg(id).arg(*o));
             refresh();
         });
 }
@@ -505,11 +521,11 @@ void OperationsPanel::abortSelected() {
                                   .arg(what),
                               QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Yes)
         return;
-    inBackground<int>(
-        this, pool_, [id](db::Connection& c) { return jobs::JobStore(c).abort(id); },
-        [this, what](const Outcome<int>& o) {
-            if (!o.error.empty()) return showProblem(tr("Abort of %1: %2").arg(what, QString::fromStdString(o.error)));
-            summary_->setText(tr("Aborted %1: %2 jobs cancelled.").arg(what).arg(o.value));
+    pool_->query<int>(
+        this, [id](db::Connection& c) { return jobs::JobStore(c).abort(id); },
+        [this, what](const Result<int>& o) {
+            if (!o) return showProblem(tr("Abort of %1: %2").arg(what, QString::fromStdString(o.error().message())));
+            summary_->setText(tr("Aborted %1: %2 jobs cancelled.").arg(what).arg(*o));
             refresh();
         });
 }
@@ -521,27 +537,34 @@ void OperationsPanel::bulk(bool abort) {
     const QString verb = abort ? tr("Abort") : tr("Retry");
     summary_->setText(tr("Counting the jobs the filter matches..."));
     // First the dry run, then the question with its number, then the change.
-    inBackground<int>(
-        this, pool_, [f, abort](db::Connection& c) { return abort ? jobs::JobStore(c).abortWhere(f, true) : jobs::JobStore(c).retryWhere(f, true); },
-        [this, f, abort, verb](const Outcome<int>& o) {
-            if (!o.error.empty()) return showProblem(QString::fromStdString(o.error));
-            if (o.value == 0) {
-                summary_->setText(tr("%1: no job the filter matches can be %2.").arg(verb, abort ? tr("aborted") : tr("retried")));
+    pool_->query<int>(
+        this,
+        [f, abort](db::Connection& c) {
+            return abort ? jobs::JobStore(c).abortWhere(f, true) : jobs::JobStore(c).retryWhere(f, true);
+        },
+        [this, f, abort, verb](const Result<int>& o) {
+            if (!o) return showProblem(QString::fromStdString(o.error().message()));
+            if (*o == 0) {
+                summary_->setText(
+                    tr("%1: no job the filter matches can be %2.").arg(verb, abort ? tr("aborted") : tr("retried")));
                 return;
             }
-            if (QMessageBox::question(this, verb,
-                                      tr("%1 %L2 jobs (%3)?").arg(verb).arg(o.value).arg(describe(f)) +
-                                          (abort ? tr("\n\nTheir sub-jobs and dependents are cancelled too.") : QString()),
-                                      QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Yes) {
+            if (QMessageBox::question(
+                    this, verb,
+                    tr("%1 %L2 jobs (%3)?").arg(verb).arg(*o).arg(describe(f)) +
+                        (abort ? tr("\n\nTheir sub-jobs and dependents are cancelled too.") : QString()),
+                    QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Yes) {
                 summary_->setText(tr("Nothing changed."));
                 return;
             }
-            inBackground<int>(
-                this, pool_,
-                [f, abort](db::Connection& c) { return abort ? jobs::JobStore(c).abortWhere(f, false) : jobs::JobStore(c).retryWhere(f, false); },
-                [this, verb](const Outcome<int>& done) {
-                    if (!done.error.empty()) return showProblem(QString::fromStdString(done.error));
-                    summary_->setText(tr("%1: %L2 jobs changed.").arg(verb).arg(done.value));
+            pool_->query<int>(
+                this,
+                [f, abort](db::Connection& c) {
+                    return abort ? jobs::JobStore(c).abortWhere(f, false) : jobs::JobStore(c).retryWhere(f, false);
+                },
+                [this, verb](const Result<int>& done) {
+                    if (!done) return showProblem(QString::fromStdString(done.error().message()));
+                    summary_->setText(tr("%1: %L2 jobs changed.").arg(verb).arg(*done));
                     refresh();
                 });
         });

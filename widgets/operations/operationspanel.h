@@ -25,7 +25,7 @@ class QTimer;
 
 namespace paudm::ui {
 
-class DbPool;
+class Background;
 class JobDetailView;
 class JobTableModel;
 class NotificationListener;
@@ -82,18 +82,18 @@ private:
     void saveSettings() const;
     void restoreSettings();
     std::int64_t selectedId() const;
-    void fillPie(QChartView* view, const QString& title, const std::vector<std::pair<std::string, std::int64_t>>& counts,
-                 bool byStatus);
+    void fillPie(QChartView* view, const QString& title,
+                 const std::vector<std::pair<std::string, std::int64_t>>& counts, bool byStatus);
 
-    std::shared_ptr<DbPool> pool_;     ///< details and actions
-    std::shared_ptr<DbPool> listPool_; ///< pages and counts: cancelled when the filter changes
+    std::shared_ptr<Background> pool_;     ///< details and actions
+    std::shared_ptr<Background> listPool_; ///< pages and counts: cancelled when the filter changes
     std::string conninfo_;
     NotificationListener* listener_ = nullptr;
-    QTimer* debounce_;      ///< notifications in a burst: one refresh
-    QTimer* textDebounce_;  ///< typing: one query when the typing pauses
+    QTimer* debounce_;     ///< notifications in a burst: one refresh
+    QTimer* textDebounce_; ///< typing: one query when the typing pauses
     bool loaded_ = false;
     bool restoring_ = false;
-    int generation_ = 0;    ///< bumps at each filter change: late answers for older filters are dropped
+    int generation_ = 0; ///< bumps at each filter change: late answers for older filters are dropped
     bool refreshing_ = false, refreshAgain_ = false;
     std::int64_t wanted_ = 0; ///< showJob() target not yet in the table
     QElapsedTimer sinceFilter_;

@@ -5,6 +5,7 @@
 
 #include "db/connection.h"
 
+#include <QCoreApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -16,7 +17,6 @@
 #include <QThread>
 #include <QTimer>
 #include <QVBoxLayout>
-#include <QtConcurrent>
 
 namespace paudm::ui {
 
@@ -35,12 +35,14 @@ QString age(double seconds) {
 
 // ---------------------------------------------------------------- model
 
-int RunnerTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int RunnerTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant RunnerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Runner", "State", "Host", "PID", "Threads", "Heartbeat", "Jobs done",
-                                  "In hand", "Tasks", "Started", "Batch job"};
+    static const char* names[] = {"Runner",    "State",   "Host",  "PID",     "Threads",  "Heartbeat",
+                                  "Jobs done", "In hand", "Tasks", "Started", "Batch job"};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -56,24 +58,35 @@ QVariant RunnerTableModel::data(const QModelIndex& index, int role) const {
     const std::string state = now.state();
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Id: return static_cast<qlonglong>(r->id);
-        case State: return QString::fromStdString(state);
-        case Host: return QString::fromStdString(r->host);
-        case Pid: return r->pid;
-        case Threads: return r->threads;
-        case Heartbeat: return state == "stopped" ? tr("stopped %1").arg(r->stopped.toLocalTime().toString("MM-dd hh:mm"))
-                                                  : age(now.heartbeatAgeS);
-        case Done: return static_cast<qlonglong>(r->jobsDone);
+        case Id:
+            return static_cast<qlonglong>(r->id);
+        case State:
+            return QString::fromStdString(state);
+        case Host:
+            return QString::fromStdString(r->host);
+        case Pid:
+            return r->pid;
+        case Threads:
+            return r->threads;
+        case Heartbeat:
+            return state == "stopped" ? tr("stopped %1").arg(r->stopped.toLocalTime().toString("MM-dd hh:mm"))
+                                      : age(now.heartbeatAgeS);
+        case Done:
+            return static_cast<qlonglong>(r->jobsDone);
         case InHand: {
             if (r->inHand.empty()) return QString();
             QStringList ids;
-            for (std::size_t i = 0; i < r->inHand.size() && i < 3; ++i) ids << QString::number(r->inHand[i]);
+            for (std::size_t i = 0; i < r->inHand.size() && i < 3; ++i)
+                ids << QString::number(r->inHand[i]);
             if (r->inHand.size() > 3) ids << "...";
             return tr("%1: %2").arg(r->inHand.size()).arg(ids.join(", "));
         }
-        case Tasks: return r->tasks.empty() ? tr("all") : QString::fromStdString(r->tasks);
-        case Started: return r->started.toLocalTime().toString("yyyy-MM-dd hh:mm:ss");
-        case Batch: return QString::fromStdString(r->batchJobId);
+        case Tasks:
+            return r->tasks.empty() ? tr("all") : QString::fromStdString(r->tasks);
+        case Started:
+            return r->started.toLocalTime().toString("yyyy-MM-dd hh:mm:ss");
+        case Batch:
+            return QString::fromStdString(r->batchJobId);
         }
     }
     if (role == Qt::ForegroundRole && (index.column() == State || index.column() == Heartbeat))
@@ -83,8 +96,8 @@ QVariant RunnerTableModel::data(const QModelIndex& index, int role) const {
                                     "elsewhere")
                                      .arg(r->leaseS)
                                : QVariant();
-    if (role == Qt::TextAlignmentRole && (index.column() == Id || index.column() == Pid || index.column() == Threads ||
-                                          index.column() == Done))
+    if (role == Qt::TextAlignmentRole &&
+        (index.column() == Id || index.column() == Pid || index.column() == Threads || index.column() == Done))
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
@@ -104,7 +117,7 @@ RunnersPanel::RunnersPanel(RunnerHost* host, QWidget* parent)
     : QWidget(parent), host_(host), model_(new RunnerTableModel(this)), view_(new QTableView), summary_(new QLabel),
       problem_(new QLabel), threads_(new QSpinBox), startStop_(new QPushButton(tr("&Start"))),
       progress_(new QProgressBar), ticker_(new QTimer(this)),
-      live_(std::make_unique<LiveLoad<Loaded>>(this, [this](const Loaded& r) { showLoaded(r); })) {
+      live_(std::make_unique<LiveLoad<Loaded>>(this, [this](const Result<Loaded>& r) { showLoaded(r); })) {
     auto* layout = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Run jobs in this console with")));
@@ -140,25 +153,18 @@ RunnersPanel::RunnersPanel(RunnerHost* host, QWidget* parent)
     ticker_->start();
     connect(new QShortcut(QKeySequence::Refresh, this, nullptr, nullptr, Qt::WidgetWithChildrenShortcut),
             &QShortcut::activated, this, &RunnersPanel::refresh);
-    live_->setLoader([this]() -> std::function<Loaded()> {
-        return [conninfo = conninfo_] {
-            Loaded r;
-            try {
-                db::Connection c = db::Connection::open(conninfo, "paudm console runners");
-                jobs::JobStore store(c);
-                r.runners = store.runners();
-                r.queue = store.queueCounts();
-            } catch (const std::exception& e) {
-                r.error = e.what();
-            }
-            return r;
+    live_->setLoader([]() -> std::function<Loaded(db::Connection&)> {
+        return [](db::Connection& c) {
+            jobs::JobStore store(c);
+            return Loaded{store.runners(), store.queueCounts()};
         };
     });
     connect(startStop_, &QPushButton::clicked, this, &RunnersPanel::startOrStop);
     connect(host_, &RunnerHost::stopped, this, [this](const jobs::RunnerStats& s, const QString& error) {
         showHostState();
-        summary_->setText(error.isEmpty() ? tr("The console's runner stopped: %1 jobs done, %2 failed.").arg(s.done).arg(s.failed)
-                                          : tr("The console's runner stopped: %1").arg(error));
+        summary_->setText(error.isEmpty()
+                              ? tr("The console's runner stopped: %1 jobs done, %2 failed.").arg(s.done).arg(s.failed)
+                              : tr("The console's runner stopped: %1").arg(error));
         refresh();
     });
     startStop_->setEnabled(false);
@@ -169,11 +175,14 @@ RunnersPanel::~RunnersPanel() = default;
 
 void RunnersPanel::setDatabase(const std::string& conninfo) {
     conninfo_ = conninfo;
-    live_->listen(conninfo, {"paudm_runners", "paudm_jobs", jobs::kProgressChannel}, [this](bool ok, const QString& error) {
-        problem_->setVisible(!ok);
-        if (!ok) problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
-        else if (loaded_) refresh();
-    });
+    live_->listen(conninfo, {"paudm_runners", "paudm_jobs", jobs::kProgressChannel},
+                  [this](bool ok, const QString& error) {
+                      problem_->setVisible(!ok);
+                      if (!ok)
+                          problem_->setText(tr("Lost the database (%1); reconnecting...").arg(error));
+                      else if (loaded_)
+                          refresh();
+                  });
     showHostState();
     refresh();
 }
@@ -182,12 +191,13 @@ void RunnersPanel::refresh() {
     if (!conninfo_.empty()) live_->refresh();
 }
 
-void RunnersPanel::showLoaded(const Loaded& r) {
-    if (!r.error.empty()) {
-        problem_->setText(QString::fromStdString(r.error));
+void RunnersPanel::showLoaded(const Result<Loaded>& result) {
+    if (!result) {
+        problem_->setText(QString::fromStdString(result.error().message()));
         problem_->show();
         return;
     }
+    const Loaded& r = *result;
     problem_->hide();
     model_->setRunners(r.runners);
     view_->resizeColumnsToContents();

@@ -4,6 +4,7 @@
 // runner threads inside the console (offline reprocessing on one machine) with a progress
 // bar over the whole queue. Read off the GUI thread, refreshed on LISTEN paudm_runners and
 // paudm_jobs; heartbeat ages tick every second without asking the database.
+#include "common/error.h"
 #include "jobs/store.h"
 #include "keyedtablemodel.h"
 
@@ -21,8 +22,7 @@ class QTimer;
 
 namespace paudm::ui {
 
-template <class T>
-class LiveLoad;
+template <class T> class LiveLoad;
 class RunnerHost;
 
 class RunnerTableModel : public KeyedTableModel<jobs::RunnerRow, std::int64_t> {
@@ -63,9 +63,8 @@ private:
     struct Loaded {
         std::vector<jobs::RunnerRow> runners;
         jobs::QueueCounts queue;
-        std::string error;
     };
-    void showLoaded(const Loaded& r);
+    void showLoaded(const Result<Loaded>& r);
     void startOrStop();
     void showHostState();
 

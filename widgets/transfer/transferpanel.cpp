@@ -22,9 +22,8 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QTimer>
-#include <QValueAxis>
 #include <QVBoxLayout>
-#include <QtConcurrent>
+#include <QValueAxis>
 
 #include <map>
 
@@ -34,26 +33,23 @@ namespace {
 
 const QColor kGood(0x2e, 0x7d, 0x32), kBad(0xc6, 0x28, 0x28), kBusy(0x15, 0x65, 0xc0), kQuiet(0x75, 0x75, 0x75);
 
-QString text(const std::string& s) { return QString::fromStdString(s); }
+QString text(const std::string& s) {
+    return QString::fromStdString(s);
+}
 
-QString gigabytes(std::int64_t bytes) { return QString::number(bytes / 1e9, 'f', 2); }
+QString gigabytes(std::int64_t bytes) {
+    return QString::number(bytes / 1e9, 'f', 2);
+}
 
-/// "held: registered, nightly, age": one word per condition not met (the tooltip has the
+/// "held: registration, nightly, age": one word per condition not met (the tooltip has the
 /// sentences).
 QString bufferText(const transfer::ObsSetState& s) {
     if (s.cleaned.isValid()) return QObject::tr("cleaned %1").arg(s.cleaned.toLocalTime().toString("yyyy-MM-dd"));
     if (!s.inBuffer) return QObject::tr("not in the buffer");
     if (s.holds.empty()) return QObject::tr("may be freed");
-    static const std::pair<const char*, const char*> words[] = {
-        {"YAML", "YAML"},          {"not transferred", "transfer"}, {"not verified", "archive copy"},
-        {"not registered", "registration"}, {"nightly", "nightly"},       {"younger than", "age"}};
     QStringList what;
     for (const auto& h : s.holds)
-        for (const auto& [key, word] : words)
-            if (h.find(key) != std::string::npos) {
-                what << QObject::tr(word);
-                break;
-            }
+        what << QObject::tr(transfer::conditionName(h.condition));
     return QObject::tr("held: %1").arg(what.join(", "));
 }
 
@@ -61,12 +57,14 @@ QString bufferText(const transfer::ObsSetState& s) {
 
 // ---------------------------------------------------------------- obs sets
 
-int ObsSetTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int ObsSetTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant ObsSetTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Obs set", "Transfer", "Registered", "Buffer", "Files", "GB", "Verified",
-                                  "Quarantined", "Failed", "MB/s"};
+    static const char* names[] = {"Obs set", "Transfer", "Registered",  "Buffer", "Files",
+                                  "GB",      "Verified", "Quarantined", "Failed", "MB/s"};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -75,16 +73,26 @@ QVariant ObsSetTableModel::data(const QModelIndex& index, int role) const {
     const auto& s = rows_[static_cast<std::size_t>(index.row())];
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Name: return text(s.obsSet);
-        case Files: return s.files;
-        case Size: return gigabytes(s.bytes);
-        case Transfer: return s.status.empty() ? tr("not transferred") : text(s.status);
-        case Verified: return s.status.empty() ? QVariant() : QVariant(s.verified);
-        case Quarantined: return s.status.empty() ? QVariant() : QVariant(s.quarantined);
-        case Failed: return s.status.empty() ? QVariant() : QVariant(s.failed);
-        case Rate: return s.rateMBs > 0 ? QString::number(s.rateMBs, 'f', 0) : QString();
-        case Registered: return s.registered ? tr("yes") : tr("no");
-        case Buffer: return bufferText(s);
+        case Name:
+            return text(s.obsSet);
+        case Files:
+            return s.files;
+        case Size:
+            return gigabytes(s.bytes);
+        case Transfer:
+            return s.status.empty() ? tr("not transferred") : text(s.status);
+        case Verified:
+            return s.status.empty() ? QVariant() : QVariant(s.verified);
+        case Quarantined:
+            return s.status.empty() ? QVariant() : QVariant(s.quarantined);
+        case Failed:
+            return s.status.empty() ? QVariant() : QVariant(s.failed);
+        case Rate:
+            return s.rateMBs > 0 ? QString::number(s.rateMBs, 'f', 0) : QString();
+        case Registered:
+            return s.registered ? tr("yes") : tr("no");
+        case Buffer:
+            return bufferText(s);
         }
     }
     if (role == Qt::ForegroundRole) {
@@ -98,11 +106,12 @@ QVariant ObsSetTableModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::ToolTipRole) {
         QStringList lines;
         if (!s.error.empty()) lines << text(s.error);
-        for (const auto& h : s.holds) lines << "held: " + text(h);
+        for (const auto& h : s.holds)
+            lines << "held: " + text(h.sentence);
         if (s.started.isValid())
-            lines << tr("latest transfer %1 to %2").arg(s.started.toLocalTime().toString("yyyy-MM-dd hh:mm:ss"),
-                                                         s.ended.isValid() ? s.ended.toLocalTime().toString("hh:mm:ss")
-                                                                           : tr("(running)"));
+            lines << tr("latest transfer %1 to %2")
+                         .arg(s.started.toLocalTime().toString("yyyy-MM-dd hh:mm:ss"),
+                              s.ended.isValid() ? s.ended.toLocalTime().toString("hh:mm:ss") : tr("(running)"));
         return lines.isEmpty() ? QVariant() : QVariant(lines.join('\n'));
     }
     if (role == Qt::TextAlignmentRole && index.column() >= Files) return QVariant(Qt::AlignRight | Qt::AlignVCenter);
@@ -111,8 +120,12 @@ QVariant ObsSetTableModel::data(const QModelIndex& index, int role) const {
 
 // ---------------------------------------------------------------- files
 
-int FileTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int FileTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int FileTableModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+int FileTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant FileTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
@@ -125,23 +138,31 @@ QVariant FileTableModel::data(const QModelIndex& index, int role) const {
     const auto& f = rows_[static_cast<std::size_t>(index.row())];
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Name: return text(f.name);
-        case Kind: return text(f.kind);
-        case Size: return QString::number(f.bytes / 1e6, 'f', 1);
-        case Status: return text(f.status);
-        case Attempt: return f.attempt;
-        case Rate: return f.rateMBs > 0 ? QString::number(f.rateMBs, 'f', 0) : QString();
+        case Name:
+            return text(f.name);
+        case Kind:
+            return text(f.kind);
+        case Size:
+            return QString::number(f.bytes / 1e6, 'f', 1);
+        case Status:
+            return text(f.status);
+        case Attempt:
+            return f.attempt;
+        case Rate:
+            return f.rateMBs > 0 ? QString::number(f.rateMBs, 'f', 0) : QString();
         case Checksum:
             return f.adler32.empty() || f.adler32 == f.adler32Expected
                        ? text(f.adler32Expected)
                        : tr("%1 (expected %2)").arg(text(f.adler32), text(f.adler32Expected));
-        case Error: return text(f.error);
+        case Error:
+            return text(f.error);
         }
     }
     if (role == Qt::ForegroundRole && index.column() == Status)
         return f.status == "VERIFIED" ? kGood : f.status == "PENDING" ? kQuiet : kBad;
     if (role == Qt::ToolTipRole && !f.error.empty()) return text(f.error);
-    if (role == Qt::TextAlignmentRole && (index.column() == Size || index.column() == Attempt || index.column() == Rate))
+    if (role == Qt::TextAlignmentRole &&
+        (index.column() == Size || index.column() == Attempt || index.column() == Rate))
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
@@ -156,9 +177,10 @@ void FileTableModel::setFiles(std::vector<transfer::FileState> files) {
 
 TransferPanel::TransferPanel(QWidget* parent)
     : QWidget(parent), sets_(new ObsSetTableModel(this)), files_(new FileTableModel(this)), setView_(new QTableView),
-      fileView_(new QTableView), chart_(new QChartView), source_(new QLabel), summary_(new QLabel), problem_(new QLabel),
-      transferButton_(new QPushButton(tr("&Transfer now"))), freeButton_(new QPushButton(tr("What can be &freed?"))),
-      live_(std::make_unique<LiveLoad<Loaded>>(this, [this](const Loaded& r) { showLoaded(r); })) {
+      fileView_(new QTableView), chart_(new QChartView), source_(new QLabel), summary_(new QLabel),
+      problem_(new QLabel), transferButton_(new QPushButton(tr("&Transfer now"))),
+      freeButton_(new QPushButton(tr("What can be &freed?"))),
+      live_(std::make_unique<LiveLoad<Loaded>>(this, [this](const Result<Loaded>& r) { showLoaded(r); })) {
     auto* layout = new QVBoxLayout(this);
     auto* top = new QHBoxLayout;
     source_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -167,7 +189,8 @@ TransferPanel::TransferPanel(QWidget* parent)
     source_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     summary_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     top->addWidget(source_, 1);
-    transferButton_->setToolTip(tr("Queue a transfer job of the buffer into the archive (then a register job per obs set)"));
+    transferButton_->setToolTip(
+        tr("Queue a transfer job of the buffer into the archive (then a register job per obs set)"));
     freeButton_->setToolTip(tr("Which obs sets 'paudm buffer clean' would remove now, and what holds the others"));
     auto* refreshButton = new QPushButton(tr("Refresh"));
     refreshButton->setToolTip(tr("Read everything again (F5)"));
@@ -206,22 +229,17 @@ TransferPanel::TransferPanel(QWidget* parent)
     connect(new QShortcut(QKeySequence::Refresh, this, nullptr, nullptr, Qt::WidgetWithChildrenShortcut),
             &QShortcut::activated, this, &TransferPanel::refresh);
     connect(setView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] { refresh(); });
-    live_->setLoader([this]() -> std::function<Loaded()> {
+    live_->setLoader([this]() -> std::function<Loaded(db::Connection&)> {
         const transfer::RetentionOptions o = options_;
         const std::string selected = selectedObsSet().empty() ? preferred_ : selectedObsSet();
-        return [o, selected] {
+        return [o, selected](db::Connection& c) {
             Loaded r;
-            try {
-                r.overview = transfer::loadTransferOverview(o);
-                std::string which = selected;
-                if (which.empty() && !r.overview.obsSets.empty()) which = r.overview.obsSets.front().obsSet;
-                if (!which.empty()) {
-                    db::Connection c = db::Connection::open(o.conninfo, "paudm console transfer");
-                    r.files = transfer::loadTransferFiles(c, which);
-                    r.filesOf = which;
-                }
-            } catch (const std::exception& e) {
-                r.error = e.what();
+            r.overview = transfer::loadTransferOverview(c, o);
+            std::string which = selected;
+            if (which.empty() && !r.overview.obsSets.empty()) which = r.overview.obsSets.front().obsSet;
+            if (!which.empty()) {
+                r.files = transfer::loadTransferFiles(c, which);
+                r.filesOf = which;
             }
             return r;
         };
@@ -237,6 +255,7 @@ TransferPanel::~TransferPanel() = default;
 
 void TransferPanel::setSource(const transfer::RetentionOptions& options) {
     options_ = options;
+    actions_ = std::make_unique<Background>(options.conninfo);
     source_->setText(tr("Buffer %1  ·  archive %2").arg(text(options.buffer), text(options.archive.root())));
     source_->setToolTip(source_->text());
     transferButton_->setEnabled(true);
@@ -258,7 +277,7 @@ void TransferPanel::showObsSet(const std::string& name) {
     const int row = sets_->rowOf(name);
     if (row >= 0)
         setView_->selectionModel()->setCurrentIndex(sets_->index(row, 0),
-                                                     QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+                                                    QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
 }
 
 std::string TransferPanel::selectedObsSet() const {
@@ -270,13 +289,14 @@ void TransferPanel::refresh() {
     if (!options_.conninfo.empty()) live_->refresh();
 }
 
-void TransferPanel::showLoaded(const Loaded& r) {
-    if (!r.error.empty()) {
+void TransferPanel::showLoaded(const Result<Loaded>& result) {
+    if (!result) {
         problem_->setStyleSheet("color:#c62828");
-        problem_->setText(text(r.error));
+        problem_->setText(text(result.error().message()));
         problem_->show();
         return;
     }
+    const Loaded& r = *result;
     problem_->setVisible(!r.overview.bufferError.empty() || r.overview.bufferMissing);
     problem_->setStyleSheet(r.overview.bufferMissing ? "color:#555" : "color:#c62828");
     problem_->setText(r.overview.bufferMissing
@@ -288,7 +308,7 @@ void TransferPanel::showLoaded(const Loaded& r) {
     if (!setView_->selectionModel()->currentIndex().isValid() && sets_->rowCount() > 0) {
         const QSignalBlocker block(setView_->selectionModel());
         setView_->selectionModel()->setCurrentIndex(sets_->index(sets_->rowOf(r.filesOf), 0),
-                                                     QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+                                                    QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     }
     if (r.filesOf == selectedObsSet()) files_->setFiles(r.files);
     setView_->resizeColumnsToContents();
@@ -308,7 +328,7 @@ void TransferPanel::showLoaded(const Loaded& r) {
                           .arg(gb, 0, 'f', 1)
                           .arg(freeable)
                           .arg(problems ? tr("  ·  <span style='color:#c62828'>%1 quarantined or failed</span>")
-                                                  .arg(problems == 1 ? tr("1 file") : tr("%1 files").arg(problems))
+                                              .arg(problems == 1 ? tr("1 file") : tr("%1 files").arg(problems))
                                         : QString()));
     showChart(r.overview.days);
     loaded_ = true;
@@ -367,61 +387,60 @@ void TransferPanel::showChart(const std::vector<transfer::DayVolume>& days) {
 }
 
 void TransferPanel::transferNow() {
+    if (!actions_) return;
     const transfer::RetentionOptions o = options_;
     transferButton_->setEnabled(false);
-    auto* w = new QFutureWatcher<QString>(this);
-    connect(w, &QFutureWatcher<QString>::finished, this, [this, w] {
-        summary_->setText(w->result());
-        transferButton_->setEnabled(true);
-        w->deleteLater();
-    });
-    w->setFuture(QtConcurrent::run([o] {
-        try {
-            db::Connection c = db::Connection::open(o.conninfo, "paudm console transfer");
+    actions_->query<std::int64_t>(
+        this,
+        [o](db::Connection& c) {
             jobs::JobStore store(c);
             jobs::NewJob j;
             j.name = "transfer";
-            j.config = {{"buffer", QString::fromStdString(o.buffer)}, {"archive", QString::fromStdString(o.archive.root())}};
+            j.config = {{"buffer", QString::fromStdString(o.buffer)},
+                        {"archive", QString::fromStdString(o.archive.root())}};
             j.description = "transfer of " + o.buffer + " (from the console)";
-            const auto id = store.create(j, true);
-            return QObject::tr("Transfer job %1 queued: a runner takes it (paudm runner, or paudm-console "
-                               "--runner-threads N)").arg(id);
-        } catch (const std::exception& e) {
-            return QObject::tr("Could not queue the transfer: %1").arg(e.what());
-        }
-    }));
+            return store.create(j, true);
+        },
+        [this](const Result<std::int64_t>& id) {
+            transferButton_->setEnabled(true);
+            summary_->setText(id ? tr("Transfer job %1 queued: a runner takes it (paudm runner, or paudm-console "
+                                      "--runner-threads N)")
+                                       .arg(*id)
+                                 : tr("Could not queue the transfer: %1").arg(text(id.error().message())));
+        });
 }
 
 void TransferPanel::whatCanBeFreed() {
+    if (!actions_) return;
     const transfer::RetentionOptions o = options_;
     freeButton_->setEnabled(false);
-    auto* w = new QFutureWatcher<QString>(this);
-    connect(w, &QFutureWatcher<QString>::finished, this, [this, w] {
-        freeButton_->setEnabled(true);
-        auto* box = new QMessageBox(QMessageBox::Information, tr("Buffer retention"), w->result(), QMessageBox::Ok, this);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->open();
-        w->deleteLater();
-    });
-    w->setFuture(QtConcurrent::run([o] {
-        try {
+    actions_->query<std::vector<transfer::ObsSetHold>>(
+        this, [o](db::Connection& c) { return transfer::retentionStatus(c, o); },
+        [this](const Result<std::vector<transfer::ObsSetHold>>& holds) {
+            freeButton_->setEnabled(true);
             QStringList lines;
-            for (const auto& h : transfer::retentionStatus(o)) {
-                if (h.releasable()) {
-                    lines << QObject::tr("%1: may be removed (%2 GB)").arg(text(h.obsSet)).arg(h.bytes / 1e9, 0, 'f', 2);
-                    continue;
+            if (!holds) {
+                lines << tr("Could not read the buffer: %1").arg(text(holds.error().message()));
+            } else {
+                for (const auto& h : *holds) {
+                    if (h.releasable()) {
+                        lines << tr("%1: may be removed (%2 GB)").arg(text(h.obsSet)).arg(h.bytes / 1e9, 0, 'f', 2);
+                        continue;
+                    }
+                    lines << tr("%1: held").arg(text(h.obsSet));
+                    for (const auto& reason : h.reasons)
+                        lines << "    " + text(reason.sentence);
                 }
-                lines << QObject::tr("%1: held").arg(text(h.obsSet));
-                for (const auto& reason : h.reasons) lines << "    " + text(reason);
+                if (lines.isEmpty()) lines << tr("The buffer holds no obs sets.");
+                lines << QString()
+                      << tr("Removing them is 'paudm buffer clean' (it reads each archive copy again "
+                            "first); the console never deletes.");
             }
-            if (lines.isEmpty()) lines << QObject::tr("The buffer holds no obs sets.");
-            lines << QString() << QObject::tr("Removing them is 'paudm buffer clean' (it reads each archive copy again "
-                                              "first); the console never deletes.");
-            return lines.join('\n');
-        } catch (const std::exception& e) {
-            return QObject::tr("Could not read the buffer: %1").arg(e.what());
-        }
-    }));
+            auto* box = new QMessageBox(QMessageBox::Information, tr("Buffer retention"), lines.join('\n'),
+                                        QMessageBox::Ok, this);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+        });
 }
 
 } // namespace paudm::ui

@@ -3,6 +3,7 @@
 // files, registration, what holds each one in the buffer), the files of the selected obs
 // set, and the volume and rate transferred per day. Everything is read off the GUI thread
 // and refreshed when the database announces a change (LISTEN paudm_transfer, paudm_jobs).
+#include "common/error.h"
 #include "keyedtablemodel.h"
 #include "transfer/overview.h"
 
@@ -19,8 +20,8 @@ class QPushButton;
 
 namespace paudm::ui {
 
-template <class T>
-class LiveLoad;
+class Background;
+template <class T> class LiveLoad;
 
 class ObsSetTableModel : public KeyedTableModel<transfer::ObsSetState, std::string> {
     Q_OBJECT
@@ -79,9 +80,8 @@ private:
         transfer::TransferOverview overview;
         std::vector<transfer::FileState> files;
         std::string filesOf;
-        std::string error;
     };
-    void showLoaded(const Loaded& result);
+    void showLoaded(const Result<Loaded>& result);
     void showChart(const std::vector<transfer::DayVolume>& days);
     void transferNow();
     void whatCanBeFreed();
@@ -100,6 +100,7 @@ private:
     QPushButton* transferButton_;
     QPushButton* freeButton_;
     std::unique_ptr<LiveLoad<Loaded>> live_;
+    std::unique_ptr<Background> actions_; ///< the buttons' work
 };
 
 } // namespace paudm::ui

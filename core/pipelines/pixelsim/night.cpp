@@ -3,6 +3,7 @@
 // cancelled or failed night leaves no half-written folder.
 #include "archive/checksum.h"
 #include "common/atomic_file.h"
+#include "common/workers.h"
 #include "pipelines/pixelsim/simulator.h"
 
 #include <QJsonArray>
@@ -13,7 +14,6 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
-#include <thread>
 
 namespace paudm::pipelines::pixelsim {
 namespace {
@@ -28,7 +28,8 @@ int nextCounter(const std::string& buffer, const std::string& night) {
         std::string name = it->path().filename().string();
         if (name.starts_with(".") && name.ends_with(".partial")) name = name.substr(1, name.size() - 9);
         int counter = 0;
-        if (name.starts_with(prefix) && archive::parseObsSetName(name, nullptr, &counter)) highest = std::max(highest, counter);
+        if (name.starts_with(prefix) && archive::parseObsSetName(name, nullptr, &counter))
+            highest = std::max(highest, counter);
     }
     if (ec) throw Error(buffer + ": cannot list the buffer: " + ec.message());
     return highest + 1;
@@ -51,22 +52,27 @@ std::string csvNumber(double v, int digits) {
 void writeTruthCatalog(const std::string& folder, const SkyCatalog& sky) {
     const auto& fl = paucam::filters();
     std::string stars = "source_id,ra,dec,temperature";
-    for (const auto& f : fl) stars += ",mag_" + f.name;
+    for (const auto& f : fl)
+        stars += ",mag_" + f.name;
     stars += "\n";
     for (const auto& s : sky.stars) {
         stars += std::to_string(s.sourceId) + "," + csvNumber(s.ra, 8) + "," + csvNumber(s.dec, 8) + "," +
                  csvNumber(s.temperature, 1);
-        for (const auto& f : fl) stars += "," + csvNumber(s.mag(f), 4);
+        for (const auto& f : fl)
+            stars += "," + csvNumber(s.mag(f), 4);
         stars += "\n";
     }
     writeFileAtomically(folder + "/stars.csv", stars);
     std::string gal = "source_id,ra,dec,a,b,theta,redshift";
-    for (const auto& f : fl) gal += ",flux_" + f.name;
+    for (const auto& f : fl)
+        gal += ",flux_" + f.name;
     gal += "\n";
     for (const auto& g : sky.galaxies) {
         gal += std::to_string(g.sourceId) + "," + csvNumber(g.ra, 8) + "," + csvNumber(g.dec, 8) + "," +
-               csvNumber(g.a, 4) + "," + csvNumber(g.b, 4) + "," + csvNumber(g.theta, 2) + "," + csvNumber(g.redshift, 4);
-        for (const auto& f : fl) gal += "," + csvNumber(g.flux(f), 5);
+               csvNumber(g.a, 4) + "," + csvNumber(g.b, 4) + "," + csvNumber(g.theta, 2) + "," +
+               csvNumber(g.redshift, 4);
+        for (const auto& f : fl)
+            gal += "," + csvNumber(g.flux(f), 5);
         gal += "\n";
     }
     writeFileAtomically(folder + "/galaxies.csv", gal);
@@ -113,26 +119,23 @@ NightResult simulateNight(const NightOptions& o, const std::function<void(int, i
         std::vector<archive::ObsSetFile> files(plan.exposures.size());
         std::atomic<int> next{0}, done{0};
         std::mutex mutex;
-        std::optional<Error> failure;
-        auto work = [&] {
+        const int threads = std::clamp(o.threads, 1, std::max(1, total));
+        // A failed exposure stops the others after their current one; its error (with the
+        // file's name) reaches the caller once every thread has returned.
+        runWorkers(threads, [&](int, const WorkerGroup& group) {
             for (;;) {
-                if (cancelled && cancelled()) return;
-                {
-                    std::lock_guard lock(mutex);
-                    if (failure) return;
-                }
+                if ((cancelled && cancelled()) || group.failed()) return;
                 const int i = next++;
                 if (i >= total) return;
                 const ExposurePlan& e = plan.exposures[i];
                 const std::string path = (tmp / e.file).string();
                 try {
                     const std::string truth = writeExposure(o, plan, e, sky, path);
-                    files[i] = {e.file, e.kind, static_cast<std::int64_t>(fs::file_size(path)), archive::adler32File(path)};
+                    files[i] = {e.file, e.kind, static_cast<std::int64_t>(fs::file_size(path)),
+                                archive::adler32File(path)};
                     if (!truthDir.empty()) writeFileAtomically((truthDir / (e.file + ".json")).string(), truth);
                 } catch (const std::exception& ex) {
-                    std::lock_guard lock(mutex);
-                    if (!failure) failure = Error(path + ": " + ex.what());
-                    return;
+                    throw Error(path + ": " + ex.what());
                 }
                 const int d = ++done;
                 if (progress) {
@@ -140,13 +143,7 @@ NightResult simulateNight(const NightOptions& o, const std::function<void(int, i
                     progress(d, total, e.file);
                 }
             }
-        };
-        const int threads = std::clamp(o.threads, 1, std::max(1, total));
-        std::vector<std::thread> pool;
-        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-        work();
-        for (auto& t : pool) t.join();
-        if (failure) throw *failure;
+        });
         if (cancelled && cancelled()) throw Error("simulation cancelled", "cancelled");
 
         archive::ObsSetManifest& m = result.contents;
@@ -161,7 +158,8 @@ NightResult simulateNight(const NightOptions& o, const std::function<void(int, i
         if (!truthDir.empty()) {
             writeTruthCatalog(truthDir.string(), sky);
             QJsonArray exposures;
-            for (const auto& e : plan.exposures) exposures.append(QString::fromStdString(e.file));
+            for (const auto& e : plan.exposures)
+                exposures.append(QString::fromStdString(e.file));
             QJsonObject n{{"obs_set", QString::fromStdString(plan.obsSet)},
                           {"night", QString::fromStdString(o.night)},
                           {"seed", QString::number(plan.seed)},
