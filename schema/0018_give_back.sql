@@ -40,3 +40,13 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION job_give_back(bigint[], bigint[]) IS
     'Queues again, at once and without counting the attempt, jobs a stopping runner could not finish';
+
+-- A job that failed because its own connection to the database was lost (a server
+-- restart, a terminated session) did nothing wrong either: its retry comes after a second,
+-- not after the back-off meant for jobs that fail on their data. (The attempt counts:
+-- a database that keeps failing a job still ends it.)
+CREATE FUNCTION job_retry_soon(p_ids bigint[]) RETURNS void LANGUAGE sql AS $$
+    UPDATE job SET not_before = now() + interval '1 second' WHERE id = ANY (p_ids) AND status = 'QUEUED';
+    UPDATE job_ready SET not_before = now() + interval '1 second' WHERE job_id = ANY (p_ids);
+$$;
+COMMENT ON FUNCTION job_retry_soon(bigint[]) IS 'Retries these failed jobs after a second instead of their back-off';

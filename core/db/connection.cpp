@@ -346,6 +346,11 @@ Connection Connection::open(const std::string& conninfo, std::string_view purpos
         if (rc > 0) state = PQconnectPoll(c.conn_);
     }
     if (interrupter) c.setInterrupter(std::move(interrupter));
+    // libpq prints the server's notices on stderr by default, among them the FATAL a
+    // session gets when it is terminated: that reaches us as an error anyway, and must not
+    // litter a command's output or the console's terminal.
+    PQsetNoticeReceiver(
+        c.conn_, [](void*, const PGresult*) {}, nullptr);
     // Keep output parseable whatever the server's defaults are.
     PGresult* r =
         PQexec(c.conn_, "SET datestyle = 'ISO'; SET extra_float_digits = 3; SET client_min_messages = warning");

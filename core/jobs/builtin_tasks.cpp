@@ -1,11 +1,16 @@
 // The built-in task types, for tests, benchmarks and trying the engine out.
 #include "jobs/task.h"
 
+#include <QFile>
 #include <QJsonArray>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -24,11 +29,24 @@ void interruptibleSleep(TaskContext& ctx, double seconds) {
 void noopRun(TaskContext& ctx) {
     const double sleep = ctx.config()["sleep_s"].toDouble(0);
     if (sleep > 0) interruptibleSleep(ctx, sleep);
+    // `mark`: a file to which each run that was not stopped appends its job id, one line
+    // per run (one write with O_APPEND, so runs never mix): how tests count that every job
+    // ran to its end exactly once.
+    if (const QString mark = ctx.config()["mark"].toString(); !mark.isEmpty() && !ctx.cancelled()) {
+        const std::string line = std::to_string(ctx.jobId()) + "\n";
+        const int fd = ::open(QFile::encodeName(mark).constData(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+            if (fd >= 0) ::close(fd);
+            throw Error("noop: cannot append to " + mark.toStdString());
+        }
+        ::close(fd);
+    }
     if (ctx.config().contains("qc_value")) {
         // qc_value + qc_step * (the sub-job's index), so that sub-jobs of a fanout differ.
         QcEntry q;
         q.check = ctx.config()["qc_check"].toString("noop_value").toStdString();
-        q.value = ctx.config()["qc_value"].toDouble() + ctx.config()["qc_step"].toDouble(0) * ctx.input()["index"].toInt(0);
+        q.value =
+            ctx.config()["qc_value"].toDouble() + ctx.config()["qc_step"].toDouble(0) * ctx.input()["index"].toInt(0);
         if (ctx.config()["qc_min"].isDouble()) q.min = ctx.config()["qc_min"].toDouble();
         if (ctx.config()["qc_max"].isDouble()) q.max = ctx.config()["qc_max"].toDouble();
         q.ref = "job " + std::to_string(ctx.jobId());
@@ -45,18 +63,26 @@ void failRun(TaskContext& ctx) {
         return;
     }
     ctx.log("about to fail on attempt " + std::to_string(ctx.attempt()));
-    throw Error(ctx.config()["message"].toString("failed on purpose").toStdString());
+    const std::string message = ctx.config()["message"].toString("failed on purpose").toStdString();
+    // What the failure is made of, for trying the engine with careless code: our own Error,
+    // a std::exception, or something that is no exception class at all.
+    const QString thrown = ctx.config()["throw"].toString("error");
+    if (thrown == "std") throw std::logic_error(message);
+    if (thrown == "other") throw 42;
+    throw Error(message);
 }
 
 [[noreturn]] void crashRun(TaskContext& ctx) {
     const QString mode = ctx.config()["mode"].toString("abort");
     if (mode == "segv") std::raise(SIGSEGV);
     if (mode == "hang") {
-        for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+        for (;;)
+            std::this_thread::sleep_for(std::chrono::seconds(1));
     }
     if (mode == "oom") {
         std::vector<std::vector<char>> hog;
-        for (;;) hog.emplace_back(64 << 20, 'x'); // touches every page
+        for (;;)
+            hog.emplace_back(64 << 20, 'x'); // touches every page
     }
     std::abort();
 }
@@ -67,8 +93,8 @@ void failRun(TaskContext& ctx) {
 ///   chain    0 -> 1 -> ... -> n-1
 ///   fanin    0 .. n-2 all -> n-1
 ///   diamond  0 -> (1 .. n-2) -> n-1
-/// `fail_index` makes that sub-job a `fail` job; `subjob_max_attempts` limits their attempts. The epilog counts what its sub-jobs did
-/// and, if `then` names a task, creates it as the next stage.
+/// `fail_index` makes that sub-job a `fail` job; `subjob_max_attempts` limits their attempts. The epilog counts what
+/// its sub-jobs did and, if `then` names a task, creates it as the next stage.
 void fanoutProlog(TaskContext& ctx) {
     const QJsonObject& c = ctx.config();
     const int n = c["n"].toInt(10);
@@ -89,9 +115,11 @@ void fanoutProlog(TaskContext& ctx) {
         ctx.addSubjob(std::move(j));
     }
     if (shape == "chain")
-        for (int i = 0; i + 1 < n; ++i) ctx.addDependency(i, i + 1);
+        for (int i = 0; i + 1 < n; ++i)
+            ctx.addDependency(i, i + 1);
     if (shape == "fanin")
-        for (int i = 0; i + 1 < n; ++i) ctx.addDependency(i, n - 1);
+        for (int i = 0; i + 1 < n; ++i)
+            ctx.addDependency(i, n - 1);
     if (shape == "diamond")
         for (int i = 1; i + 1 < n; ++i) {
             ctx.addDependency(0, i);
@@ -115,11 +143,13 @@ void fanoutEpilog(TaskContext& ctx) {
 
 void registerBuiltinTasks(TaskRegistry& r) {
     r.add({.name = "noop",
-           .description = "Does nothing (optionally sleeps sleep_s seconds and records a QC value qc_value)",
+           .description = "Does nothing (optionally sleeps sleep_s seconds, records a QC value qc_value, and appends "
+                          "its id to the file `mark`)",
            .defaults = {{"sleep_s", 0}},
            .run = noopRun});
     r.add({.name = "fail",
-           .description = "Fails with `message` (only its first fail_attempts attempts, if given)",
+           .description = "Fails with `message` (only its first fail_attempts attempts, if given); `throw`: error "
+                          "(default), std (a std::exception) or other (an int)",
            .defaults = {{"message", "failed on purpose"}},
            .run = failRun});
     r.add({.name = "crash",

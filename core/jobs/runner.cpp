@@ -341,6 +341,11 @@ struct Runner::Impl {
                 lostIds.insert(r.toInt(i, 0));
         }
         if (!backIds.empty()) c.query("SELECT job_give_back($1, $2)", backIds, backTokens);
+        std::vector<std::int64_t> soon; // failed on a lost connection of their own: retried in a second
+        for (const auto& [j, r] : batch)
+            if (!r.ok && r.retryable && isTransient(Error(r.error, r.errorCode)) && !lostIds.count(j.id))
+                soon.push_back(j.id);
+        if (!soon.empty()) c.query("SELECT job_retry_soon($1)", soon);
         if (t) t->commit();
         for (const auto& [j, r] : batch)
             (isReleased(r) ? released : lostIds.count(j.id) ? lost : r.ok ? done : failed) += 1;

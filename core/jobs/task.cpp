@@ -58,6 +58,7 @@ QJsonObject TaskResult::toJson() const {
         kids.append(newJobToJson(j));
     return {{"ok", ok},
             {"error", QString::fromStdString(error)},
+            {"error_code", QString::fromStdString(errorCode)},
             {"traceback", QString::fromStdString(traceback)},
             {"outcome", QString::fromStdString(outcome)},
             {"retryable", retryable},
@@ -73,6 +74,7 @@ TaskResult TaskResult::fromJson(const QJsonObject& o) {
     TaskResult r;
     r.ok = o["ok"].toBool();
     r.error = o["error"].toString().toStdString();
+    r.errorCode = o["error_code"].toString().toStdString();
     r.traceback = o["traceback"].toString().toStdString();
     r.outcome = o["outcome"].toString().toStdString();
     r.retryable = o["retryable"].toBool(true);
@@ -175,8 +177,11 @@ TaskResult executeTask(const TaskType& type, TaskContext& ctx) {
         bool permanent = false;
         try {
             throw;
-        } catch (const PermanentError&) {
+        } catch (const PermanentError& e) {
             permanent = true;
+            r.errorCode = e.code();
+        } catch (const Error& e) {
+            r.errorCode = e.code();
         } catch (...) {
         }
         r.ok = false;

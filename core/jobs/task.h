@@ -61,6 +61,7 @@ struct QcEntry {
 struct TaskResult {
     bool ok = true;
     std::string error;     ///< message when !ok
+    std::string errorCode; ///< the Error's code when !ok (a SQLSTATE, ...), if it had one
     std::string traceback; ///< detail when !ok (stack, stderr tail, signal)
     std::string outcome;   ///< DONE/STANDBY/FAILED/CRASHED/TIMEOUT/OUT_OF_MEMORY
     bool retryable = true;
@@ -133,8 +134,8 @@ struct TaskType {
     std::string description;
     QJsonObject defaults; ///< default configuration
     Isolation isolation = Isolation::InProcess;
-    double timeoutS = 0;       ///< 0: none (a job's timeout_s overrides)
-    int memoryLimitMb = 0;     ///< 0: none (child processes only; job's memory_limit_mb overrides)
+    double timeoutS = 0;   ///< 0: none (a job's timeout_s overrides)
+    int memoryLimitMb = 0; ///< 0: none (child processes only; job's memory_limit_mb overrides)
     std::function<void(TaskContext&)> prolog = {};
     std::function<void(TaskContext&)> run = {};
     std::function<void(TaskContext&)> epilog = {};

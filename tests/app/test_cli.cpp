@@ -7,11 +7,14 @@
 
 #include <QtTest>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <QDir>
-#include <QProcess>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 
@@ -34,11 +37,13 @@ Run run(const QString& program, const QStringList& args, const QString& home, co
     p.setProcessEnvironment(env);
     p.start(program, args);
     if (!p.waitForFinished(180000)) return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromLocal8Bit(p.readAllStandardOutput()),
-            QString::fromLocal8Bit(p.readAllStandardError())};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+            QString::fromLocal8Bit(p.readAllStandardOutput()), QString::fromLocal8Bit(p.readAllStandardError())};
 }
 
-Run runPaudm(const QStringList& args, const QString& home, const QString& db = {}) { return run(PAUDM_EXE, args, home, db); }
+Run runPaudm(const QStringList& args, const QString& home, const QString& db = {}) {
+    return run(PAUDM_EXE, args, home, db);
+}
 
 } // namespace
 
@@ -97,8 +102,8 @@ private slots:
     }
 
     void externalServerErrorHidesPassword() {
-        const Run r = runPaudm({"--db", "host=/nonexistent/sock dbname=paudb user=pau password=s3cr3t", "db", "status"},
-                            home_);
+        const Run r =
+            runPaudm({"--db", "host=/nonexistent/sock dbname=paudb user=pau password=s3cr3t", "db", "status"}, home_);
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains("/nonexistent/sock") && r.err.contains("paudb"), qPrintable(r.err));
         QVERIFY(!r.err.contains("s3cr3t") && !r.out.contains("s3cr3t"));
@@ -122,8 +127,8 @@ private slots:
             QVERIFY(f.open(QIODevice::WriteOnly));
             f.write("# a diamond of five\nn: 5\nshape: diamond\nsubjob_config:\n  qc_value: 2.5\n");
         }
-        const Run created = runPaudm({"jobs", "create", "fanout", "--config", yaml, "--set", "subjob_config.sleep_s=0.01",
-                                      "--description", "cli test", "--submit"},
+        const Run created = runPaudm({"jobs", "create", "fanout", "--config", yaml, "--set",
+                                      "subjob_config.sleep_s=0.01", "--description", "cli test", "--submit"},
                                      home_);
         QVERIFY2(created.code == 0, qPrintable(created.err));
         bool ok = false;
@@ -140,7 +145,7 @@ private slots:
         QCOMPARE(o["subjobs"].toInt(), 5);
         QCOMPARE(o["config"].toObject()["shape"].toString(), QString("diamond"));
         QCOMPARE(o["config"].toObject()["subjob_config"].toObject()["sleep_s"].toDouble(), 0.01); // --set, nested
-        QCOMPARE(o["config"].toObject()["subjob_config"].toObject()["qc_value"].toDouble(), 2.5);  // from the file
+        QCOMPARE(o["config"].toObject()["subjob_config"].toObject()["qc_value"].toDouble(), 2.5); // from the file
         QCOMPARE(o["qc"].toArray().size(), 1);
         QCOMPARE(o["attempt_history"].toArray().size(), 2);
 
@@ -163,10 +168,12 @@ private slots:
         QTest::addColumn<int>("code");
         QTest::addColumn<QString>("message");
         QTest::newRow("unknown task") << QStringList{"jobs", "create", "nosuch"} << 1 << "unknown task 'nosuch'";
-        QTest::newRow("bad --set") << QStringList{"jobs", "create", "noop", "--set", "novalue"} << 1 << "--set wants key=value";
+        QTest::newRow("bad --set") << QStringList{"jobs", "create", "noop", "--set", "novalue"} << 1
+                                   << "--set wants key=value";
         QTest::newRow("missing config") << QStringList{"jobs", "create", "noop", "--config", "/nonexistent.yaml"} << 1
                                         << "/nonexistent.yaml: cannot read";
-        QTest::newRow("bad status") << QStringList{"jobs", "list", "--status", "SLEEPING"} << 2 << "unknown status 'SLEEPING'";
+        QTest::newRow("bad status") << QStringList{"jobs", "list", "--status", "SLEEPING"} << 2
+                                    << "unknown status 'SLEEPING'";
         QTest::newRow("no such job") << QStringList{"jobs", "show", "999999"} << 1 << "job 999999 does not exist";
         QTest::newRow("bad time") << QStringList{"jobs", "list", "--since", "yesterday-ish"} << 2 << "cannot read";
     }
@@ -189,8 +196,8 @@ private slots:
         QTest::newRow("bad night") << base + QStringList{"--night", "2026-13-40"} << 1 << "is not a date";
         QTest::newRow("bad tray") << base + QStringList{"--night", "2026-11-24", "--trays", "NB999"} << 1
                                   << "unknown filter tray 'NB999'";
-        QTest::newRow("bad geometry") << QStringList{"simulate", "--out", never, "--night", "2026-11-24", "--no-db",
-                                                     "--geometry", "huge"}
+        QTest::newRow("bad geometry") << QStringList{"simulate",   "--out",   never,        "--night",
+                                                     "2026-11-24", "--no-db", "--geometry", "huge"}
                                       << 1 << "unknown geometry 'huge'";
         QTest::newRow("bad count") << base + QStringList{"--night", "2026-11-24", "--science", "-3"} << 1
                                    << "'science' must be a whole number";
@@ -212,7 +219,8 @@ private slots:
     void simulateHelpTeaches() {
         const Run r = runPaudm({"simulate", "--help"}, home_);
         QCOMPARE(r.code, 0);
-        for (const char* s : {"--geometry", "--truth", "--seed", "Adler32", "Examples"}) QVERIFY2(r.out.contains(s), s);
+        for (const char* s : {"--geometry", "--truth", "--seed", "Adler32", "Examples"})
+            QVERIFY2(r.out.contains(s), s);
         QVERIFY(runPaudm({"--help"}, home_).out.contains("simulate --out BUFFER"));
     }
 
@@ -227,8 +235,8 @@ private slots:
         QVERIFY2(r.code == 0, qPrintable(r.err));
         r = runPaudm({"night", "--buffer", buffer, "--archive", archive}, home_);
         QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
-        QVERIFY2(r.out.contains("20261122_001: 4 files, 4 copied") && r.out.contains("registered (4 mosaics, 288 images)") &&
-                     r.out.contains("night complete"),
+        QVERIFY2(r.out.contains("20261122_001: 4 files, 4 copied") &&
+                     r.out.contains("registered (4 mosaics, 288 images)") && r.out.contains("night complete"),
                  qPrintable(r.out));
         r = runPaudm({"night", "--buffer", buffer, "--archive", archive}, home_);
         QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
@@ -269,11 +277,14 @@ private slots:
         for (const char* s : {"morning routine", "--threads", "register", "Exit status", "Example"})
             QVERIFY2(r.out.contains(s), s);
         r = runPaudm({"buffer", "--help"}, home_);
-        for (const char* s : {"--min-age", "nightly job is DONE", "registered", "--dry-run"}) QVERIFY2(r.out.contains(s), s);
+        for (const char* s : {"--min-age", "nightly job is DONE", "registered", "--dry-run"})
+            QVERIFY2(r.out.contains(s), s);
         r = runPaudm({"transfer", "--help"}, home_);
-        for (const char* s : {"Adler32", "quarantine", "--transport", "host:/path"}) QVERIFY2(r.out.contains(s), s);
+        for (const char* s : {"Adler32", "quarantine", "--transport", "host:/path"})
+            QVERIFY2(r.out.contains(s), s);
         r = runPaudm({"--help"}, home_);
-        for (const char* s : {"night [--buffer DIR]", "buffer status | clean"}) QVERIFY2(r.out.contains(s), s);
+        for (const char* s : {"night [--buffer DIR]", "buffer status | clean"})
+            QVERIFY2(r.out.contains(s), s);
     }
 
     void malformedYamlNamesLineAndColumn() {
@@ -291,6 +302,7 @@ private slots:
 
     void concurrentStartsShareOneServer() {
         const QString home = paudm::test::makeTempHome("cli-race");
+        paudm::test::cleanUpWhenThisProcessEnds(paudm::test::stopClusterCommand(home, home));
         QProcess a, b;
         for (QProcess* p : {&a, &b}) {
             auto env = QProcessEnvironment::systemEnvironment();
@@ -309,6 +321,31 @@ private slots:
         QCOMPARE(stop.out.trimmed(), QString("embedded server stopped"));
         QCOMPARE(runPaudm({"db", "status"}, home).code, 3); // stopped, like pg_ctl status
         QDir(home).removeRecursively();
+    }
+
+    // Seen on a fresh Debian machine: as root, the first 'paudm db start' initialised the
+    // cluster under /var/lib/paudm/<id> (root's home is closed to the server account) but
+    // connected to the socket under PAUDM_HOME, and failed; the second run worked. The
+    // socket must be decided after the cluster's place is known.
+    void firstStartAsRootUnderAClosedHome() {
+        if (::geteuid() != 0) QSKIP("as another user the cluster always lives in PAUDM_HOME");
+        const QString parent = paudm::test::makeTempHome("closed-parent");
+        QVERIFY(::chmod(QFile::encodeName(parent).constData(), 0700) == 0); // like /root
+        const QString home = parent + "/.local/share/paudm";                // does not exist yet
+        const QString cluster = paudm::db::EmbeddedServer(home).clusterDir();
+        QVERIFY2(cluster.startsWith("/var/lib/paudm/"), qPrintable(cluster));
+        paudm::test::cleanUpWhenThisProcessEnds(paudm::test::stopClusterCommand(cluster, cluster) + "; rm -rf '" +
+                                                parent.toStdString() + "'");
+        const Run start = runPaudm({"db", "start"}, home);
+        QVERIFY2(start.code == 0, qPrintable(start.out + start.err));
+        QVERIFY2(start.out.contains(cluster + "/run"), qPrintable(start.out));
+        const Run status = runPaudm({"db", "status"}, home);
+        QVERIFY2(status.code == 0, qPrintable(status.out + status.err));
+        QVERIFY2(status.out.contains("schema:   version"), qPrintable(status.out));
+        QCOMPARE(paudm::db::EmbeddedServer(home).clusterDir(), cluster); // the same place, now from the pointer
+        QCOMPARE(runPaudm({"db", "stop"}, home).code, 0);
+        QDir(cluster).removeRecursively();
+        QDir(parent).removeRecursively();
     }
 };
 

@@ -33,7 +33,9 @@ bool waitUntilGone(qint64 pid, int ms) {
     return false;
 }
 
-QString errorOf(const paudm::Result<void>& r) { return r ? QString() : QString::fromStdString(r.error().message()); }
+QString errorOf(const paudm::Result<void>& r) {
+    return r ? QString() : QString::fromStdString(r.error().message());
+}
 
 } // namespace
 
@@ -43,6 +45,8 @@ class TestEmbeddedServer : public QObject {
 
     QString newHome(const QString& tag) {
         homes_ << makeTempHome(tag);
+        // However this process ends, the clusters it starts go with it.
+        paudm::test::cleanUpWhenThisProcessEnds(paudm::test::stopClusterCommand(homes_.back(), homes_.back()));
         return homes_.back();
     }
 
@@ -102,7 +106,7 @@ private slots:
         const qint64 pid = s.status().pid;
         QVERIFY(::kill(static_cast<pid_t>(pid), SIGKILL) == 0); // the machine "crashes"
         QVERIFY(waitUntilGone(pid, 10000));
-        QThread::msleep(500); // let the orphaned backends notice and exit
+        QThread::msleep(500);                                    // let the orphaned backends notice and exit
         QVERIFY(QFile::exists(home + "/pgdata/postmaster.pid")); // left behind
         const auto r = s.start();
         QVERIFY2(r, qPrintable(errorOf(r)));
@@ -192,6 +196,7 @@ private slots:
         const QString home = newHome("closed");
         QVERIFY(::chmod(QFile::encodeName(home).constData(), 0700) == 0); // like /root
         EmbeddedServer s(home);
+        paudm::test::cleanUpWhenThisProcessEnds(paudm::test::stopClusterCommand(s.clusterDir(), s.clusterDir()));
         const auto r = s.start();
         QVERIFY2(r, qPrintable(errorOf(r)));
         const QString cluster = s.clusterDir();

@@ -32,7 +32,8 @@ std::pair<std::int64_t, std::int64_t> span(Connection& c, std::int64_t id) {
 std::vector<std::int64_t> subjobs(Connection& c, std::int64_t superId) {
     const auto r = c.query("SELECT id FROM job WHERE super_id = $1 ORDER BY id", superId);
     std::vector<std::int64_t> out;
-    for (int i = 0; i < r.size(); ++i) out.push_back(r.toInt(i, 0));
+    for (int i = 0; i < r.size(); ++i)
+        out.push_back(r.toInt(i, 0));
     return out;
 }
 
@@ -52,8 +53,9 @@ private slots:
         QCOMPARE(statusOf(c, id), std::string("DONE"));
         QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE status = 'DONE'"), 21);
         // Each sub-job ran exactly once; the parent twice (prolog, then epilog).
-        QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt a JOIN job j ON j.id = a.job_id WHERE j.super_id IS NOT NULL"),
-                 20);
+        QCOMPARE(
+            scalar(c, "SELECT count(*) FROM job_attempt a JOIN job j ON j.id = a.job_id WHERE j.super_id IS NOT NULL"),
+            20);
         QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE job_id = " + std::to_string(id)), 2);
         QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE outcome IS DISTINCT FROM 'DONE' "
                            "AND outcome IS DISTINCT FROM 'STANDBY'"),
@@ -70,7 +72,11 @@ private slots:
         QCOMPARE(ids.size(), size_t(8));
         for (size_t i = 0; i + 1 < ids.size(); ++i)
             QVERIFY2(span(c, ids[i + 1]).first >= span(c, ids[i]).second, // starts after its parent ended
-                     qPrintable(QString("job %1 started at %2 us, its parent %3 ended at %4 us").arg(ids[i + 1]).arg(span(c, ids[i + 1]).first).arg(ids[i]).arg(span(c, ids[i]).second)));
+                     qPrintable(QString("job %1 started at %2 us, its parent %3 ended at %4 us")
+                                    .arg(ids[i + 1])
+                                    .arg(span(c, ids[i + 1]).first)
+                                    .arg(ids[i])
+                                    .arg(span(c, ids[i]).second)));
     }
 
     void diamondAndFanin_data() {
@@ -82,7 +88,8 @@ private slots:
         QFETCH(QString, shape);
         const auto db = freshJobDatabase("t_jobs_" + shape.toStdString());
         Connection c = Connection::open(db);
-        const auto id = JobStore(c).create(job("fanout", {{"n", 7}, {"shape", shape}, {"subjob_config", QJsonObject{{"sleep_s", 0.05}}}}), true);
+        const auto id = JobStore(c).create(
+            job("fanout", {{"n", 7}, {"shape", shape}, {"subjob_config", QJsonObject{{"sleep_s", 0.05}}}}), true);
         runUntilIdle(db, 3);
         QCOMPARE(statusOf(c, id), std::string("DONE"));
         const auto ids = subjobs(c, id);
@@ -133,10 +140,8 @@ private slots:
             QCOMPARE(statusOf(c, ids[i]), std::string("DONE")); // not cancelled: on_subjob_failure is 'wait'
             QVERIFY(span(c, id).second >= span(c, ids[i]).second);
         }
-        QCOMPARE(tagOf(c, id, "traceback"),
-                 std::string("1 of 5 sub-jobs did not finish"));
-        QVERIFY(tagOf(c, ids[0], "traceback")
-                    .find("failed on purpose") != std::string::npos);
+        QCOMPARE(tagOf(c, id, "traceback"), std::string("1 of 5 sub-jobs did not finish"));
+        QVERIFY(tagOf(c, ids[0], "traceback").find("failed on purpose") != std::string::npos);
         // Its epilog never ran.
         QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE phase = 'epilog'"), 0);
     }
@@ -155,9 +160,10 @@ private slots:
         runUntilIdle(db, 3);
         QVERIFY2(t.elapsed() < 10000, qPrintable(QString::number(t.elapsed()))); // nobody slept its 20 s
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
-        QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE super_id = " + std::to_string(id) + " AND status = 'CANCELLED'"), 5);
-        QCOMPARE(tagOf(c, id, "traceback"),
-                 std::string("6 of 6 sub-jobs did not finish"));
+        QCOMPARE(
+            scalar(c, "SELECT count(*) FROM job WHERE super_id = " + std::to_string(id) + " AND status = 'CANCELLED'"),
+            5);
+        QCOMPARE(tagOf(c, id, "traceback"), std::string("6 of 6 sub-jobs did not finish"));
     }
 
     void parentQcAggregatesSubjobs() {
@@ -165,18 +171,22 @@ private slots:
         Connection c = Connection::open(db);
         // Sub-job i records 1.0 + 0.5 i; the range is [1, 4]: i = 7, 8, 9 (4.5, 5, 5.5) fail.
         const auto id = JobStore(c).create(
-            job("fanout", {{"n", 10}, {"subjob_config", QJsonObject{{"qc_value", 1.0}, {"qc_step", 0.5}, {"qc_min", 1.0}, {"qc_max", 4.0}}}}),
+            job("fanout", {{"n", 10},
+                           {"subjob_config",
+                            QJsonObject{{"qc_value", 1.0}, {"qc_step", 0.5}, {"qc_min", 1.0}, {"qc_max", 4.0}}}}),
             true);
         runUntilIdle(db, 2);
         QCOMPARE(statusOf(c, id), std::string("DONE"));
-        const auto q = c.query("SELECT value, min_value, max_value, qc_pass, ref FROM quality_control WHERE job_id = $1", id);
+        const auto q =
+            c.query("SELECT value, min_value, max_value, qc_pass, ref FROM quality_control WHERE job_id = $1", id);
         QCOMPARE(q.size(), 1);
         QCOMPARE(q.toDouble(0, 0), 1.0 + 0.5 * 4.5); // the mean of 1.0 + 0.5 i over i = 0..9
         QCOMPARE(q.toDouble(0, 1), 1.0);
         QCOMPARE(q.toDouble(0, 2), 4.0);
         QVERIFY(!q.toBool(0, 3));
         QCOMPARE(std::string(q.text(0, 4)), std::string("aggregate of 10 sub-job checks, 3 failed"));
-        QCOMPARE(scalar(c, "SELECT count(*) FROM quality_control WHERE NOT qc_pass AND job_id <> " + std::to_string(id)), 3);
+        QCOMPARE(
+            scalar(c, "SELECT count(*) FROM quality_control WHERE NOT qc_pass AND job_id <> " + std::to_string(id)), 3);
 
         // The flags the Operations panel shows: the parent's single (aggregate) check
         // failed, so red; each sub-job has one check: i = 7, 8, 9 red, the other seven green.
@@ -194,7 +204,8 @@ private slots:
         QCOMPARE(store.count(green), 7);
         const auto listed = store.list(green);
         QCOMPARE(listed.size(), size_t(7));
-        for (const auto& r : listed) QCOMPARE(r.qcFlag, std::string("green"));
+        for (const auto& r : listed)
+            QCOMPARE(r.qcFlag, std::string("green"));
         // The plot of the sub-jobs' values: one per sub-job, 1.0 + 0.5 i, three failing.
         const auto values = store.subjobQc(id);
         QCOMPARE(values.size(), size_t(10));
@@ -207,7 +218,9 @@ private slots:
         // The flag is kept on the job row by triggers: a check corrected later counts too.
         c.exec("UPDATE quality_control SET qc_pass = true WHERE job_id = " + std::to_string(id));
         QCOMPARE(store.show(id)->row.qcFlag, std::string("green"));
-        QCOMPARE(scalar(c, "SELECT count(*) FROM job j WHERE j.qc_flag IS DISTINCT FROM (SELECT flag FROM job_qc(j.id))"), 0);
+        QCOMPARE(
+            scalar(c, "SELECT count(*) FROM job j WHERE j.qc_flag IS DISTINCT FROM (SELECT flag FROM job_qc(j.id))"),
+            0);
     }
 
     void retriesWithBackoff() {
@@ -238,7 +251,8 @@ private slots:
         const auto db = freshJobDatabase("t_jobs_manual");
         Connection c = Connection::open(db);
         JobStore store(c);
-        const auto id = store.create(job("fanout", {{"n", 4}, {"shape", "chain"}, {"fail_index", 1}, {"subjob_max_attempts", 1}}), true);
+        const auto id = store.create(
+            job("fanout", {{"n", 4}, {"shape", "chain"}, {"fail_index", 1}, {"subjob_max_attempts", 1}}), true);
         runUntilIdle(db, 2);
         const auto ids = subjobs(c, id);
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
@@ -252,7 +266,8 @@ private slots:
         QCOMPARE(statusOf(c, id), std::string("STANDBY"));
         runUntilIdle(db, 2);
         QCOMPARE(statusOf(c, id), std::string("DONE"));
-        for (auto s : ids) QCOMPARE(statusOf(c, s), std::string("DONE"));
+        for (auto s : ids)
+            QCOMPARE(statusOf(c, s), std::string("DONE"));
         QCOMPARE(scalar(c, "SELECT count(*) FROM tag WHERE name IN ('traceback', 'cancelled')"), 0);
         // Everything ever run stays: the failed attempt is still in the history.
         QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE outcome = 'FAILED'"), 1);
@@ -262,14 +277,15 @@ private slots:
         const auto db = freshJobDatabase("t_jobs_abort");
         Connection c = Connection::open(db);
         JobStore store(c);
-        const auto id = store.create(job("fanout", {{"n", 1000}, {"subjob_config", QJsonObject{{"sleep_s", 60}}}}), true);
+        const auto id =
+            store.create(job("fanout", {{"n", 1000}, {"subjob_config", QJsonObject{{"sleep_s", 60}}}}), true);
         paudm::jobs::RunnerOptions o = runnerOptions(db, 4);
         o.untilIdle = true;
         paudm::jobs::Runner runner(o);
         std::thread t([&] { (void)runner.run(); });
         // Wait until sub-jobs are running.
-        QTRY_VERIFY_WITH_TIMEOUT(scalar(c, "SELECT count(*) FROM job WHERE status = 'RUNNING' AND super_id IS NOT NULL") == 4,
-                                 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            scalar(c, "SELECT count(*) FROM job WHERE status = 'RUNNING' AND super_id IS NOT NULL") == 4, 20000);
         QElapsedTimer timer;
         timer.start();
         QCOMPARE(store.abort(id), 1001);
@@ -280,6 +296,33 @@ private slots:
         QVERIFY2(timer.elapsed() < 5000, qPrintable(QString("runner idle after %1 ms").arg(timer.elapsed())));
         QCOMPARE(runner.stats().done, 1); // only the prolog
         QCOMPARE(scalar(c, "SELECT count(*) FROM job_attempt WHERE outcome = 'CANCELLED'"), 4);
+    }
+
+    // Runner threads once caught only paudm::Error: a task that threw anything else ended
+    // the whole pilot (std::terminate), and every job in its hands waited for its lease.
+    void anyExceptionFailsOnlyItsJob_data() {
+        QTest::addColumn<QString>("thrown");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("std::exception") << "std"
+                                        << "logic";
+        QTest::newRow("not an exception class") << "other"
+                                                << "unknown exception";
+    }
+    void anyExceptionFailsOnlyItsJob() {
+        QFETCH(QString, thrown);
+        QFETCH(QString, message);
+        const auto db = freshJobDatabase("t_jobs_throw");
+        Connection c = Connection::open(db);
+        JobStore store(c);
+        const auto bad = store.create(job("fail", {{"throw", thrown}, {"message", "logic"}}, 1), true);
+        const auto after = store.create(job("noop"), true);
+        const auto stats = runUntilIdle(db, 1); // one thread: the same runner must survive to run the noop
+        QCOMPARE(statusOf(c, bad), std::string("FAILED"));
+        QCOMPARE(statusOf(c, after), std::string("DONE"));
+        QCOMPARE(stats.failed, 1);
+        QCOMPARE(stats.done, 1);
+        const std::string tb = tagOf(c, bad, "traceback");
+        QVERIFY2(tb.find(message.toStdString()) != std::string::npos, tb.c_str());
     }
 
     void crashFailsAloneWithTraceback() {
@@ -296,8 +339,7 @@ private slots:
         const std::string tb = tagOf(c, crash, "traceback");
         QVERIFY2(tb.find("killed by signal 6") != std::string::npos, tb.c_str());
         QVERIFY2(tb.find("fatal signal") != std::string::npos, tb.c_str()); // the stack the process printed
-        QCOMPARE(outcomeOf(c, crash),
-                 std::string("CRASHED"));
+        QCOMPARE(outcomeOf(c, crash), std::string("CRASHED"));
     }
 
     void timeLimitKillsTheTask() {
@@ -312,8 +354,7 @@ private slots:
         runUntilIdle(db, 1);
         QVERIFY(t.elapsed() < 8000);
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
-        QCOMPARE(outcomeOf(c, id),
-                 std::string("TIMEOUT"));
+        QCOMPARE(outcomeOf(c, id), std::string("TIMEOUT"));
     }
 
     void memoryLimitFailsTheTask() {
@@ -328,8 +369,7 @@ private slots:
         store.submit(id);
         runUntilIdle(db, 1);
         QCOMPARE(statusOf(c, id), std::string("FAILED"));
-        QCOMPARE(outcomeOf(c, id),
-                 std::string("OUT_OF_MEMORY"));
+        QCOMPARE(outcomeOf(c, id), std::string("OUT_OF_MEMORY"));
     }
 
     void staleClaimCannotCommit() {
@@ -347,7 +387,8 @@ private slots:
         runUntilIdle(db, 1);
         QCOMPARE(statusOf(c, id), std::string("DONE"));
         // A wakes up and tries to commit: refused, and nothing changes.
-        QVERIFY(!c.query("SELECT job_complete($1, $2, 'FAILED', NULL, 'late', 'FAILED', 0, false)", id, tokenA).toBool(0, 0));
+        QVERIFY(!c.query("SELECT job_complete($1, $2, 'FAILED', NULL, 'late', 'FAILED', 0, false)", id, tokenA)
+                     .toBool(0, 0));
         QVERIFY(!c.query("SELECT job_fence($1, $2)", id, tokenA).toBool(0, 0));
         QCOMPARE(statusOf(c, id), std::string("DONE"));
         const auto a = c.query("SELECT outcome FROM job_attempt WHERE job_id = $1 ORDER BY id", id);
@@ -378,7 +419,7 @@ private slots:
         byTask.task = "noop";
         QCOMPARE(store.count(byTask), 4); // three sub-jobs and the stashed one
         const auto counts = store.countByStatus(JobFilter{});
-        QCOMPARE(counts.size(), size_t(2)); // DONE, STASHED
+        QCOMPARE(counts.size(), size_t(2));             // DONE, STASHED
         const auto perTask = store.countByTask(byTask); // the task filter is what the pie leaves out
         QCOMPARE(perTask.size(), size_t(2));
         QCOMPARE(perTask[0], std::make_pair(std::string("fanout"), std::int64_t(1)));
@@ -407,7 +448,8 @@ private slots:
         QCOMPARE(g.nodes.size(), size_t(3));
         QCOMPARE(g.edges.size(), size_t(2));
         QCOMPARE(g.edges[0].second, g.edges[1].first); // a chain
-        for (const auto& n : g.nodes) QVERIFY(n.queued.isValid() && n.started >= n.queued && n.ended >= n.started);
+        for (const auto& n : g.nodes)
+            QVERIFY(n.queued.isValid() && n.started >= n.queued && n.ended >= n.started);
         const std::string dot = store.graphDot(a);
         QCOMPARE(std::count(dot.begin(), dot.end(), '>'), 2L); // two "->" edges of the chain of three
         QVERIFY(dot.find("DONE") != std::string::npos);

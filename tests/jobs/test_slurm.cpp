@@ -26,6 +26,9 @@ private slots:
         if (::geteuid() != 0) QSKIP("starting slurmctld and slurmd needs root");
         if (QStandardPaths::findExecutable("slurmctld", {"/usr/sbin", "/usr/bin"}).isEmpty())
             QSKIP("Slurm is not installed (packaging/install-deps.sh --slurm)");
+        // Slurm's daemons stop with this process, however it ends.
+        paudm::test::cleanUpWhenThisProcessEnds("'" + script().toStdString() + "' stop '" +
+                                                state_.path().toStdString() + "' >/dev/null 2>&1");
         QProcess p;
         p.setProcessChannelMode(QProcess::MergedChannels);
         p.start(script(), {"start", state_.path()});

@@ -6,10 +6,16 @@
 #include <QDir>
 #include <QFile>
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+
+extern char** environ;
 
 namespace paudm::test {
 
@@ -18,6 +24,50 @@ QString makeTempHome(const QString& tag) {
     if (!::mkdtemp(pattern.data())) throw Error("cannot make a temporary folder for " + tag.toStdString());
     ::chmod(pattern.constData(), 0755);
     return QFile::decodeName(pattern);
+}
+
+namespace {
+std::string shellQuote(const QString& s) {
+    std::string out = "'";
+    for (char ch : s.toStdString())
+        out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return out + "'";
+}
+} // namespace
+
+void cleanUpWhenThisProcessEnds(const std::string& shellCommand) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        throw Error(std::string("cannot make the watchdog's pipe: ") + std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[0], 0); // its stdin: the read end (dup2 clears CLOEXEC)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // A session of its own: ctest killing the test's process group must not take it along.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    const std::string script = "cat >/dev/null; " + shellCommand;
+    const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, const_cast<char**>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(fds[0]);
+    if (rc != 0) {
+        ::close(fds[1]);
+        throw Error(std::string("cannot start the watchdog: ") + std::strerror(rc));
+    }
+    // fds[1] stays open, unseen by children (CLOEXEC), until this process ends.
+}
+
+std::string stopClusterCommand(const QString& clusterDir, const QString& removeDir) {
+    const std::string pidFile = shellQuote(clusterDir + "/pgdata/postmaster.pid");
+    return "pid=$(head -n 1 " + pidFile +
+           " 2>/dev/null); if [ -n \"$pid\" ]; then kill -QUIT \"$pid\" 2>/dev/null; "
+           "for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.5; done; "
+           "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf " +
+           shellQuote(removeDir);
 }
 
 TestServer& TestServer::instance() {
@@ -29,6 +79,10 @@ TestServer::TestServer() {
     home_ = makeTempHome(QCoreApplication::applicationName().isEmpty() ? QString("db")
                                                                        : QCoreApplication::applicationName());
     server_ = std::make_unique<db::EmbeddedServer>(home_);
+    // Whatever becomes of this process, the cluster goes with it (PAUDM_TEST_KEEP keeps it
+    // for a post-mortem, as the normal exit does).
+    if (!qEnvironmentVariableIsSet("PAUDM_TEST_KEEP"))
+        cleanUpWhenThisProcessEnds(stopClusterCommand(server_->clusterDir(), home_));
     if (auto r = server_->start(); !r) throw r.error();
 }
 

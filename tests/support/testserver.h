@@ -36,4 +36,15 @@ private:
 /// as root, the server runs as 'postgres', which cannot enter a 0700 folder of root's).
 QString makeTempHome(const QString& tag);
 
+/// Runs `shellCommand` (with /bin/sh) when this process ends, however it ends: a crash, an
+/// abort, SIGKILL, ctest's timeout. A watchdog process of its own session waits for a pipe
+/// that only this process holds to close. For what a test starts outside itself (a
+/// PostgreSQL cluster, Slurm's daemons), so that the suite cleans up after itself
+/// whatever happens. The command runs at a normal exit too: make it harmless then.
+void cleanUpWhenThisProcessEnds(const std::string& shellCommand);
+
+/// A shell command that stops the embedded cluster under `clusterDir` (immediate
+/// shutdown, from its postmaster.pid) and removes `removeDir`.
+std::string stopClusterCommand(const QString& clusterDir, const QString& removeDir);
+
 } // namespace paudm::test

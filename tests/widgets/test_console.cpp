@@ -2,6 +2,7 @@
 // screenshot that documentation and later tests rely on.
 #include "testserver.h"
 
+#include "background.h"
 #include "connectionstatus.h"
 #include "mainwindow.h"
 #include "runnerhost.h"
@@ -21,6 +22,12 @@
 #include <QTemporaryDir>
 #include <QToolBar>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using paudm::test::TestServer;
 using paudm::ui::ConnectionMonitor;
 using paudm::ui::MainWindow;
@@ -34,6 +41,32 @@ paudm::db::DatabaseTarget externalTarget(const std::string& conninfo) {
     return t;
 }
 
+/// A local TCP port that accepts connections and never answers: the kernel completes the
+/// handshake into the listen backlog and nobody ever reads. (A server frozen by a disk, a
+/// firewall dropping replies, a half-dead failover.)
+class SilentPort {
+public:
+    SilentPort() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        ::listen(fd_, 64);
+        socklen_t n = sizeof a;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+        port_ = ntohs(a.sin_port);
+    }
+    ~SilentPort() { ::close(fd_); }
+    std::string conninfo() const {
+        return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=paudb user=pau connect_timeout=30";
+    }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
 } // namespace
 
 class TestConsole : public QObject {
@@ -46,7 +79,8 @@ private slots:
         ConnectionMonitor monitor(externalTarget(TestServer::instance().conninfo()));
         MainWindow w(&monitor);
         const QStringList names = MainWindow::panelNames();
-        QCOMPARE(names, (QStringList{"operations", "graph", "transfer", "runners", "fits", "nightly", "apertures", "sql"}));
+        QCOMPARE(names,
+                 (QStringList{"operations", "graph", "transfer", "runners", "fits", "nightly", "apertures", "sql"}));
         for (const QString& n : names) {
             QDockWidget* d = w.panel(n);
             QVERIFY2(d && d->widget(), qPrintable(n));
@@ -140,6 +174,48 @@ private slots:
         QCOMPARE(std::string(c.query("SELECT status FROM job WHERE id = $1", id).text(0, 0)), std::string("DONE"));
     }
 
+    // Once, closing the console while the server did not answer waited on the GUI thread for
+    // every listener's 10 s connect and every load in flight: tens of seconds.
+    void closesWithinASecondWhenTheServerDoesNotAnswer() {
+        SilentPort silent;
+        QTemporaryDir dir;
+        QProcess p;
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert("PAUDM_DB", QString::fromStdString(silent.conninfo()));
+        env.insert("QT_QPA_PLATFORM", "offscreen");
+        env.insert("XDG_CONFIG_HOME", dir.path());
+        p.setProcessEnvironment(env);
+        p.start(PAUDM_CONSOLE_EXE, QStringList{});
+        QVERIFY(p.waitForStarted(10000));
+        QThread::msleep(1500); // connecting: the server took the connection and says nothing
+        QCOMPARE(p.state(), QProcess::Running);
+        QElapsedTimer t;
+        t.start();
+        ::kill(static_cast<pid_t>(p.processId()), SIGTERM); // the session ending: close the window
+        QVERIFY(p.waitForFinished(10000));
+        const qint64 ms = t.elapsed();
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY2(ms < 1000, qPrintable(QString("closed %1 ms after SIGTERM").arg(ms)));
+    }
+
+    // The same inside the process, for the monitor and the panels' loads in flight.
+    void closingTheWindowInterruptsEverything() {
+        SilentPort silent;
+        auto* monitor = new ConnectionMonitor(externalTarget(silent.conninfo()));
+        auto* w = new MainWindow(monitor);
+        w->show();
+        monitor->connectNow();
+        QThread::msleep(300);
+        QElapsedTimer t;
+        t.start();
+        w->close();
+        delete w;
+        delete monitor;
+        QVERIFY2(paudm::ui::Background::drain(1000), "a worker thread is still busy");
+        QVERIFY2(t.elapsed() < 1000, qPrintable(QString("%1 ms").arg(t.elapsed())));
+    }
+
     void screenshotOffscreen() {
         QTemporaryDir dir;
         const QString png = dir.filePath("console.png");
@@ -148,7 +224,7 @@ private slots:
         env.insert("PAUDM_HOME", TestServer::instance().home()); // the embedded server of this test
         env.remove("PAUDM_DB");
         env.remove("DISPLAY");
-        env.remove("QT_QPA_PLATFORM"); // the console must pick offscreen by itself
+        env.remove("QT_QPA_PLATFORM");             // the console must pick offscreen by itself
         env.insert("XDG_CONFIG_HOME", dir.path()); // no remembered layout
         p.setProcessEnvironment(env);
         p.start(PAUDM_CONSOLE_EXE, {"--screenshot", png, "--panel", "sql"});
@@ -159,7 +235,8 @@ private slots:
         // Not a blank image: many distinct colours.
         QSet<QRgb> colours;
         for (int y = 0; y < img.height(); y += 7)
-            for (int x = 0; x < img.width(); x += 7) colours.insert(img.pixel(x, y));
+            for (int x = 0; x < img.width(); x += 7)
+                colours.insert(img.pixel(x, y));
         QVERIFY2(colours.size() > 20, qPrintable(QString::number(colours.size())));
         // The status bar shows the green "connected" dot (#008800) in its right half.
         bool green = false;
