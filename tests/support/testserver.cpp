@@ -6,8 +6,11 @@
 #include <QDir>
 #include <QFile>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +71,26 @@ std::string stopClusterCommand(const QString& clusterDir, const QString& removeD
            "for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 \"$pid\" 2>/dev/null || break; sleep 0.5; done; "
            "kill -KILL \"$pid\" 2>/dev/null; fi; rm -rf " +
            shellQuote(removeDir);
+}
+
+SilentPort::SilentPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t n = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n) != 0)
+        throw Error(std::string("cannot open a silent port: ") + std::strerror(errno));
+    port_ = ntohs(a.sin_port);
+}
+
+SilentPort::~SilentPort() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::string SilentPort::conninfo() const {
+    return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=paudb user=pau connect_timeout=60";
 }
 
 TestServer& TestServer::instance() {

@@ -43,6 +43,23 @@ QString makeTempHome(const QString& tag);
 /// whatever happens. The command runs at a normal exit too: make it harmless then.
 void cleanUpWhenThisProcessEnds(const std::string& shellCommand);
 
+/// A local TCP port that accepts connections and never answers: the kernel completes the
+/// handshake into the listen backlog and nobody ever reads. (A server frozen by a disk, a
+/// firewall dropping replies, a half-dead failover.)
+class SilentPort {
+public:
+    SilentPort();
+    ~SilentPort();
+    SilentPort(const SilentPort&) = delete;
+    SilentPort& operator=(const SilentPort&) = delete;
+    /// A connection string to it, with a connect_timeout far beyond any test's patience.
+    std::string conninfo() const;
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
 /// A shell command that stops the embedded cluster under `clusterDir` (immediate
 /// shutdown, from its postmaster.pid) and removes `removeDir`.
 std::string stopClusterCommand(const QString& clusterDir, const QString& removeDir);

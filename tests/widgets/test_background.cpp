@@ -15,11 +15,6 @@
 #include <optional>
 #include <set>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 using paudm::Result;
 using paudm::db::Connection;
 using paudm::test::TestServer;
@@ -96,17 +91,8 @@ private slots:
     }
 
     void interruptStopsAConnectThatNeverEnds() {
-        // A port that takes connections and never answers.
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        QCOMPARE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-        QCOMPARE(::listen(fd, 8), 0);
-        socklen_t n = sizeof a;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-        Background b("host=127.0.0.1 port=" + std::to_string(ntohs(a.sin_port)) +
-                     " dbname=x user=y connect_timeout=60");
+        const paudm::test::SilentPort silent;
+        Background b(silent.conninfo());
         QObject context;
         bool called = false;
         b.query<int>(
@@ -121,7 +107,6 @@ private slots:
         QVERIFY2(t.elapsed() < 500, qPrintable(QString("%1 ms").arg(t.elapsed())));
         QTest::qWait(100);
         QVERIFY(!called); // an interrupted call's answer is dropped
-        ::close(fd);
     }
 
     void goneContextGetsNothing() {

@@ -22,11 +22,7 @@
 #include <QTemporaryDir>
 #include <QToolBar>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using paudm::test::TestServer;
 using paudm::ui::ConnectionMonitor;
@@ -40,32 +36,6 @@ paudm::db::DatabaseTarget externalTarget(const std::string& conninfo) {
     t.conninfo = conninfo;
     return t;
 }
-
-/// A local TCP port that accepts connections and never answers: the kernel completes the
-/// handshake into the listen backlog and nobody ever reads. (A server frozen by a disk, a
-/// firewall dropping replies, a half-dead failover.)
-class SilentPort {
-public:
-    SilentPort() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        ::listen(fd_, 64);
-        socklen_t n = sizeof a;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
-        port_ = ntohs(a.sin_port);
-    }
-    ~SilentPort() { ::close(fd_); }
-    std::string conninfo() const {
-        return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=paudb user=pau connect_timeout=30";
-    }
-
-private:
-    int fd_ = -1;
-    int port_ = 0;
-};
 
 } // namespace
 
@@ -177,7 +147,7 @@ private slots:
     // Once, closing the console while the server did not answer waited on the GUI thread for
     // every listener's 10 s connect and every load in flight: tens of seconds.
     void closesWithinASecondWhenTheServerDoesNotAnswer() {
-        SilentPort silent;
+        paudm::test::SilentPort silent;
         QTemporaryDir dir;
         QProcess p;
         auto env = QProcessEnvironment::systemEnvironment();
@@ -201,7 +171,7 @@ private slots:
 
     // The same inside the process, for the monitor and the panels' loads in flight.
     void closingTheWindowInterruptsEverything() {
-        SilentPort silent;
+        paudm::test::SilentPort silent;
         auto* monitor = new ConnectionMonitor(externalTarget(silent.conninfo()));
         auto* w = new MainWindow(monitor);
         w->show();
