@@ -1,0 +1,418 @@
+// L.A.Cosmic, step by step as astroscrappy does it in its median fine-structure mode
+// (float arithmetic in the same order, the same border rules), so that both give the same
+// mask. Two things differ in how, not in what:
+//   - the 2x subsampling, the Laplacian and the rebinning are one pass at the original
+//     resolution: each pixel's four sub-pixels only ever see the pixel itself and its
+//     four neighbours;
+//   - a pass is computed on regions (bands, later small tiles), each with a margin wider
+//     than the reach of the filters (8 pixels), and after the first pass only on the
+//     tiles near what the previous pass cleaned: elsewhere the input did not change, so
+//     neither would the answer.
+#include "reduction/cosmics.h"
+
+#include "common/error.h"
+#include "common/workers.h"
+#include "reduction/filters.h"
+#include "reduction/statistics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace paudm::reduction {
+
+namespace {
+
+constexpr int kMargin = 16; ///< wider than the 8 pixels a pixel's verdict depends on
+constexpr int kBand = 256;  ///< rows per region in the first pass
+constexpr int kTile = 64;   ///< tile side in later passes
+
+struct Rect {
+    int x0, y0, x1, y1; ///< [x0, x1) x [y0, y1)
+};
+
+struct Planes {
+    int nx, ny;
+    std::vector<float> clean, var;
+    std::vector<std::uint8_t> mask; ///< bad or saturated: never a cosmic ray, never used to clean
+};
+
+/// One pass of detection on `core`, computed on `core` grown by the margin; writes the
+/// verdicts of the core's pixels into `cosmics` (image-sized) and returns how many.
+long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, std::vector<std::uint8_t>& cosmics) {
+    const Rect ext{std::max(0, core.x0 - kMargin), std::max(0, core.y0 - kMargin), std::min(p.nx, core.x1 + kMargin),
+                   std::min(p.ny, core.y1 + kMargin)};
+    const int w = ext.x1 - ext.x0, h = ext.y1 - ext.y0;
+    const std::size_t n = static_cast<std::size_t>(w) * h;
+    std::vector<float> c(n), v(n), lap(n), noise(n), s(n), sp(n), f(n), m7(n);
+    std::vector<std::uint8_t> m(n), c0(n), c1(n);
+    for (int y = 0; y < h; ++y) {
+        const std::size_t src = static_cast<std::size_t>(ext.y0 + y) * p.nx + ext.x0, dst = static_cast<std::size_t>(y) * w;
+        std::copy_n(p.clean.data() + src, w, c.data() + dst);
+        std::copy_n(p.var.data() + src, w, v.data() + dst);
+        std::copy_n(p.mask.data() + src, w, m.data() + dst);
+    }
+    // The Laplacian of the 2x subsampled image, negatives clipped, rebinned 2x2. At the
+    // image's own edges a missing neighbour is left out, as astroscrappy's convolution does.
+    const bool left = ext.x0 == 0, right = ext.x1 == p.nx, bottom = ext.y0 == 0, top = ext.y1 == p.ny;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const std::size_t i = static_cast<std::size_t>(y) * w + x;
+            const float I = c[i];
+            const bool hasL = x > 0 || !left, hasR = x < w - 1 || !right, hasD = y > 0 || !bottom, hasU = y < h - 1 || !top;
+            // Outside the region (not the image) a neighbour is the pixel itself: those
+            // values lie in the margin and are never used for a verdict.
+            const float L = x > 0 ? c[i - 1] : I, R = x < w - 1 ? c[i + 1] : I;
+            const float D = y > 0 ? c[i - w] : I, U = y < h - 1 ? c[i + w] : I;
+            const float four = static_cast<float>(4.0 * I);
+            // Sub-pixel (a, b): right, left, up, down neighbours in that order, as the 3x3
+            // kernel is applied there.
+            float s00 = four - I;
+            if (hasL) s00 -= L;
+            s00 -= I;
+            if (hasD) s00 -= D;
+            float s10 = four;
+            if (hasR) s10 -= R;
+            s10 -= I;
+            s10 -= I;
+            if (hasD) s10 -= D;
+            float s01 = four - I;
+            if (hasL) s01 -= L;
+            if (hasU) s01 -= U;
+            s01 -= I;
+            float s11 = four;
+            if (hasR) s11 -= R;
+            s11 -= I;
+            if (hasU) s11 -= U;
+            s11 -= I;
+            s00 = std::max(s00, 0.0f);
+            s10 = std::max(s10, 0.0f);
+            s01 = std::max(s01, 0.0f);
+            s11 = std::max(s11, 0.0f);
+            float sum = s00;
+            sum += s01;
+            sum += s11;
+            sum += s10;
+            lap[i] = static_cast<float>(sum / 4.0);
+        }
+    // The noise the image should have (median of the variance), and the Laplacian in units of it.
+    separableMedian(v.data(), noise.data(), w, h, 7);
+    for (std::size_t i = 0; i < n; ++i) {
+        noise[i] = std::sqrt(std::max(noise[i], 1e-5f));
+        s[i] = lap[i] / (2.0f * noise[i]);
+    }
+    separableMedian(s.data(), sp.data(), w, h, 7);
+    for (std::size_t i = 0; i < n; ++i) sp[i] = s[i] - sp[i];
+    // Fine structure: what a point source has and a cosmic-ray hit has much more of.
+    separableMedian(c.data(), f.data(), w, h, 5);
+    separableMedian(f.data(), m7.data(), w, h, 9);
+    const float sigclip = static_cast<float>(o.sigclip), objlim = static_cast<float>(o.objlim);
+    const float sigcliplow = static_cast<float>(o.sigfrac * o.sigclip);
+    for (std::size_t i = 0; i < n; ++i) {
+        float fs = (f[i] - m7[i]) / noise[i];
+        if (fs < 0.01f) fs = 0.01f;
+        c0[i] = sp[i] > sigclip && !m[i] && sp[i] / fs > objlim;
+    }
+    // Neighbours: grown once at the full limit, once more at the lower one.
+    dilate3(c0.data(), c1.data(), w, h);
+    for (std::size_t i = 0; i < n; ++i) c1[i] = c1[i] && !m[i] && sp[i] > sigclip;
+    dilate3(c1.data(), c0.data(), w, h);
+    long long count = 0;
+    for (int y = core.y0; y < core.y1; ++y)
+        for (int x = core.x0; x < core.x1; ++x) {
+            const std::size_t i = static_cast<std::size_t>(y - ext.y0) * w + (x - ext.x0);
+            const bool cr = c0[i] && !m[i] && sp[i] > sigcliplow;
+            cosmics[static_cast<std::size_t>(y) * p.nx + x] = cr;
+            count += cr;
+        }
+    return count;
+}
+
+/// astroscrappy's 'meanmask' cleaning: each flagged pixel (outside a 2-pixel border)
+/// becomes the mean of the unflagged, unmasked pixels of its 5 x 5 neighbourhood.
+void cleanMeanMask(std::vector<float>& a, const std::vector<std::uint8_t>& cr, const std::vector<std::uint8_t>& mask,
+                   const std::vector<std::size_t>& flagged, int nx, int ny, float background) {
+    for (std::size_t idx : flagged) {
+        const int x = static_cast<int>(idx % nx), y = static_cast<int>(idx / nx);
+        if (x < 2 || y < 2 || x >= nx - 2 || y >= ny - 2) continue;
+        float sum = 0;
+        int count = 0;
+        for (int l = -2; l <= 2; ++l)
+            for (int k = -2; k <= 2; ++k) {
+                const std::size_t j = static_cast<std::size_t>(y + l) * nx + x + k;
+                if (!cr[j] && !mask[j]) {
+                    sum = sum + a[j];
+                    ++count;
+                }
+            }
+        a[idx] = count == 0 ? background : sum / static_cast<float>(count);
+    }
+}
+
+/// Sky near (x, y): the median of the 24 pixels on the border of its 7 x 7 box.
+float ringBackground(const float* img, int nx, int ny, int x, int y) {
+    float v[24];
+    int n = 0;
+    for (int d = -3; d <= 3; ++d)
+        for (int e : {-3, 3}) {
+            const int ax = x + d, ay = y + e, bx = x + e, by = y + d;
+            if (ax >= 0 && ax < nx && ay >= 0 && ay < ny) v[n++] = img[static_cast<std::size_t>(ay) * nx + ax];
+            if (d != -3 && d != 3 && bx >= 0 && bx < nx && by >= 0 && by < ny) v[n++] = img[static_cast<std::size_t>(by) * nx + bx];
+        }
+    return n ? static_cast<float>(medianInPlace(std::span<float>(v, static_cast<std::size_t>(n)))) : img[static_cast<std::size_t>(y) * nx + x];
+}
+
+constexpr int kAxial[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+constexpr int kDiagonal[4][2] = {{-1, -1}, {1, 1}, {-1, 1}, {1, -1}};
+
+/// The sharpness the star test assumes when the image has too few stars to measure it: a
+/// Moffat (beta 3) of 1.2 pixels FWHM, sharper than any seeing PAUCam meets.
+constexpr double kDefaultAxial = 0.19, kDefaultDiagonal = 0.05;
+
+} // namespace
+
+Sharpness measureSharpness(const FloatImage& data, const Mask& exclude, double readNoise, double satLevel) {
+    const int nx = data.width, ny = data.height;
+    const float* img = data.pixels.data();
+    std::vector<float> axial, diagonal;
+    const float rn2 = static_cast<float>(readNoise * readNoise);
+    for (int y = 4; y < ny - 4; ++y)
+        for (int x = 4; x < nx - 4; ++x) {
+            const std::size_t i = static_cast<std::size_t>(y) * nx + x;
+            const float p = img[i];
+            if (p >= satLevel * 0.8) continue;
+            bool peak = true;
+            for (int dy = -2; dy <= 2 && peak; ++dy) // the brightest within 2 pixels
+                for (int dx = -2; dx <= 2 && peak; ++dx)
+                    if ((dx || dy) && img[i + static_cast<std::ptrdiff_t>(dy) * nx + dx] >= p) peak = false;
+            if (!peak || (!exclude.empty() && exclude.pixels[i])) continue;
+            const float b = ringBackground(img, nx, ny, x, y);
+            const float e = p - b, sigma = std::sqrt(std::max(b, 0.0f) + rn2);
+            if (e < 30 * sigma) continue;
+            float a[4], d[4];
+            bool light = true;
+            for (int k = 0; k < 4; ++k) {
+                a[k] = img[i + static_cast<std::ptrdiff_t>(kAxial[k][1]) * nx + kAxial[k][0]] - b;
+                d[k] = img[i + static_cast<std::ptrdiff_t>(kDiagonal[k][1]) * nx + kDiagonal[k][0]] - b;
+                // A star lights all its neighbours; a hit leaves some of them dark.
+                light = light && a[k] > 0.05f * e && d[k] > 0.01f * e;
+            }
+            if (!light) continue;
+            axial.push_back((a[0] + a[1] + a[2] + a[3]) / 4 / e);
+            diagonal.push_back((d[0] + d[1] + d[2] + d[3]) / 4 / e);
+        }
+    Sharpness s;
+    s.stars = static_cast<int>(axial.size());
+    if (s.stars < 5) {
+        s.axial = kDefaultAxial;
+        s.diagonal = kDefaultDiagonal;
+        return s;
+    }
+    // The sharpest stars are those centred on a pixel: a low quantile of the sample.
+    s.axial = quantileInPlace(axial, 0.1);
+    s.diagonal = quantileInPlace(diagonal, 0.1);
+    return s;
+}
+
+namespace {
+
+/// Gives back the groups of `crmask` whose brightest pixel is no sharper than a star: in
+/// none of the four directions is it brighter than its two opposite neighbours allow.
+int spareStars(const FloatImage& data, const std::vector<float>& var, std::vector<std::uint8_t>& crmask, double axial,
+               double diagonal) {
+    const int nx = data.width, ny = data.height;
+    const float* img = data.pixels.data();
+    constexpr double k = 2; // noise margin, in standard deviations of the comparison
+    std::vector<std::uint8_t> seen(crmask.size(), 0);
+    std::vector<std::size_t> group, stack;
+    int spared = 0;
+    for (std::size_t start = 0; start < crmask.size(); ++start) {
+        if (!crmask[start] || seen[start]) continue;
+        group.clear();
+        stack.assign(1, start);
+        seen[start] = 1;
+        while (!stack.empty()) {
+            const std::size_t i = stack.back();
+            stack.pop_back();
+            group.push_back(i);
+            const int x = static_cast<int>(i % nx), y = static_cast<int>(i / nx);
+            for (int dy = -1; dy <= 1; ++dy)
+                for (int dx = -1; dx <= 1; ++dx) {
+                    const int ax = x + dx, ay = y + dy;
+                    if (ax < 0 || ay < 0 || ax >= nx || ay >= ny) continue;
+                    const std::size_t j = static_cast<std::size_t>(ay) * nx + ax;
+                    if (crmask[j] && !seen[j]) {
+                        seen[j] = 1;
+                        stack.push_back(j);
+                    }
+                }
+        }
+        std::size_t best = group.front();
+        for (std::size_t i : group)
+            if (img[i] > img[best]) best = i;
+        const int x = static_cast<int>(best % nx), y = static_cast<int>(best / nx);
+        if (x < 1 || y < 1 || x >= nx - 1 || y >= ny - 1) continue;
+        const float b = ringBackground(img, nx, ny, x, y);
+        const double e = img[best] - b;
+        const double sigmaPeak2 = std::max(var[best], 1.0f);
+        const double sigmaSky2 = std::max(static_cast<double>(var[static_cast<std::size_t>(y) * nx + x]) - e, 1.0);
+        bool sharp = false;
+        for (int pair = 0; pair < 4 && !sharp; ++pair) {
+            const bool diag = pair >= 2;
+            const int (*dir)[2] = diag ? kDiagonal : kAxial;
+            const int a = (pair % 2) * 2;
+            const double n = 0.5 * (img[static_cast<std::size_t>(y + dir[a][1]) * nx + x + dir[a][0]] +
+                                    img[static_cast<std::size_t>(y + dir[a + 1][1]) * nx + x + dir[a + 1][0]]) -
+                             b;
+            const double rho = diag ? diagonal : axial;
+            const double noise = std::sqrt(rho * rho * sigmaPeak2 + sigmaSky2 / 2);
+            sharp = e * rho > n + k * noise;
+        }
+        if (sharp) continue;
+        for (std::size_t i : group) crmask[i] = 0;
+        ++spared;
+    }
+    return spared;
+}
+
+} // namespace
+
+CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, const LaCosmicOptions& o,
+                              const std::atomic<bool>* cancelled) {
+    if (!badPixels.empty() && (badPixels.width != data.width || badPixels.height != data.height))
+        throw Error("cosmic rays: the mask is " + std::to_string(badPixels.width) + " x " + std::to_string(badPixels.height) +
+                    ", the image " + std::to_string(data.width) + " x " + std::to_string(data.height));
+    Planes p{data.width, data.height, {}, {}, {}};
+    const std::size_t n = data.size();
+    const float gain = static_cast<float>(o.gain), rn2 = static_cast<float>(o.readNoise * o.readNoise);
+    p.clean.resize(n);
+    p.var.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        p.clean[i] = data.pixels[i] * gain;
+        p.var[i] = p.clean[i] + rn2;
+    }
+    // Saturated stars are left out of detection: the saturated pixels of bright cores (where
+    // the median around them is high too), grown twice; and the given bad pixels, grown once.
+    {
+        std::vector<float> m5(n);
+        separableMedian(p.clean.data(), m5.data(), p.nx, p.ny, 7);
+        const float sat = static_cast<float>(o.satLevel);
+        std::vector<std::uint8_t> satPix(n), grownSat(n), bad(n, 0), grownBad(n);
+        for (std::size_t i = 0; i < n; ++i) satPix[i] = p.clean[i] >= sat && m5[i] > sat / 10.0f;
+        dilate5(satPix.data(), grownSat.data(), p.nx, p.ny, 2);
+        if (!badPixels.empty())
+            for (std::size_t i = 0; i < n; ++i) bad[i] = badPixels.pixels[i] != 0;
+        dilate3(bad.data(), grownBad.data(), p.nx, p.ny);
+        p.mask.resize(n);
+        for (std::size_t i = 0; i < n; ++i) p.mask[i] = grownSat[i] || grownBad[i];
+    }
+    // Where nothing good is near a flagged pixel, it takes the level of the whole image.
+    float backgroundLevel = 0, backgroundVar = 0;
+    {
+        std::vector<float> good, goodVar;
+        good.reserve(n);
+        goodVar.reserve(n);
+        for (std::size_t i = 0; i < n; ++i)
+            if (!p.mask[i]) {
+                good.push_back(p.clean[i]);
+                goodVar.push_back(p.var[i]);
+            }
+        backgroundLevel = good.empty() ? 0.0f : static_cast<float>(medianInPlace(good));
+        backgroundVar = goodVar.empty() ? 0.0f : static_cast<float>(medianInPlace(goodVar));
+    }
+
+    CosmicResult out;
+    std::vector<std::uint8_t> crmask(n, 0), cosmics(n, 0);
+    std::vector<std::size_t> flagged; // every pixel of crmask
+    // The first pass sees everything, in bands; the tiles' counts carry the total over to
+    // later passes, which recompute only some of them.
+    const int tilesX = (p.nx + kTile - 1) / kTile, tilesY = (p.ny + kTile - 1) / kTile;
+    std::vector<long long> tileCount(static_cast<std::size_t>(tilesX) * tilesY, 0);
+    std::vector<Rect> regions;
+    for (int y = 0; y < p.ny; y += kBand) regions.push_back({0, y, p.nx, std::min(p.ny, y + kBand)});
+    for (int pass = 0; pass < o.iterations && !regions.empty(); ++pass) {
+        if (cancelled && *cancelled) return {};
+        std::atomic<std::size_t> next{0};
+        runWorkers(std::max(1, std::min<int>(o.threads, static_cast<int>(regions.size()))), [&](int, const WorkerGroup& g) {
+            for (std::size_t r; !g.failed() && (r = next++) < regions.size();) {
+                if (cancelled && *cancelled) return;
+                detectRegion(p, regions[r], o, cosmics);
+            }
+        });
+        if (cancelled && *cancelled) return {};
+        // Per-tile counts of this pass's detections, where they were recomputed.
+        std::vector<char> recomputed(tileCount.size(), 0);
+        for (const Rect& r : regions)
+            for (int ty = r.y0 / kTile; ty * kTile < r.y1; ++ty)
+                for (int tx = r.x0 / kTile; tx * kTile < r.x1; ++tx) recomputed[static_cast<std::size_t>(ty) * tilesX + tx] = 1;
+        std::vector<std::size_t> fresh; // flagged for the first time in this pass
+        for (std::size_t t = 0; t < tileCount.size(); ++t) {
+            if (!recomputed[t]) continue;
+            const int tx = static_cast<int>(t % tilesX), ty = static_cast<int>(t / tilesX);
+            long long count = 0;
+            for (int y = ty * kTile; y < std::min(p.ny, (ty + 1) * kTile); ++y)
+                for (int x = tx * kTile; x < std::min(p.nx, (tx + 1) * kTile); ++x) {
+                    const std::size_t i = static_cast<std::size_t>(y) * p.nx + x;
+                    if (!cosmics[i]) continue;
+                    ++count;
+                    if (!crmask[i]) {
+                        crmask[i] = 1;
+                        fresh.push_back(i);
+                    }
+                }
+            tileCount[t] = count;
+        }
+        ++out.passes;
+        long long numcr = 0;
+        for (long long c : tileCount) numcr += c;
+        if (numcr == 0) break; // astroscrappy's stop: this pass found nothing anywhere
+        flagged.insert(flagged.end(), fresh.begin(), fresh.end());
+        cleanMeanMask(p.clean, crmask, p.mask, flagged, p.nx, p.ny, backgroundLevel);
+        cleanMeanMask(p.var, crmask, p.mask, flagged, p.nx, p.ny, backgroundVar);
+        // Next: the tiles within reach of what changed (2 pixels around each new hit, then
+        // the 8 a verdict depends on).
+        std::vector<char> dirty(tileCount.size(), 0);
+        constexpr int reach = 2 + 8;
+        for (std::size_t i : fresh) {
+            const int x = static_cast<int>(i % p.nx), y = static_cast<int>(i / p.nx);
+            for (int ty = std::max(0, (y - reach) / kTile); ty <= std::min(tilesY - 1, (y + reach) / kTile); ++ty)
+                for (int tx = std::max(0, (x - reach) / kTile); tx <= std::min(tilesX - 1, (x + reach) / kTile); ++tx)
+                    dirty[static_cast<std::size_t>(ty) * tilesX + tx] = 1;
+        }
+        regions.clear();
+        for (std::size_t t = 0; t < dirty.size(); ++t)
+            if (dirty[t]) {
+                const int tx = static_cast<int>(t % tilesX), ty = static_cast<int>(t / tilesX);
+                regions.push_back({tx * kTile, ty * kTile, std::min(p.nx, (tx + 1) * kTile), std::min(p.ny, (ty + 1) * kTile)});
+            }
+        // A tile not recomputed keeps its detections: they are the same as in this pass.
+    }
+    if (o.protectStars) {
+        // On the image as it came, in electrons (a hit's neighbours are sky there, a star's are not).
+        FloatImage electrons(p.nx, p.ny);
+        std::vector<float> var(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            electrons.pixels[i] = data.pixels[i] * gain;
+            var[i] = std::max(electrons.pixels[i], 0.0f) + rn2;
+        }
+        Mask exclude(p.nx, p.ny);
+        for (std::size_t i = 0; i < n; ++i) exclude.pixels[i] = p.mask[i];
+        const Sharpness sh = measureSharpness(electrons, exclude, o.readNoise, o.satLevel);
+        out.sharpestAxial = sh.axial;
+        out.sharpestDiagonal = sh.diagonal;
+        out.sharpnessStars = sh.stars;
+        // A margin below the sharpest stars measured: noise, and stars sharper than the sample.
+        out.starsSpared = spareStars(electrons, var, crmask, 0.8 * sh.axial, 0.8 * sh.diagonal);
+        // Spared pixels go back to their measured values in the cleaned image.
+        for (std::size_t i = 0; i < n; ++i)
+            if (!crmask[i]) p.clean[i] = electrons.pixels[i];
+    }
+    out.mask = Mask(p.nx, p.ny);
+    out.mask.pixels = std::move(crmask);
+    for (std::uint8_t m : out.mask.pixels) out.pixels += m;
+    out.cleaned = FloatImage(p.nx, p.ny);
+    for (std::size_t i = 0; i < n; ++i) out.cleaned.pixels[i] = p.clean[i] / gain;
+    return out;
+}
+
+} // namespace paudm::reduction

@@ -1,0 +1,24 @@
+#pragma once
+// Small neighbourhood filters on float images and byte masks, with the border rules of
+// L.A.Cosmic as astroscrappy implements them (so that our cosmic-ray masks can be compared
+// with it pixel for pixel):
+//   - separableMedian(k): the median of k along each row, then of k along each column of
+//     that; the k/2 border columns of the row pass and the k/2 border rows and columns of
+//     the result are copied from the input;
+//   - dilate3: 3 x 3 binary dilation, the 1-pixel border copied from the input;
+//   - dilate5: binary dilation by the 5 x 5 kernel without its corners, the outside
+//     counting as empty, repeated `iterations` times.
+// Images are row-major, x fastest.
+#include <cstdint>
+
+namespace paudm::reduction {
+
+/// k is 3, 5, 7 or 9. `in` and `out` must not overlap.
+void separableMedian(const float* in, float* out, int nx, int ny, int k);
+void dilate3(const std::uint8_t* in, std::uint8_t* out, int nx, int ny);
+void dilate5(const std::uint8_t* in, std::uint8_t* out, int nx, int ny, int iterations);
+
+/// The exact median of k values (k odd, up to 9) by a min/max network.
+float medianOfSmall(const float* v, int k);
+
+} // namespace paudm::reduction
