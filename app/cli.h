@@ -26,6 +26,8 @@ int catalogCommand(const QStringList& args, const Globals& globals);
 int transferCommand(const QStringList& args, const Globals& globals);
 int bufferCommand(const QStringList& args, const Globals& globals);
 int nightCommand(const QStringList& args, const Globals& globals);
+int reduceCommand(const QStringList& args, const Globals& globals);
+int reprocessCommand(const QStringList& args, const Globals& globals);
 
 // ---- shared by the commands
 /// Prints "paudm: <what>" on stderr; returns 1.

@@ -249,6 +249,9 @@ int show(const QStringList& args, const Globals& g) {
                               {"max", q.max ? QJsonValue(*q.max) : QJsonValue()},
                               {"units", QString::fromStdString(q.units)},
                               {"pass", q.pass()},
+                              {"level", jobs::qcLevelName(q.level())},
+                              {"fail_min", q.failMin ? QJsonValue(*q.failMin) : QJsonValue()},
+                              {"fail_max", q.failMax ? QJsonValue(*q.failMax) : QJsonValue()},
                               {"ref", QString::fromStdString(q.ref)}});
     for (auto x : j.parents)
         parents.append(static_cast<qint64>(x));
@@ -288,7 +291,8 @@ int show(const QStringList& args, const Globals& g) {
     for (const auto& q : j.qc)
         std::printf("qc %-20s %g %s [%s, %s] %s  %s\n", q.check.c_str(), q.value, q.units.c_str(),
                     q.min ? std::to_string(*q.min).c_str() : "-", q.max ? std::to_string(*q.max).c_str() : "-",
-                    q.pass() ? "pass" : "FAIL", q.ref.c_str());
+                    q.level() == jobs::QcLevel::Pass ? "pass" : q.level() == jobs::QcLevel::Warn ? "WARN" : "FAIL",
+                    q.ref.c_str());
     for (const auto& t : j.tags)
         std::printf("--- tag %s ---\n%s\n", t.name.c_str(), t.value.c_str());
     return 0;

@@ -1,7 +1,9 @@
 // paudm night: the morning routine. The buffer's new obs sets are transferred into the
-// archive and registered in PAUdb by the job engine, with runners in this process until
-// nothing is left to do; then a summary says what arrived and what did not.
+// archive, registered in PAUdb and reduced by the nightly pipeline, all by the job engine,
+// with runners in this process until nothing is left to do; then a summary says what
+// arrived, what was reduced and what was not.
 #include "cli.h"
+#include "cli_pipeline.h"
 
 #include "common/stop_signals.h"
 #include "common/workers.h"
@@ -33,17 +35,20 @@ namespace {
 const char* kNightHelp = R"TXT(paudm night: the morning routine.
 
 Transfers every obs set of the observatory buffer into the archive (verified against its
-YAML, see 'paudm transfer --help'), then registers each one in PAUdb (one register job per
-obs set, one sub-job per mosaic), running the jobs here with --threads runners until
-nothing is left. Both steps are jobs of the engine: 'paudm jobs list' and the console show
+YAML, see 'paudm transfer --help'), registers each one in PAUdb (one register job per obs
+set, one sub-job per mosaic), then reduces it (one nightly job per obs set: a master bias,
+a master flat per filter tray, and each science mosaic detrended into
+ARCHIVE/red/<release>/<obs_set>/), running the jobs here with --threads runners until
+nothing is left. Every step is a job of the engine: 'paudm jobs list' and the console show
 them, and 'paudm jobs retry' takes up what failed. Running it again is safe: verified files
-are skipped and registered mosaics are left as they are.
+are skipped, registered mosaics are left as they are, and a reduction done already is
+done again in place (same release).
 
 The buffer is --buffer, else $PAUDM_BUFFER, else $PAUDM_HOME/buffer; the archive --archive,
 else $PAUDM_ARCHIVE, else $PAUDM_HOME/archive. Nothing is deleted from the buffer
 ('paudm buffer clean' does that, when it is safe).
 
-Exit status: 0 when every obs set was transferred and registered, 1 otherwise.
+Exit status: 0 when every obs set was transferred, registered and reduced, 1 otherwise.
 
 Example:
   paudm night --buffer /data/buffer --archive /data/archive --threads 4
@@ -67,23 +72,6 @@ std::string progressLine(db::Connection& c, std::int64_t transferId) {
         if (r.toInt(0, 5)) line += " (" + std::to_string(r.toInt(0, 5)) + " failed)";
     }
     return line;
-}
-
-/// The last error of a job, from its attempts or its traceback tag.
-std::string errorOf(const jobs::JobDetail& d) {
-    for (auto it = d.attempts.rbegin(); it != d.attempts.rend(); ++it)
-        if (!it->error.empty()) return it->error;
-    for (const auto& t : d.tags)
-        if (t.name == "traceback") return t.value;
-    return {};
-}
-
-/// printf into a std::string.
-template <class... A> std::string format(const char* f, A... args) {
-    const int n = std::snprintf(nullptr, 0, f, args...);
-    std::string out(static_cast<std::size_t>(std::max(n, 0)), '\0');
-    std::snprintf(out.data(), out.size() + 1, f, args...);
-    return out;
 }
 
 /// The summary of a night: what the transfer did per obs set, and each register job's
@@ -127,6 +115,15 @@ std::string nightSummary(jobs::JobStore& store, std::int64_t transferId, const s
                 format("  register job %lld: %s (%d mosaics, %lld images)\n", static_cast<long long>(it->second),
                        rd->output["already_registered"].toBool() ? "registered already, nothing changed" : "registered",
                        rd->output["mosaics"].toInt(), static_cast<long long>(rd->output["images"].toDouble()));
+            bool reduced = false;
+            bool found = false;
+            for (std::int64_t child : rd->children)
+                if (auto nd = store.show(child); nd && nd->row.name == "nightly") {
+                    found = true;
+                    out += nightlySummary(store, child, reduced);
+                }
+            if (!found) out += "  not reduced (no nightly job)\n";
+            allGood = allGood && found && reduced;
             continue;
         }
         allGood = false;
@@ -195,61 +192,21 @@ int nightCommand(const QStringList& args, const Globals& g) {
     std::fprintf(stderr, "paudm night: transfer job %lld: %s -> %s\n", static_cast<long long>(*transferId),
                  buffer.c_str(), archive.root().c_str());
 
-    jobs::RunnerOptions o;
-    o.conninfo = conninfo;
-    o.threads = threads;
-    o.tasks = "transfer,register*";
-    o.untilIdle = true;
-    o.taskExecutable = QCoreApplication::applicationFilePath();
-    jobs::Runner runner(o);
-    // Ctrl-C: the jobs in hand finish (a file being copied, a mosaic being registered) and
-    // the rest waits for the next run; a second Ctrl-C gives them back at once.
-    StopSignals onStop([&](int signo, int count) {
-        runner.requestStop(count == 1 ? 20 : 0);
-        std::fprintf(stderr,
-                     count == 1 ? "paudm night: %s: finishing the jobs in hand (again to stop now)\n"
-                                : "paudm night: %s: giving back the jobs in hand\n",
-                     StopSignals::name(signo));
-    });
     QElapsedTimer clock;
     clock.start();
-    std::mutex m;
-    std::condition_variable cv;
-    bool finished = false;
-    Result<jobs::RunnerStats> stats = std::unexpected(Error("the runner did not run"));
-    // The runner, and beside it a progress line every second (on a connection of its own,
-    // which may come and go with the server without troubling anyone).
-    runWorkers(2, [&](int index, const WorkerGroup&) {
-        if (index == 0) {
-            struct Finish {
-                std::mutex& m;
-                std::condition_variable& cv;
-                bool& finished;
-                ~Finish() {
-                    {
-                        std::lock_guard lock(m);
-                        finished = true;
-                    }
-                    cv.notify_all();
-                }
-            } finish{m, cv, finished};
-            stats = runner.run();
-            return;
-        }
-        db::ReconnectingConnection pc(conninfo, "paudm night progress", std::chrono::seconds(2));
-        std::string last;
-        std::unique_lock lock(m);
-        while (!finished) {
-            cv.wait_for(lock, std::chrono::seconds(1));
-            if (finished) break;
-            auto line = capture(
-                [&] { return pc.run("progress", [&](db::Connection& c) { return progressLine(c, *transferId); }); });
-            if (line && *line != last) {
-                std::fprintf(stderr, "  [%5.1f s] %s\n", clock.elapsed() / 1000.0, line->c_str());
-                last = *line;
-            }
-        }
-    });
+    const auto stats = runJobsHere(
+        conninfo, kPipelineTasks, threads,
+        [&](db::Connection& pc) {
+            std::string line = progressLine(pc, *transferId);
+            std::vector<std::int64_t> nightly;
+            const auto r = pc.query("SELECT d2.child_id FROM dependency d1 JOIN dependency d2 ON d2.parent_id = d1.child_id "
+                                    "JOIN job n ON n.id = d2.child_id AND n.name = 'nightly' WHERE d1.parent_id = $1",
+                                    *transferId);
+            for (int i = 0; i < r.size(); ++i) nightly.push_back(r.toInt(i, 0));
+            if (!nightly.empty()) line += "; " + nightlyProgress(pc, nightly);
+            return line;
+        },
+        "paudm night");
     if (!stats) return failed(stats.error().what());
 
     // The summary, on a connection that comes back by itself: the one opened at the start

@@ -61,6 +61,8 @@ int simulate(const QStringList& args, const Globals& g) {
     p.addOption({"seed", "Seed of the night (default: from the date).", "n"});
     p.addOption({"sky-seed", "Seed of the sky (default 1).", "n", "1"});
     p.addOption({"truth", "Folder for the truth (default: none written).", "dir"});
+    p.addOption({"seeing", "The night's median seeing, FWHM in arcsec at 500 nm at the zenith (default: drawn "
+                           "for the night, about 0.65).", "arcsec"});
     p.addOption({"threads", "Exposures simulated at once. Default: the number of cores.", "n"});
     p.addOption({"operator", "Operator named in the YAML.", "name", "pixelsim"});
     p.addOption({"notes", "Notes for the YAML.", "text", "simulated night"});
@@ -87,6 +89,7 @@ int simulate(const QStringList& args, const Globals& g) {
     if (p.isSet("trays")) config["trays"] = p.value("trays");
     if (p.isSet("truth")) config["truth"] = p.value("truth");
     if (p.isSet("seed")) config["seed"] = p.value("seed");
+    if (p.isSet("seeing")) config["seeing"] = p.value("seeing");
     if (p.isSet("field")) {
         const QStringList parts = p.value("field").split(',');
         if (parts.size() != 2) return usage(p, "--field wants RA,DEC in degrees, e.g. 150.1,2.2");

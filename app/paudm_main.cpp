@@ -26,7 +26,12 @@ const char* kCommands = R"TXT(Commands:
   simulate --out BUFFER --night DATE ...
                           write a simulated PAUCam obs set (raw mosaics + YAML) and its truth
   night [--buffer DIR] [--archive DIR]
-                          the morning routine: transfer the buffer, register it in PAUdb
+                          the morning routine: transfer the buffer, register it in PAUdb,
+                          reduce it (master bias, master flats, detrended science mosaics)
+  reprocess --obs-set X | --night D --release R
+                          reduce registered obs sets again from the archive, as a new release
+  reduce RAW --out OUT [--bias B] [--flat F]
+                          detrend one raw frame by hand (any frame with BIASSEC/DATASEC/GAIN)
   transfer --from BUFFER [--archive DIR] [--streams N]
                           copy the buffer's obs sets into the archive, verified, with a ledger
   buffer status | clean [--dry-run] [--min-age 5d]
@@ -50,6 +55,8 @@ Examples:
   paudm jobs list --top --status FAILED
   paudm simulate --out buffer --night 2026-11-24 --geometry small --truth truth
   paudm night --buffer buffer --archive archive
+  paudm reprocess --night 2026-11-24 --release R2
+  paudm reduce archive/raw/20261124_001/paucam.43450010.fits --out reduced.fits
   paudm buffer status --buffer buffer
 )TXT";
 
@@ -72,7 +79,8 @@ int main(int argc, char** argv) {
     parser.addOption({"db", "PostgreSQL connection string, URI or service=NAME (default: $PAUDM_DB, else the "
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
-    parser.addPositionalArgument("command", "db, jobs, runner, simulate, night, transfer, buffer or catalog (see below)");
+    parser.addPositionalArgument("command",
+                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess or reduce (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -92,6 +100,8 @@ int main(int argc, char** argv) {
     if (command == "buffer") return paudm::cli::bufferCommand(rest.mid(1), globals);
     if (command == "night") return paudm::cli::nightCommand(rest.mid(1), globals);
     if (command == "catalog") return paudm::cli::catalogCommand(rest.mid(1), globals);
+    if (command == "reduce") return paudm::cli::reduceCommand(rest.mid(1), globals);
+    if (command == "reprocess") return paudm::cli::reprocessCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;
 }

@@ -306,18 +306,24 @@ struct Runner::Impl {
                 if (r.ok) {
                     for (const QcEntry& q : r.qc)
                         c.query("INSERT INTO quality_control (job_id, check_name, value, min_value, max_value, units, "
-                                "qc_pass, ref) VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''))",
-                                j.id, q.check, q.value, q.min, q.max, q.units, q.pass(), q.ref);
+                                "qc_pass, ref, fail_min, fail_max, level) "
+                                "VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, nullif($8, ''), $9, $10, $11)",
+                                j.id, q.check, q.value, q.min, q.max, q.units, q.pass(), q.ref, q.failMin, q.failMax,
+                                std::string(qcLevelName(q.level())));
                     if (j.phase == Phase::Epilog)
                         // A parent's QC is the aggregate of its sub-jobs': per check, the mean value,
-                        // the widest range, and a pass only if every sub-job passed.
+                        // the widest range, and the worst verdict of the sub-jobs.
                         c.query(R"sql(
                             INSERT INTO quality_control (job_id, check_name, value, min_value, max_value, units,
-                                                         qc_pass, ref)
+                                                         qc_pass, ref, fail_min, fail_max, level)
                             SELECT $1, q.check_name, avg(q.value), min(q.min_value), max(q.max_value), min(q.units),
                                    bool_and(q.qc_pass),
-                                   format('aggregate of %s sub-job checks, %s failed', count(*),
-                                          count(*) FILTER (WHERE NOT q.qc_pass))
+                                   format('aggregate of %s sub-job checks, %s warned, %s failed', count(*),
+                                          count(*) FILTER (WHERE q.level = 'warn'),
+                                          count(*) FILTER (WHERE q.level = 'fail')),
+                                   min(q.fail_min), max(q.fail_max),
+                                   CASE WHEN bool_or(q.level = 'fail') THEN 'fail'
+                                        WHEN bool_or(q.level = 'warn') THEN 'warn' ELSE 'pass' END
                             FROM quality_control q JOIN job s ON s.id = q.job_id
                             WHERE s.super_id = $1 GROUP BY q.check_name)sql",
                                 j.id);

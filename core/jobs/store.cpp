@@ -239,8 +239,8 @@ std::optional<JobDetail> JobStore::show(std::int64_t id) {
         d.attempts.push_back(at);
     }
     const auto q = c_.query(
-        "SELECT check_name, value, min_value, max_value, coalesce(units, ''), coalesce(ref, ''), qc_pass FROM quality_control "
-        "WHERE job_id = $1 ORDER BY id",
+        "SELECT check_name, value, min_value, max_value, coalesce(units, ''), coalesce(ref, ''), qc_pass, fail_min, "
+        "fail_max, level FROM quality_control WHERE job_id = $1 ORDER BY id",
         id);
     for (int i = 0; i < q.size(); ++i) {
         QcEntry e;
@@ -250,7 +250,10 @@ std::optional<JobDetail> JobStore::show(std::int64_t id) {
         if (!q.isNull(i, 3)) e.max = q.toDouble(i, 3);
         e.units = q.text(i, 4);
         e.ref = q.text(i, 5);
-        if (!q.isNull(i, 6)) e.recorded = q.toBool(i, 6);
+        if (!q.isNull(i, 7)) e.failMin = q.toDouble(i, 7);
+        if (!q.isNull(i, 8)) e.failMax = q.toDouble(i, 8);
+        if (!q.isNull(i, 9)) e.recorded = parseQcLevel(std::string(q.text(i, 9)));
+        else if (!q.isNull(i, 6)) e.recorded = q.toBool(i, 6) ? QcLevel::Pass : QcLevel::Fail;
         d.qc.push_back(e);
     }
     const auto p = c_.query("SELECT parent_id FROM dependency WHERE child_id = $1 ORDER BY 1", id);
@@ -312,7 +315,7 @@ std::string JobStore::graphDot(std::int64_t superId) {
 
 std::vector<SubjobQc> JobStore::subjobQc(std::int64_t superId) {
     const auto r = c_.query(R"sql(
-        SELECT q.job_id, q.check_name, q.value, q.min_value, q.max_value, q.qc_pass
+        SELECT q.job_id, q.check_name, q.value, q.min_value, q.max_value, q.level = 'pass' OR (q.level IS NULL AND q.qc_pass)
         FROM job j JOIN quality_control q ON q.job_id = j.id
         WHERE j.super_id = $1 AND q.value IS NOT NULL ORDER BY q.check_name, j.id, q.id)sql",
                             superId);

@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 
+#include <cmath>
 #include <mutex>
 
 namespace paudm::jobs {
@@ -36,7 +37,38 @@ QJsonValue optionalNumber(const std::optional<double>& v) {
     return v ? QJsonValue(*v) : QJsonValue();
 }
 
+std::optional<double> numberOrNothing(const QJsonValue& v) {
+    return v.isDouble() ? std::optional<double>(v.toDouble()) : std::nullopt;
+}
+
 } // namespace
+
+const char* qcLevelName(QcLevel l) {
+    switch (l) {
+    case QcLevel::Pass: return "pass";
+    case QcLevel::Warn: return "warn";
+    case QcLevel::Fail: return "fail";
+    }
+    return "fail";
+}
+
+std::optional<QcLevel> parseQcLevel(const std::string& name) {
+    if (name == "pass") return QcLevel::Pass;
+    if (name == "warn") return QcLevel::Warn;
+    if (name == "fail") return QcLevel::Fail;
+    return std::nullopt;
+}
+
+QcLevel QcEntry::level() const {
+    if (recorded) return *recorded;
+    if (!std::isfinite(value)) return QcLevel::Fail;
+    auto within = [this](const std::optional<double>& lo, const std::optional<double>& hi) {
+        return (!lo || value >= *lo) && (!hi || value <= *hi);
+    };
+    if (within(min, max)) return QcLevel::Pass;
+    if ((failMin || failMax) && within(failMin ? failMin : min, failMax ? failMax : max)) return QcLevel::Warn;
+    return QcLevel::Fail;
+}
 
 QJsonObject TaskResult::toJson() const {
     QJsonObject tagsJson;
@@ -48,6 +80,8 @@ QJsonObject TaskResult::toJson() const {
                                   {"value", q.value},
                                   {"min", optionalNumber(q.min)},
                                   {"max", optionalNumber(q.max)},
+                                  {"fail_min", optionalNumber(q.failMin)},
+                                  {"fail_max", optionalNumber(q.failMax)},
                                   {"units", QString::fromStdString(q.units)},
                                   {"ref", QString::fromStdString(q.ref)}});
     for (const NewJob& j : subjobs)
@@ -87,8 +121,10 @@ TaskResult TaskResult::fromJson(const QJsonObject& o) {
         QcEntry e;
         e.check = q["check"].toString().toStdString();
         e.value = q["value"].toDouble();
-        if (q["min"].isDouble()) e.min = q["min"].toDouble();
-        if (q["max"].isDouble()) e.max = q["max"].toDouble();
+        e.min = numberOrNothing(q["min"]);
+        e.max = numberOrNothing(q["max"]);
+        e.failMin = numberOrNothing(q["fail_min"]);
+        e.failMax = numberOrNothing(q["fail_max"]);
         e.units = q["units"].toString().toStdString();
         e.ref = q["ref"].toString().toStdString();
         r.qc.push_back(e);
@@ -131,6 +167,31 @@ void TaskContext::log(const std::string& line) {
     log_ += line;
     if (line.empty() || line.back() != '\n') log_ += '\n';
     result_.tags["log"] = log_;
+}
+
+QcLevel TaskContext::check(const std::string& name, double value, const std::string& units, const std::string& ref) {
+    QcEntry e;
+    e.check = name;
+    e.value = value;
+    e.units = units;
+    e.ref = ref;
+    const QJsonValue ranges = config_.value("qc").toObject().value(QString::fromStdString(name));
+    auto range = [&](const char* key, std::optional<double>& lo, std::optional<double>& hi) {
+        const QJsonValue r = ranges.toObject().value(key);
+        if (r.isUndefined() || r.isNull()) return;
+        const QJsonArray a = r.toArray();
+        if (!r.isArray() || a.size() != 2 || !(a[0].isDouble() || a[0].isNull()) || !(a[1].isDouble() || a[1].isNull()))
+            throw PermanentError("configuration qc." + name + "." + key + " must be [low, high] (null for an open bound)");
+        lo = numberOrNothing(a[0]);
+        hi = numberOrNothing(a[1]);
+    };
+    if (ranges.isObject()) {
+        range("pass", e.min, e.max);
+        range("warn", e.failMin, e.failMax);
+    }
+    const QcLevel level = e.level();
+    result_.qc.push_back(std::move(e));
+    return level;
 }
 
 db::Connection& TaskContext::db() {

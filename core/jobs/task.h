@@ -45,15 +45,24 @@ struct NewJob {
     std::optional<int> maxAttempts;
 };
 
+/// The verdict of a quality check: within its range, within the wider band of a
+/// warning, or outside both.
+enum class QcLevel { Pass, Warn, Fail };
+const char* qcLevelName(QcLevel level); ///< "pass", "warn", "fail"
+std::optional<QcLevel> parseQcLevel(const std::string& name);
+
 struct QcEntry {
     std::string check;
     double value = 0;
-    std::optional<double> min;
+    std::optional<double> min;  ///< a pass needs min <= value <= max (open bounds allowed)
     std::optional<double> max;
     std::string units;
     std::string ref;
-    std::optional<bool> recorded; ///< the verdict stored with it (an aggregate's differs from its range test)
-    bool pass() const { return recorded ? *recorded : (!min || value >= *min) && (!max || value <= *max); }
+    std::optional<double> failMin; ///< with failMax, the band of a warning around [min, max]
+    std::optional<double> failMax;
+    std::optional<QcLevel> recorded; ///< the verdict stored with it (an aggregate's differs from its range test)
+    QcLevel level() const;
+    bool pass() const { return level() == QcLevel::Pass; }
 };
 
 /// What one claim of a job produced. Serialisable, so that a child process can hand it
@@ -92,6 +101,9 @@ public:
     const QJsonObject& input() const { return input_; }
     /// True once the job was aborted: long parts should check it and return.
     bool cancelled() const { return cancelled_ && cancelled_->load(); }
+    /// The flag behind cancelled(), for loops deep in code that knows nothing of jobs
+    /// (may be null).
+    const std::atomic<bool>* cancelledFlag() const { return cancelled_; }
 
     /// Prolog: a sub-job; returns its index for addDependency().
     int addSubjob(NewJob job);
@@ -103,6 +115,11 @@ public:
     void log(const std::string& line);
     void tag(const std::string& name, const std::string& value) { result_.tags[name] = value; }
     void qc(QcEntry entry) { result_.qc.push_back(std::move(entry)); }
+    /// A check judged by the ranges the job's configuration gives it under "qc":
+    ///   "qc": {"<check>": {"pass": [lo, hi], "warn": [lo, hi]}}   (null: an open bound)
+    /// A check the configuration does not mention is recorded without a range (a pass).
+    /// Returns its verdict.
+    QcLevel check(const std::string& name, double value, const std::string& units, const std::string& ref);
     /// A connection of this task's own, opened on first use (for the task's own writes,
     /// which it makes idempotent: a job may run again after a crash).
     db::Connection& db();

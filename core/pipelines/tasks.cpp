@@ -1,5 +1,6 @@
 // The task types of this build, in one registry.
 #include "jobs/task.h"
+#include "pipelines/nightly/nightly.h"
 #include "pipelines/pixelsim/simulator.h"
 #include "pipelines/register/register.h"
 #include "transfer/transfer.h"
@@ -13,6 +14,7 @@ const TaskRegistry& TaskRegistry::standard() {
         pipelines::pixelsim::registerPixelsimTask(r);
         transfer::registerTransferTask(r);
         pipelines::reg::registerRegisterTasks(r);
+        pipelines::nightly::registerNightlyTasks(r);
         return r;
     }();
     return registry;

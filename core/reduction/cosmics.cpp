@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace paudm::reduction {
@@ -37,24 +38,41 @@ struct Planes {
     std::vector<std::uint8_t> mask; ///< bad or saturated: never a cosmic ray, never used to clean
 };
 
-/// One pass of detection on `core`, computed on `core` grown by the margin; writes the
-/// verdicts of the core's pixels into `cosmics` (image-sized) and returns how many.
-long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, std::vector<std::uint8_t>& cosmics) {
+/// One pass of detection on `core`; writes the verdicts of the core's pixels into
+/// `cosmics` (image-sized) and returns how many.
+///
+/// Only two things are needed everywhere: the noise model (the median of the variance)
+/// and the Laplacian's signal-to-noise s, computed densely on the core grown by the margin.
+/// Everything else only where it can matter: a detection needs s > sigclip first (s' is
+/// s minus a median of non-negative values), so s', the fine structure and the growth are
+/// evaluated at those few pixels and their neighbours, pixel by pixel, with the same
+/// border rules as the whole-image filters.
+long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, bool varIsCleanPlusRn2, float rn2,
+                       std::vector<std::uint8_t>& cosmics) {
     const Rect ext{std::max(0, core.x0 - kMargin), std::max(0, core.y0 - kMargin), std::min(p.nx, core.x1 + kMargin),
                    std::min(p.ny, core.y1 + kMargin)};
     const int w = ext.x1 - ext.x0, h = ext.y1 - ext.y0;
     const std::size_t n = static_cast<std::size_t>(w) * h;
-    std::vector<float> c(n), v(n), lap(n), noise(n), s(n), sp(n), f(n), m7(n);
-    std::vector<std::uint8_t> m(n), c0(n), c1(n);
-    for (int y = 0; y < h; ++y) {
-        const std::size_t src = static_cast<std::size_t>(ext.y0 + y) * p.nx + ext.x0, dst = static_cast<std::size_t>(y) * w;
-        std::copy_n(p.clean.data() + src, w, c.data() + dst);
-        std::copy_n(p.var.data() + src, w, v.data() + dst);
-        std::copy_n(p.mask.data() + src, w, m.data() + dst);
+    std::vector<float> c(n), med(n), s(n);
+    for (int y = 0; y < h; ++y)
+        std::copy_n(p.clean.data() + static_cast<std::size_t>(ext.y0 + y) * p.nx + ext.x0, w,
+                    c.data() + static_cast<std::size_t>(y) * w);
+    if (varIsCleanPlusRn2) {
+        // The median of clean + rn^2 is the median of clean, plus rn^2, rounded alike (a
+        // monotonic map commutes with order statistics): one filter instead of two.
+        separableMedian(c.data(), med.data(), w, h, 7);
+        for (float& m : med) m = m + rn2;
+    } else {
+        std::vector<float> v(n);
+        for (int y = 0; y < h; ++y)
+            std::copy_n(p.var.data() + static_cast<std::size_t>(ext.y0 + y) * p.nx + ext.x0, w,
+                        v.data() + static_cast<std::size_t>(y) * w);
+        separableMedian(v.data(), med.data(), w, h, 7);
     }
     // The Laplacian of the 2x subsampled image, negatives clipped, rebinned 2x2. At the
     // image's own edges a missing neighbour is left out, as astroscrappy's convolution does.
     const bool left = ext.x0 == 0, right = ext.x1 == p.nx, bottom = ext.y0 == 0, top = ext.y1 == p.ny;
+    std::vector<float>& noise = med; // the same array, now the noise
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
             const std::size_t i = static_cast<std::size_t>(y) * w + x;
@@ -93,35 +111,88 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, std
             sum += s01;
             sum += s11;
             sum += s10;
-            lap[i] = static_cast<float>(sum / 4.0);
+            const float lap = static_cast<float>(sum / 4.0);
+            noise[i] = std::sqrt(std::max(noise[i], 1e-5f));
+            s[i] = lap / (2.0f * noise[i]);
         }
-    // The noise the image should have (median of the variance), and the Laplacian in units of it.
-    separableMedian(v.data(), noise.data(), w, h, 7);
-    for (std::size_t i = 0; i < n; ++i) {
-        noise[i] = std::sqrt(std::max(noise[i], 1e-5f));
-        s[i] = lap[i] / (2.0f * noise[i]);
-    }
-    separableMedian(s.data(), sp.data(), w, h, 7);
-    for (std::size_t i = 0; i < n; ++i) sp[i] = s[i] - sp[i];
-    // Fine structure: what a point source has and a cosmic-ray hit has much more of.
-    separableMedian(c.data(), f.data(), w, h, 5);
-    separableMedian(f.data(), m7.data(), w, h, 9);
     const float sigclip = static_cast<float>(o.sigclip), objlim = static_cast<float>(o.objlim);
     const float sigcliplow = static_cast<float>(o.sigfrac * o.sigclip);
-    for (std::size_t i = 0; i < n; ++i) {
-        float fs = (f[i] - m7[i]) / noise[i];
-        if (fs < 0.01f) fs = 0.01f;
-        c0[i] = sp[i] > sigclip && !m[i] && sp[i] / fs > objlim;
-    }
-    // Neighbours: grown once at the full limit, once more at the lower one.
-    dilate3(c0.data(), c1.data(), w, h);
-    for (std::size_t i = 0; i < n; ++i) c1[i] = c1[i] && !m[i] && sp[i] > sigclip;
-    dilate3(c1.data(), c0.data(), w, h);
+    // Pixel-wise values, computed on first use (image coordinates in, region arrays behind).
+    std::vector<float> sp(n, std::numeric_limits<float>::quiet_NaN());
+    const int imageW = p.nx, imageH = p.ny;
+    auto local = [&](int x, int y) { return static_cast<std::size_t>(y - ext.y0) * w + (x - ext.x0); };
+    auto spAt = [&](int x, int y) {
+        float& v = sp[local(x, y)];
+        if (std::isnan(v)) {
+            // s minus its 7x7 separable median, the image's border rule applied in image
+            // coordinates (s is valid well inside the region).
+            const int hh = 3;
+            float med7 = s[local(x, y)];
+            if (x >= hh && x < imageW - hh && y >= hh && y < imageH - hh) {
+                float rows[7], vals[7];
+                for (int r = 0; r < 7; ++r) {
+                    for (int k = 0; k < 7; ++k) vals[k] = s[local(x - hh + k, y - hh + r)];
+                    rows[r] = medianOfSmall(vals, 7);
+                }
+                med7 = medianOfSmall(rows, 7);
+            }
+            v = s[local(x, y)] - med7;
+        }
+        return v;
+    };
+    auto masked = [&](int x, int y) { return p.mask[static_cast<std::size_t>(y) * imageW + x] != 0; };
+    // The fine structure at one pixel: sepmed5 of the image, minus sepmed9 of that. The
+    // sepmed5 values are kept: neighbouring candidates share most of them.
+    std::vector<float> f5(n, std::numeric_limits<float>::quiet_NaN());
+    auto f5At = [&](int x, int y) {
+        float& v = f5[local(x, y)];
+        if (std::isnan(v)) v = pointSeparableMedian(p.clean.data(), imageW, imageH, x, y, 5);
+        return v;
+    };
+    auto fineAt = [&](int x, int y) {
+        const float f = f5At(x, y);
+        float m9 = f;
+        const int hh = 4;
+        if (x >= hh && x < imageW - hh && y >= hh && y < imageH - hh) {
+            float rows[9], vals[9];
+            for (int r = 0; r < 9; ++r) {
+                for (int k = 0; k < 9; ++k) vals[k] = f5At(x - hh + k, y - hh + r);
+                rows[r] = medianOfSmall(vals, 9);
+            }
+            m9 = medianOfSmall(rows, 9);
+        }
+        float fs = (f - m9) / noise[local(x, y)];
+        return fs < 0.01f ? 0.01f : fs;
+    };
+    // Candidates: in the core grown by 2 (their growth reaches the core), s above the limit.
+    const Rect zone{std::max(0, core.x0 - 2), std::max(0, core.y0 - 2), std::min(imageW, core.x1 + 2),
+                    std::min(imageH, core.y1 + 2)};
+    const int zw = zone.x1 - zone.x0, zh = zone.y1 - zone.y0;
+    std::vector<std::uint8_t> c0(static_cast<std::size_t>(zw) * zh, 0), c1(c0.size(), 0);
+    auto zi = [&](int x, int y) { return static_cast<std::size_t>(y - zone.y0) * zw + (x - zone.x0); };
+    for (int y = zone.y0; y < zone.y1; ++y)
+        for (int x = zone.x0; x < zone.x1; ++x) {
+            if (!(s[local(x, y)] > sigclip) || masked(x, y)) continue;
+            const float v = spAt(x, y);
+            if (v > sigclip && v / fineAt(x, y) > objlim) c0[zi(x, y)] = 1;
+        }
+    // dilate3 copies the image's own border: a border pixel keeps its own value.
+    auto grown = [&](const std::vector<std::uint8_t>& a, int x, int y) {
+        if (x == 0 || y == 0 || x == imageW - 1 || y == imageH - 1) return a[zi(x, y)] != 0;
+        for (int dy = -1; dy <= 1; ++dy)
+            for (int dx = -1; dx <= 1; ++dx) {
+                const int ax = x + dx, ay = y + dy;
+                if (ax >= zone.x0 && ax < zone.x1 && ay >= zone.y0 && ay < zone.y1 && a[zi(ax, ay)]) return true;
+            }
+        return false;
+    };
+    for (int y = std::max(zone.y0, core.y0 - 1); y < std::min(zone.y1, core.y1 + 1); ++y)
+        for (int x = std::max(zone.x0, core.x0 - 1); x < std::min(zone.x1, core.x1 + 1); ++x)
+            if (grown(c0, x, y) && !masked(x, y) && spAt(x, y) > sigclip) c1[zi(x, y)] = 1;
     long long count = 0;
     for (int y = core.y0; y < core.y1; ++y)
         for (int x = core.x0; x < core.x1; ++x) {
-            const std::size_t i = static_cast<std::size_t>(y - ext.y0) * w + (x - ext.x0);
-            const bool cr = c0[i] && !m[i] && sp[i] > sigcliplow;
+            const bool cr = grown(c1, x, y) && !masked(x, y) && spAt(x, y) > sigcliplow;
             cosmics[static_cast<std::size_t>(y) * p.nx + x] = cr;
             count += cr;
         }
@@ -287,9 +358,10 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
     const float gain = static_cast<float>(o.gain), rn2 = static_cast<float>(o.readNoise * o.readNoise);
     p.clean.resize(n);
     p.var.resize(n);
+    const float rel = static_cast<float>(o.relativeVariance);
     for (std::size_t i = 0; i < n; ++i) {
         p.clean[i] = data.pixels[i] * gain;
-        p.var[i] = p.clean[i] + rn2;
+        p.var[i] = p.clean[i] + rn2 + rel * p.clean[i] * p.clean[i];
     }
     // Saturated stars are left out of detection: the saturated pixels of bright cores (where
     // the median around them is high too), grown twice; and the given bad pixels, grown once.
@@ -330,13 +402,15 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
     std::vector<long long> tileCount(static_cast<std::size_t>(tilesX) * tilesY, 0);
     std::vector<Rect> regions;
     for (int y = 0; y < p.ny; y += kBand) regions.push_back({0, y, p.nx, std::min(p.ny, y + kBand)});
+    // Nothing cleaned yet, and no extra variance: the variance is still the image plus rn^2.
+    bool firstPass = o.relativeVariance == 0;
     for (int pass = 0; pass < o.iterations && !regions.empty(); ++pass) {
         if (cancelled && *cancelled) return {};
         std::atomic<std::size_t> next{0};
         runWorkers(std::max(1, std::min<int>(o.threads, static_cast<int>(regions.size()))), [&](int, const WorkerGroup& g) {
             for (std::size_t r; !g.failed() && (r = next++) < regions.size();) {
                 if (cancelled && *cancelled) return;
-                detectRegion(p, regions[r], o, cosmics);
+                detectRegion(p, regions[r], o, firstPass, rn2, cosmics);
             }
         });
         if (cancelled && *cancelled) return {};
@@ -386,6 +460,7 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
                 regions.push_back({tx * kTile, ty * kTile, std::min(p.nx, (tx + 1) * kTile), std::min(p.ny, (ty + 1) * kTile)});
             }
         // A tile not recomputed keeps its detections: they are the same as in this pass.
+        firstPass = false;
     }
     if (o.protectStars) {
         // On the image as it came, in electrons (a hit's neighbours are sky there, a star's are not).
@@ -393,7 +468,7 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
         std::vector<float> var(n);
         for (std::size_t i = 0; i < n; ++i) {
             electrons.pixels[i] = data.pixels[i] * gain;
-            var[i] = std::max(electrons.pixels[i], 0.0f) + rn2;
+            var[i] = std::max(electrons.pixels[i], 0.0f) + rn2 + rel * electrons.pixels[i] * electrons.pixels[i];
         }
         Mask exclude(p.nx, p.ny);
         for (std::size_t i = 0; i < n; ++i) exclude.pixels[i] = p.mask[i];

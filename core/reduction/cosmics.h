@@ -34,6 +34,10 @@ struct LaCosmicOptions {
     int threads = 1;
     /// Give back the groups that are as smooth as a star (see above). Off: astroscrappy's mask.
     bool protectStars = true;
+    /// Relative variance the image carries beyond its Poisson and read noise (that of the
+    /// flat it was divided by): the noise model becomes value + rn^2 + this * value^2. At a
+    /// sky of 10^5 e- a master flat of 3 x 25,000 e- adds more noise than the sky's own.
+    double relativeVariance = 0;
 };
 
 struct CosmicResult {

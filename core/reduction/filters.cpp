@@ -20,18 +20,42 @@ inline void exchange(float& a, float& b) {
     b = hi;
 }
 
-/// The median of K values by an insertion network; the compiler drops every comparison
-/// that does not lead to the middle value.
+// Selection networks for the middle value: Batcher's odd-even merge sort on the next power
+// of two (the padding inputs taken as +inf), with every comparator that cannot reach the
+// middle output removed. Each is checked on all 2^K inputs of 0s and 1s by the tests (the
+// 0-1 principle). The compiler drops the half of an exchange whose result is not used.
+template <int K>
+struct Network;
+template <>
+struct Network<3> {
+    static constexpr int pairs[][2] = {{0, 1}, {1, 2}, {0, 1}};
+};
+template <>
+struct Network<5> {
+    static constexpr int pairs[][2] = {{0, 1}, {2, 3}, {0, 2}, {1, 3}, {1, 2}, {0, 4}, {2, 4}, {1, 2}};
+};
+template <>
+struct Network<7> {
+    static constexpr int pairs[][2] = {{0, 1}, {2, 3}, {4, 5}, {0, 2}, {1, 3}, {4, 6}, {1, 2},
+                                       {5, 6}, {0, 4}, {1, 5}, {2, 6}, {2, 4}, {3, 5}, {3, 4}};
+};
+template <>
+struct Network<9> {
+    static constexpr int pairs[][2] = {{0, 1}, {2, 3}, {4, 5}, {6, 7}, {0, 2}, {1, 3}, {4, 6}, {5, 7},
+                                       {1, 2}, {5, 6}, {0, 4}, {1, 5}, {2, 6}, {3, 7}, {2, 4}, {3, 5},
+                                       {1, 2}, {3, 4}, {5, 6}, {0, 8}, {4, 8}, {2, 4}, {3, 5}, {3, 4}};
+};
+
 template <int K>
 inline float networkMedian(float (&v)[K]) {
-    for (int i = 1; i < K; ++i)
-        for (int j = i; j > 0; --j) exchange(v[j - 1], v[j]);
+    for (const auto& p : Network<K>::pairs) exchange(v[p[0]], v[p[1]]);
     return v[K / 2];
 }
 
-/// out[i] = median(in[i - K/2 .. i + K/2]) for the interior of one row.
+/// out[i] = median(in[i - K/2 .. i + K/2]) for the interior of one row. Compiled for AVX2
+/// as well where the processor has it: these two loops are most of cosmic-ray detection.
 template <int K>
-void rowPass(const float* in, float* out, int nx) {
+__attribute__((target_clones("avx2", "default"))) void rowPass(const float* in, float* out, int nx) {
     constexpr int h = K / 2;
     for (int i = h; i < nx - h; ++i) {
         float v[K];
@@ -42,7 +66,7 @@ void rowPass(const float* in, float* out, int nx) {
 
 /// out[i] = median over rows y - K/2 .. y + K/2 of column i, for the interior columns.
 template <int K>
-void columnPass(const float* const* rows, float* out, int x0, int x1) {
+__attribute__((target_clones("avx2", "default"))) void columnPass(const float* const* rows, float* out, int x0, int x1) {
     for (int i = x0; i < x1; ++i) {
         float v[K];
         for (int k = 0; k < K; ++k) v[k] = rows[k][i];
@@ -94,6 +118,18 @@ void separableMedian(const float* in, float* out, int nx, int ny, int k) {
     case 9: return separable<9>(in, out, nx, ny);
     default: throw Error("separableMedian: size " + std::to_string(k) + " (3, 5, 7 or 9)");
     }
+}
+
+float pointSeparableMedian(const float* in, int nx, int ny, int x, int y, int k) {
+    const int h = k / 2;
+    if (x < h || x >= nx - h || y < h || y >= ny - h) return in[static_cast<std::size_t>(y) * nx + x];
+    float rows[9], v[9];
+    for (int r = 0; r < k; ++r) {
+        const float* row = in + static_cast<std::size_t>(y - h + r) * nx + x - h;
+        for (int c = 0; c < k; ++c) v[c] = row[c];
+        rows[r] = medianOfSmall(v, k);
+    }
+    return medianOfSmall(rows, k);
 }
 
 float medianOfSmall(const float* v, int k) {

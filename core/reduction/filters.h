@@ -21,4 +21,8 @@ void dilate5(const std::uint8_t* in, std::uint8_t* out, int nx, int ny, int iter
 /// The exact median of k values (k odd, up to 9) by a min/max network.
 float medianOfSmall(const float* v, int k);
 
+/// separableMedian(in, k) at one pixel (0-based), with the same border rule, without
+/// filtering the whole image: for the few pixels where a value is needed.
+float pointSeparableMedian(const float* in, int nx, int ny, int x, int y, int k);
+
 } // namespace paudm::reduction

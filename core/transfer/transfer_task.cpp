@@ -64,9 +64,18 @@ void transferRun(jobs::TaskContext& ctx) {
                    {"bytes_copied", bytes},
                    {"seconds", seconds}});
     // Problems stay visible without stopping the obs sets that did arrive from registering.
-    ctx.qc({.check = "files_quarantined", .value = double(quarantined), .min = {}, .max = 0, .units = "files", .ref = o.buffer, .recorded = {}});
-    ctx.qc({.check = "files_failed", .value = double(failed), .min = {}, .max = 0, .units = "files", .ref = o.buffer, .recorded = {}});
-    ctx.qc({.check = "obs_sets_unreadable", .value = double(unreadable), .min = {}, .max = 0, .units = "obs sets", .ref = o.buffer, .recorded = {}});
+    auto none = [&](const char* check, int value, const char* units) {
+        jobs::QcEntry q;
+        q.check = check;
+        q.value = value;
+        q.max = 0;
+        q.units = units;
+        q.ref = o.buffer;
+        ctx.qc(std::move(q));
+    };
+    none("files_quarantined", quarantined, "files");
+    none("files_failed", failed, "files");
+    none("obs_sets_unreadable", unreadable, "obs sets");
     ctx.tag("obs_sets", std::to_string(reports.size()));
 }
 

@@ -1,5 +1,8 @@
 #include "wcs/wcs.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "fits/fits.h"
 
 #include <wcslib/wcs.h>
@@ -147,6 +150,15 @@ std::vector<Pixel> Wcs::skyToPixel(const std::vector<Sky>& s) const {
 Sky Wcs::pixelToSky(Pixel p) const { return pixelToSky(std::vector<Pixel>{p}).front(); }
 Pixel Wcs::skyToPixel(Sky s) const { return skyToPixel(std::vector<Sky>{s}).front(); }
 
+Wcs Wcs::shifted(double dx, double dy) const {
+    Wcs out(*this);
+    out.d_->w->crpix[0] += dx;
+    out.d_->w->crpix[1] += dy;
+    out.d_->w->flag = 0; // wcsset again
+    if (const int st = wcsset(out.d_->w)) fail(st, "shifting the WCS", d_->context, out.d_->w);
+    return out;
+}
+
 std::string Wcs::toHeader() const {
     int nkeyrec = 0;
     char* header = nullptr;
@@ -154,6 +166,33 @@ std::string Wcs::toHeader() const {
     std::unique_ptr<char, void (*)(void*)> own(header, std::free);
     if (st) fail(st, "writing the WCS header", d_->context, d_->w);
     return std::string(header, static_cast<size_t>(nkeyrec) * 80);
+}
+
+std::optional<SkyBox> Wcs::footprint(long n1, long n2) const {
+    std::vector<Pixel> px;
+    for (double fx : {0.0, 0.5, 1.0})
+        for (double fy : {0.0, 0.5, 1.0})
+            if (fx != 0.5 || fy != 0.5) px.push_back({0.5 + fx * n1, 0.5 + fy * n2});
+    const auto sky = pixelToSky(px);
+    std::vector<double> ra;
+    SkyBox b{0, 0, 90, -90};
+    for (const auto& s : sky) {
+        if (!std::isfinite(s.ra) || !std::isfinite(s.dec)) return std::nullopt; // outside the projection
+        ra.push_back(std::fmod(std::fmod(s.ra, 360) + 360, 360));
+        b.decMin = std::min(b.decMin, s.dec);
+        b.decMax = std::max(b.decMax, s.dec);
+    }
+    auto [lo, hi] = std::minmax_element(ra.begin(), ra.end());
+    b.raMin = *lo;
+    b.raMax = *hi;
+    if (b.raMax - b.raMin > 180) { // crosses RA = 0: measure on the other side of the circle
+        for (double& r : ra)
+            if (r < 180) r += 360;
+        auto [lo2, hi2] = std::minmax_element(ra.begin(), ra.end());
+        b.raMin = std::fmod(*lo2, 360);
+        b.raMax = std::fmod(*hi2, 360);
+    }
+    return b;
 }
 
 std::string Wcs::projection() const {

@@ -7,6 +7,7 @@
 #include "common/error.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,12 @@ struct Sky {
 struct Pixel {
     double x = 0;
     double y = 0;
+};
+
+/// The sky box of an image: RA and Dec bounds over its corners and edge midpoints. When it
+/// crosses RA = 0, raMin > raMax (the box runs from raMin up through 360/0 to raMax).
+struct SkyBox {
+    double raMin = 0, raMax = 0, decMin = 0, decMax = 0;
 };
 
 class Wcs {
@@ -47,8 +54,14 @@ public:
     Pixel skyToPixel(Sky s) const;
     std::vector<Sky> pixelToSky(const std::vector<Pixel>& p) const;
     std::vector<Pixel> skyToPixel(const std::vector<Sky>& s) const;
+    /// The same WCS for pixel coordinates offset by (dx, dy): pixel p of this WCS is pixel
+    /// p + (dx, dy) of the returned one (an amplifier's WCS made its CCD's, a CCD's made a
+    /// cutout's with negative offsets).
+    Wcs shifted(double dx, double dy) const;
     /// The WCS as FITS header cards (80 characters each), to write into a file.
     std::string toHeader() const;
+    /// The sky box of an n1 x n2 image; nothing if a corner falls outside the projection.
+    std::optional<SkyBox> footprint(long n1, long n2) const;
     /// The projection code, e.g. "TAN".
     std::string projection() const;
 

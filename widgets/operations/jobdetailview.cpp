@@ -211,13 +211,18 @@ void JobDetailView::setJob(const JobView& job) {
     qcTable_->setRowCount(static_cast<int>(d.qc.size()));
     for (int i = 0; i < qcTable_->rowCount(); ++i) {
         const auto& q = d.qc[static_cast<std::size_t>(i)];
-        const bool pass = q.pass();
+        const jobs::QcLevel level = q.level();
+        QString shownRange = range(q.min, q.max);
+        if (q.failMin || q.failMax) shownRange += tr(" (warn %1)").arg(range(q.failMin ? q.failMin : q.min, q.failMax ? q.failMax : q.max));
         const QStringList cells{QString::fromStdString(q.check), QString::fromStdString(q.ref),
                                 QString("%1 %2").arg(q.value, 0, 'g', 6).arg(QString::fromStdString(q.units)).trimmed(),
-                                range(q.min, q.max), pass ? tr("pass") : tr("FAIL")};
+                                shownRange,
+                                level == jobs::QcLevel::Pass ? tr("pass") : level == jobs::QcLevel::Warn ? tr("WARN") : tr("FAIL")};
         for (int c = 0; c < cells.size(); ++c)
             qcTable_->setItem(i, c, new QTableWidgetItem(cells[c]));
-        qcTable_->item(i, 4)->setForeground(pass ? qcColour("green") : qcColour("red"));
+        qcTable_->item(i, 4)->setForeground(level == jobs::QcLevel::Pass   ? qcColour("green")
+                                            : level == jobs::QcLevel::Warn ? qcColour("yellow")
+                                                                           : qcColour("red"));
     }
     qcTable_->resizeColumnToContents(0);
 

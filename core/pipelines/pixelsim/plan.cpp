@@ -154,7 +154,8 @@ NightPlan planNight(const NightOptions& o, int counter) {
     plan.dawnMjd = findCrossing(plan.duskMjd + 4.0 / 24, kMinute, -12, false);
 
     Rng night = Rng::stream({plan.seed, 0x6e69676874}); // "night"
-    const double seeingBase = 0.65 * std::exp(night.normal(0, 0.25));
+    const double drawnSeeing = 0.65 * std::exp(night.normal(0, 0.25));
+    const double seeingBase = o.seeing ? *o.seeing : drawnSeeing;
     const double cloudiness = night.uniform() < 0.6 ? 0.0 : night.uniform(0.05, 0.5);
     const double tempBase = night.normal(8, 3), humidityBase = night.uniform(20, 70);
     const double pressureBase = night.normal(775, 3), windBase = night.uniform(2, 10), windDirBase = night.uniform(0, 360);

@@ -73,6 +73,23 @@ std::vector<BadColumn> badColumns(const Layout& l) {
     return v;
 }
 
+/// The pixel response of one row of a CCD (y 1-based): 1% non-uniformity, dead columns at
+/// 2% from where they start.
+void responseRow(int ccd, int y, const std::vector<BadColumn>& bad, std::vector<float>& response) {
+    Rng prnu = Rng::stream({kCamera, 4, static_cast<std::uint64_t>(ccd), static_cast<std::uint64_t>(y)});
+    for (float& r : response) r = static_cast<float>(1 + 0.01 * prnu.normal());
+    for (const auto& b : bad)
+        if (b.ccd == ccd && !b.hot && y >= b.y0) response[b.x - 1] *= 0.02f;
+}
+
+/// The fixed pattern of an amplifier's columns (ADU, raw width).
+std::vector<double> columnPattern(int ccd, int amp, const Layout& l) {
+    Rng colRng = Rng::stream({kCamera, 5, static_cast<std::uint64_t>(ccd), static_cast<std::uint64_t>(amp)});
+    std::vector<double> colPattern(static_cast<std::size_t>(l.rawWidth()));
+    for (double& c : colPattern) c = colRng.normal(0, 0.8);
+    return colPattern;
+}
+
 /// A coefficient per filter for the tilt of its illumination across the focal plane.
 double filterTilt(const paucam::Filter& f) {
     Rng rng = Rng::stream({kCamera, 3, std::hash<std::string>{}(f.name)});
@@ -250,7 +267,7 @@ namespace {
 
 /// Draws one CCD: its four amplifiers' raw pixels, and its truth.
 void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, QJsonArray& cosmicsOut,
-               std::vector<double>& biasOut) {
+               QJsonArray& saturatedOut, std::vector<double>& biasOut) {
     const Layout& l = cc.layout;
     const ExposurePlan& e = *cc.exposure;
     const int W = l.ccdWidth, H = l.ccdHeight, ccd = cc.place->ccd;
@@ -270,10 +287,7 @@ void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, Q
         std::vector<float> response(static_cast<std::size_t>(W));
         std::vector<char> saturated(static_cast<std::size_t>(W), 0);
         for (int y = 1; y <= H; ++y) {
-            Rng prnu = Rng::stream({kCamera, 4, static_cast<std::uint64_t>(ccd), static_cast<std::uint64_t>(y)});
-            for (int x = 0; x < W; ++x) response[x] = static_cast<float>(1 + 0.01 * prnu.normal());
-            for (const auto& b : bad)
-                if (b.ccd == ccd && !b.hot && y >= b.y0) response[b.x - 1] *= 0.02f;
+            responseRow(ccd, y, bad, response);
             const double v = cc.place->centreY + (y - (H + 1) / 2.0);
             float* row = img.data() + static_cast<std::size_t>(y - 1) * W;
             for (int x = 1; x <= W; ++x) {
@@ -286,7 +300,19 @@ void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, Q
             }
         }
         for (int x = 0; x < W; ++x)
-            if (saturated[x]) bleed(img.data() + x, H, static_cast<std::size_t>(W));
+            if (saturated[x]) {
+                bleed(img.data() + x, H, static_cast<std::size_t>(W));
+                // The truth: the runs of the column at full well, core and bleed trail.
+                int from = 0;
+                for (int y = 1; y <= H + 1; ++y) {
+                    const bool full = y <= H && img[static_cast<std::size_t>(y - 1) * W + x] >= kFullWell;
+                    if (full && !from) from = y;
+                    if (!full && from) {
+                        saturatedOut.append(QJsonObject{{"ccd", ccd}, {"x", x + 1}, {"y_from", from}, {"y_to", y - 1}});
+                        from = 0;
+                    }
+                }
+            }
         for (const auto& b : bad)
             if (b.ccd == ccd && b.hot)
                 for (int y = b.y0; y <= H; ++y) img[static_cast<std::size_t>(y - 1) * W + b.x - 1] += 1500.0f;
@@ -323,9 +349,7 @@ void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, Q
     // Readout: electrons to ADU with read noise and Poisson noise, bias and overscan.
     for (int amp = 1; amp <= 4; ++amp) {
         const AmpConstants ac = ampConstants(ccd, amp);
-        Rng colRng = Rng::stream({kCamera, 5, static_cast<std::uint64_t>(ccd), static_cast<std::uint64_t>(amp)});
-        std::vector<double> colPattern(static_cast<std::size_t>(l.rawWidth()));
-        for (double& c : colPattern) c = colRng.normal(0, 0.8);
+        const std::vector<double> colPattern = columnPattern(ccd, amp, l);
         Rng noise = Rng::stream({cc.plan->seed, static_cast<std::uint64_t>(e.expnum), static_cast<std::uint64_t>(ccd),
                                  static_cast<std::uint64_t>(amp)});
         const double level = ac.biasLevel + noise.normal(0, 1.5);
@@ -351,6 +375,28 @@ void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, Q
 }
 
 } // namespace
+
+BiasStructure biasStructure(paucam::Geometry g, int ccd, int amp) {
+    const AmpConstants ac = ampConstants(ccd, amp);
+    return {columnPattern(ccd, amp, Layout::of(g)), ac.rampAdu, ac.biasLevel, ac.gain, ac.readNoise};
+}
+
+std::vector<float> flatResponse(paucam::Geometry g, int ccd, const paucam::Filter& f) {
+    const Layout l = Layout::of(g);
+    const auto& place = paucam::placements().at(static_cast<std::size_t>(ccd - 1));
+    const int W = l.ccdWidth, H = l.ccdHeight;
+    const auto bad = badColumns(l);
+    std::vector<float> out(static_cast<std::size_t>(W) * H), response(static_cast<std::size_t>(W));
+    for (int y = 1; y <= H; ++y) {
+        responseRow(ccd, y, bad, response);
+        const double v = place.centreY + (y - (H + 1) / 2.0);
+        for (int x = 1; x <= W; ++x) {
+            const double u = place.centreX + (x - (W + 1) / 2.0);
+            out[static_cast<std::size_t>(y - 1) * W + x - 1] = static_cast<float>(illumination(u, v, f)) * response[x - 1];
+        }
+    }
+    return out;
+}
 
 double illumination(double u, double v, const paucam::Filter& f) {
     const double r2 = (u * u + v * v) / (kVignettingRadius * kVignettingRadius);
@@ -418,7 +464,7 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
     file.writeKey("OPERATOR", o.operatorName, "telescope operator");
     file.writeKey("PROJECT", o.project, "project");
 
-    QJsonArray ccdTruth, ampTruth, cosmics;
+    QJsonArray ccdTruth, ampTruth, cosmics, saturated;
     std::array<std::vector<std::uint16_t>, 4> raw;
     for (const auto& place : paucam::placements()) {
         const paucam::Filter& f = paucam::filter(tray.filterOfCcd[place.ccd - 1]);
@@ -460,7 +506,7 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
             }
         }
         std::vector<double> bias;
-        renderCcd(cc, raw, cosmics, bias);
+        renderCcd(cc, raw, cosmics, saturated, bias);
 
         QJsonObject ct{{"ccd", place.ccd}, {"filter", QString::fromStdString(f.name)}};
         ct = number(ct, "seeing_fwhm", fwhm, 4);
@@ -539,6 +585,7 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
     t["ccds"] = ccdTruth;
     t["amplifiers"] = ampTruth;
     t["cosmic_rays"] = cosmics;
+    t["saturated"] = saturated;
     QJsonArray bad;
     if (e.kind != "bias")
         for (const auto& b : badColumns(l))

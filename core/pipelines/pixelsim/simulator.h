@@ -49,6 +49,9 @@ struct NightOptions {
     std::string project = "PAUS";
     std::string notes = "simulated night";
     int threads = 1;     ///< exposures simulated at once
+    /// The night's median seeing (FWHM at 500 nm at the zenith, arcsec) instead of a
+    /// random one: the exposures still vary around it through the night.
+    std::optional<double> seeing;
 };
 
 /// What the night was like at one exposure (also the truth written for it).
@@ -112,6 +115,22 @@ std::string isoTime(double mjd);
 
 /// The catalogue a night on this field sees (every object within reach of the mosaic).
 SkyCatalog skyForNight(const NightOptions& options);
+
+/// The camera's bias structure of one amplifier, which every raw frame has (the camera
+/// side of the truth; it does not change from night to night).
+struct BiasStructure {
+    std::vector<double> column; ///< ADU added to each raw column (0-based, overscan included)
+    double rampAdu = 0;         ///< extra bias of the first rows read: rampAdu * exp(-row / 10)
+    double level = 0;           ///< mean bias level (ADU); each frame adds a small jitter
+    double gain = 0;            ///< e-/ADU, before the header's rounding to 3 decimals
+    double readNoise = 0;       ///< e-
+};
+BiasStructure biasStructure(paucam::Geometry geometry, int ccd, int amp);
+
+/// The flat-field response of a CCD in a filter, per data pixel (row-major, x fastest):
+/// the focal-plane illumination times the pixel response, dead columns included. Hot
+/// columns are not a response (they add charge): see the truth's bad_columns.
+std::vector<float> flatResponse(paucam::Geometry geometry, int ccd, const paucam::Filter& filter);
 
 /// Focal-plane illumination (vignetting and a filter-dependent tilt) at focal-plane
 /// pixel (u, v); flats and sky are multiplied by it. Exposed for the tests.

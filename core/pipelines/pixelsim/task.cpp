@@ -45,6 +45,11 @@ NightOptions nightOptionsFromConfig(const QJsonObject& c) {
     if (c.contains("seed") && !c.value("seed").isNull()) o.seed = configUnsigned(c, "seed");
     if (c.contains("sky_seed") && !c.value("sky_seed").isNull()) o.sky.seed = configUnsigned(c, "sky_seed");
     o.threads = configCount(c, "threads", 1, 1, 256);
+    if (c.contains("seeing") && !c.value("seeing").isNull()) {
+        o.seeing = configReal(c, "seeing", 0);
+        if (*o.seeing < 0.2 || *o.seeing > 5)
+            throw Error("configuration 'seeing' must be a FWHM in arcseconds from 0.2 to 5, not " + configText(c, "seeing"));
+    }
     o.operatorName = configText(c, "operator", o.operatorName);
     o.project = configText(c, "project", o.project);
     o.notes = configText(c, "notes", o.notes);

@@ -102,32 +102,12 @@ double rjdOf(const std::string& date, const std::string& time) {
 
 /// RA/Dec bounds of a WCS over an image of n1 x n2 pixels: corners and edge midpoints.
 void footprint(const wcs::Wcs& w, long n1, long n2, ImageRecord& img) {
-    std::vector<wcs::Pixel> px;
-    for (double fx : {0.0, 0.5, 1.0})
-        for (double fy : {0.0, 0.5, 1.0})
-            if (fx != 0.5 || fy != 0.5) px.push_back({0.5 + fx * n1, 0.5 + fy * n2});
-    const auto sky = w.pixelToSky(px);
-    std::vector<double> ra;
-    double decMin = 90, decMax = -90;
-    for (const auto& s : sky) {
-        if (!std::isfinite(s.ra) || !std::isfinite(s.dec)) return; // outside the projection
-        ra.push_back(std::fmod(std::fmod(s.ra, 360) + 360, 360));
-        decMin = std::min(decMin, s.dec);
-        decMax = std::max(decMax, s.dec);
+    if (const auto b = w.footprint(n1, n2)) {
+        img.raMin = b->raMin;
+        img.raMax = b->raMax;
+        img.decMin = b->decMin;
+        img.decMax = b->decMax;
     }
-    auto [lo, hi] = std::minmax_element(ra.begin(), ra.end());
-    double raMin = *lo, raMax = *hi;
-    if (raMax - raMin > 180) { // crosses RA = 0: measure on the other side of the circle
-        for (double& r : ra)
-            if (r < 180) r += 360;
-        auto [lo2, hi2] = std::minmax_element(ra.begin(), ra.end());
-        raMin = std::fmod(*lo2, 360);
-        raMax = std::fmod(*hi2, 360);
-    }
-    img.raMin = raMin;
-    img.raMax = raMax;
-    img.decMin = decMin;
-    img.decMax = decMax;
 }
 
 template <class T>
@@ -417,8 +397,16 @@ void registerEpilog(jobs::TaskContext& ctx) {
     ctx.log(already ? o.obsSet + " was registered already: nothing changed"
                     : o.obsSet + " registered: " + std::to_string(cmp.registered) + " mosaics, " +
                           std::to_string(images) + " images");
-    // The next stage, the nightly reduction of the obs set, is created here once the
-    // nightly pipeline exists; until then a registered obs set waits for it.
+    // The next stage: the nightly reduction of the obs set (unless asked not to).
+    if (jobs::configBool(ctx.config(), "nightly", true)) {
+        jobs::NewJob n;
+        n.name = "nightly";
+        n.config = {{"obs_set", QString::fromStdString(o.obsSet)}, {"archive", QString::fromStdString(o.layout.root())}};
+        if (const std::string release = jobs::configText(ctx.config(), "release"); !release.empty())
+            n.config["release"] = QString::fromStdString(release);
+        n.description = "nightly reduction of " + o.obsSet;
+        ctx.addChild(std::move(n));
+    }
 }
 
 void registerMosaicRun(jobs::TaskContext& ctx) {
@@ -450,7 +438,7 @@ void registerRegisterTasks(jobs::TaskRegistry& registry) {
     registry.add({.name = "register",
                   .description = "Register an obs set of the archive in PAUdb: one register_mosaic sub-job per file "
                                  "of its YAML, then compare PAUdb with the YAML",
-                  .defaults = {{"archive", ""}, {"on_subjob_failure", "wait"}},
+                  .defaults = {{"archive", ""}, {"on_subjob_failure", "wait"}, {"nightly", true}, {"release", ""}},
                   .prolog = registerProlog,
                   .epilog = registerEpilog});
     registry.add({.name = "register_mosaic",
