@@ -36,6 +36,7 @@ int reduceCommand(const QStringList& args, const Globals&) {
     p.addOption({"gain", "Gain in e-/ADU, for frames without GAIN (or to override it).", "e/adu"});
     p.addOption({"overscan", "clipped_mean (default) or median: each overscan row's level.", "method", "clipped_mean"});
     p.addOption({"no-cosmics", "Do not look for cosmic rays."});
+    p.addOption({"no-star-test", "Keep every cosmic ray L.A.Cosmic finds, star cores too (as astroscrappy does)."});
     p.addOption({"threads", "CCDs reduced at once. Default 1.", "n", "1"});
     if (auto rc = parseOrEnd(p, "paudm reduce", args)) return *rc;
     if (p.positionalArguments().size() != 1) return usage(p, "one raw file, please");
@@ -58,6 +59,7 @@ int reduceCommand(const QStringList& args, const Globals&) {
     if (overscan == "median") o.overscan.method = reduction::OverscanOptions::Method::Median;
     else if (overscan != "clipped_mean") return usage(p, "--overscan is clipped_mean or median");
     o.detrend.cosmicRays = !p.isSet("no-cosmics");
+    o.detrend.cosmics.protectStars = !p.isSet("no-star-test");
     o.threads = p.value("threads").toInt(&ok);
     if (!ok || o.threads < 1 || o.threads > 64) return usage(p, "--threads wants a number from 1 to 64");
     auto r = capture([&] { return pipelines::nightly::reduceFile(o); });

@@ -10,7 +10,8 @@
 
 namespace paudm::reduction {
 
-double readNoiseFromPair(const FloatImage& a, const FloatImage& b, const Section& r, double gain) {
+double readNoiseFromPair(const FloatImage& a, const FloatImage& b, const Section& r, double gain,
+                         double overscanPixels) {
     if (a.width != b.width || a.height != b.height) throw Error("read noise: the two bias frames differ in size");
     if (!r.within(a.width, a.height)) throw Error("read noise: region " + r.text() + " is outside the CCD");
     std::vector<float> diff;
@@ -18,9 +19,15 @@ double readNoiseFromPair(const FloatImage& a, const FloatImage& b, const Section
     for (int y = r.ymin() - 1; y < r.ymax(); ++y)
         for (int x = r.xmin() - 1; x < r.xmax(); ++x) diff.push_back(a.at(x, y) - b.at(x, y));
     const double sigma = madStd(diff); // robust to a cosmic ray or a hot pixel
-    // Each frame's ADU were rounded to integers: 1/12 ADU^2 of variance each, gain^2 e-^2.
-    const double var = sigma * sigma / 2 - gain * gain / 12.0;
+    // Per frame: (read noise^2 + rounding) (1 + 1/overscan pixels); the rounding of the
+    // ADU to integers is 1/12 ADU^2, gain^2 / 12 e-^2.
+    const double perFrame = sigma * sigma / 2 / (1 + 1 / std::max(1.0, overscanPixels));
+    const double var = perFrame - gain * gain / 12.0;
     return std::sqrt(std::max(var, 0.0));
+}
+
+double flatRelativeVariance(int frames, double level) {
+    return frames > 0 && level > 0 ? 1.5707963267948966 / (frames * level) : 0.0;
 }
 
 FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int block) {
@@ -213,6 +220,7 @@ Detrended detrend(const DetrendInputs& in, const DetrendOptions& o, const std::a
         for (std::size_t i = 0; i < n; ++i) exclude.pixels[i] = out.mask.pixels[i] ? 1 : 0;
         out.cosmicInfo = detectCosmicRays(out.image, exclude, co, cancelled);
         if (cancelled && *cancelled) return {};
+        if (out.cosmicInfo.needsSharpness) return out; // the caller comes back with the mosaic's
         for (std::size_t i = 0; i < n; ++i)
             if (out.cosmicInfo.mask.pixels[i]) out.mask.pixels[i] |= kCosmicRay;
         out.cosmicInfo.cleaned = {}; // not kept: the image keeps its measured values, the mask says which

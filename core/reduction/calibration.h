@@ -12,10 +12,13 @@
 
 namespace paudm::reduction {
 
-/// Read noise (e-) in `region` (1-based, of the CCD) from two bias frames in electrons: the
-/// robust (MAD) dispersion of their difference over sqrt(2), with the variance of the ADU
-/// rounding (1/12 ADU^2 per frame) taken out.
-double readNoiseFromPair(const FloatImage& a, const FloatImage& b, const Section& region, double gain);
+/// Read noise (e-) in `region` (1-based, of the CCD) from two bias frames in electrons,
+/// overscan-corrected row by row with levels that averaged `overscanPixels` pixels: the
+/// robust (MAD) dispersion of their difference over sqrt(2), without what the rows'
+/// overscan levels add (1/overscanPixels of each frame's variance) and without the ADU
+/// rounding (1/12 ADU^2 per frame).
+double readNoiseFromPair(const FloatImage& a, const FloatImage& b, const Section& region, double gain,
+                         double overscanPixels);
 
 /// A smooth version of an image: the median of each block x block cell (pixels flagged in
 /// `exclude` left out), interpolated bilinearly between cell centres.
@@ -45,6 +48,10 @@ struct MasterFlat {
 /// again; the bad-pixel mask from the result's outliers.
 MasterFlat buildMasterFlat(const std::vector<const FloatImage*>& frames, const FlatOptions& options,
                            const std::atomic<bool>* cancelled = nullptr);
+
+/// The relative variance per pixel of a master flat that is the median of `frames` flats of
+/// `level` electrons: (pi/2) / (frames * level) (a median's variance, for many frames).
+double flatRelativeVariance(int frames, double level);
 
 struct AmplifierNoise {
     Section det;            ///< its part of the CCD

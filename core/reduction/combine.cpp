@@ -21,7 +21,7 @@ double meanOf(const double* v, int n) {
 double medianOf(double* v, int n) { return medianInPlace(std::span<double>(v, static_cast<std::size_t>(n))); }
 
 /// The clipped combination of one pixel's values (reorders `v`); returns the number kept.
-int combinePixel(double* v, int n, const CombineOptions& o, double* scratch, float& result) {
+int combinePixel(double* v, int n, const CombineOptions& o, double known, double* scratch, float& result) {
     if (o.clip) {
         for (int it = 0; it < o.iterations && n > 1; ++it) {
             double centre, dev;
@@ -31,7 +31,9 @@ int combinePixel(double* v, int n, const CombineOptions& o, double* scratch, flo
                 std::copy(v, v + n, scratch);
                 centre = medianOf(scratch, n);
             }
-            if (o.deviation == CombineOptions::Deviation::Std) {
+            if (o.deviation == CombineOptions::Deviation::Known) {
+                dev = known;
+            } else if (o.deviation == CombineOptions::Deviation::Std) {
                 // Population standard deviation (ddof 0) about the mean, as numpy's std.
                 const double m = meanOf(v, n);
                 double s2 = 0;
@@ -68,6 +70,9 @@ Combined combine(std::span<const float* const> frames, int width, int height, co
     if (!scales.empty() && scales.size() != frames.size())
         throw Error("combine: " + std::to_string(scales.size()) + " scales for " + std::to_string(frames.size()) + " frames");
     const int nf = static_cast<int>(frames.size());
+    if (o.deviation == CombineOptions::Deviation::Known &&
+        (!o.sigma || o.sigma->width != width || o.sigma->height != height))
+        throw Error("combine: the known dispersion needs a sigma image of the frames' size");
     Combined out;
     out.image = FloatImage(width, height);
     out.used = Image<std::uint16_t>(width, height);
@@ -88,7 +93,8 @@ Combined combine(std::span<const float* const> frames, int width, int height, co
                 }
                 const int valid = n;
                 float r;
-                n = combinePixel(v.data(), n, o, scratch.data(), r);
+                const double known = o.sigma ? o.sigma->pixels[base + x] : 0.0;
+                n = combinePixel(v.data(), n, o, known, scratch.data(), r);
                 out.image.pixels[base + x] = r;
                 out.used.pixels[base + x] = static_cast<std::uint16_t>(n);
                 rej += valid - n;

@@ -14,7 +14,10 @@ namespace paudm::reduction {
 struct CombineOptions {
     enum class Method { Mean, Median };
     enum class Centre { Mean, Median };
-    enum class Deviation { Std, MadStd };
+    /// Known: the dispersion every value should have, given per pixel (`sigma`): IRAF's
+    /// ccdclip. With a few frames (a master bias of 5), an estimate from the values
+    /// themselves is so noisy that good values get rejected and the result is noisier.
+    enum class Deviation { Std, MadStd, Known };
     Method method = Method::Mean;
     bool clip = true;
     Centre centre = Centre::Mean;          ///< ccdproc's sigma_clip_func (ma.mean by default)
@@ -22,6 +25,7 @@ struct CombineOptions {
     double low = 3, high = 3;              ///< sigma_clip_low_thresh, sigma_clip_high_thresh
     int iterations = 1;                    ///< ccdproc clips once; more repeats until nothing changes
     int threads = 1;
+    const Image<float>* sigma = nullptr;   ///< for Deviation::Known: each pixel's expected dispersion
 };
 
 struct Combined {

@@ -61,7 +61,8 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
         // The median of clean + rn^2 is the median of clean, plus rn^2, rounded alike (a
         // monotonic map commutes with order statistics): one filter instead of two.
         separableMedian(c.data(), med.data(), w, h, 7);
-        for (float& m : med) m = m + rn2;
+        for (float& m : med)
+            m = m + rn2;
     } else {
         std::vector<float> v(n);
         for (int y = 0; y < h; ++y)
@@ -77,7 +78,8 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
         for (int x = 0; x < w; ++x) {
             const std::size_t i = static_cast<std::size_t>(y) * w + x;
             const float I = c[i];
-            const bool hasL = x > 0 || !left, hasR = x < w - 1 || !right, hasD = y > 0 || !bottom, hasU = y < h - 1 || !top;
+            const bool hasL = x > 0 || !left, hasR = x < w - 1 || !right, hasD = y > 0 || !bottom,
+                       hasU = y < h - 1 || !top;
             // Outside the region (not the image) a neighbour is the pixel itself: those
             // values lie in the margin and are never used for a verdict.
             const float L = x > 0 ? c[i - 1] : I, R = x < w - 1 ? c[i + 1] : I;
@@ -131,7 +133,8 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
             if (x >= hh && x < imageW - hh && y >= hh && y < imageH - hh) {
                 float rows[7], vals[7];
                 for (int r = 0; r < 7; ++r) {
-                    for (int k = 0; k < 7; ++k) vals[k] = s[local(x - hh + k, y - hh + r)];
+                    for (int k = 0; k < 7; ++k)
+                        vals[k] = s[local(x - hh + k, y - hh + r)];
                     rows[r] = medianOfSmall(vals, 7);
                 }
                 med7 = medianOfSmall(rows, 7);
@@ -156,7 +159,8 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
         if (x >= hh && x < imageW - hh && y >= hh && y < imageH - hh) {
             float rows[9], vals[9];
             for (int r = 0; r < 9; ++r) {
-                for (int k = 0; k < 9; ++k) vals[k] = f5At(x - hh + k, y - hh + r);
+                for (int k = 0; k < 9; ++k)
+                    vals[k] = f5At(x - hh + k, y - hh + r);
                 rows[r] = medianOfSmall(vals, 9);
             }
             m9 = medianOfSmall(rows, 9);
@@ -228,9 +232,11 @@ float ringBackground(const float* img, int nx, int ny, int x, int y) {
         for (int e : {-3, 3}) {
             const int ax = x + d, ay = y + e, bx = x + e, by = y + d;
             if (ax >= 0 && ax < nx && ay >= 0 && ay < ny) v[n++] = img[static_cast<std::size_t>(ay) * nx + ax];
-            if (d != -3 && d != 3 && bx >= 0 && bx < nx && by >= 0 && by < ny) v[n++] = img[static_cast<std::size_t>(by) * nx + bx];
+            if (d != -3 && d != 3 && bx >= 0 && bx < nx && by >= 0 && by < ny)
+                v[n++] = img[static_cast<std::size_t>(by) * nx + bx];
         }
-    return n ? static_cast<float>(medianInPlace(std::span<float>(v, static_cast<std::size_t>(n)))) : img[static_cast<std::size_t>(y) * nx + x];
+    return n ? static_cast<float>(medianInPlace(std::span<float>(v, static_cast<std::size_t>(n))))
+             : img[static_cast<std::size_t>(y) * nx + x];
 }
 
 constexpr int kAxial[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
@@ -239,13 +245,16 @@ constexpr int kDiagonal[4][2] = {{-1, -1}, {1, 1}, {-1, 1}, {1, -1}};
 /// The sharpness the star test assumes when the image has too few stars to measure it: a
 /// Moffat (beta 3) of 1.2 pixels FWHM, sharper than any seeing PAUCam meets.
 constexpr double kDefaultAxial = 0.19, kDefaultDiagonal = 0.05;
+/// Peak signal to noise of the faintest stars the sharpness is measured on.
+constexpr float kFaintestSharpnessStar = 12;
 
 } // namespace
 
-Sharpness measureSharpness(const FloatImage& data, const Mask& exclude, double readNoise, double satLevel) {
+std::vector<SharpnessSample> sharpnessSamples(const FloatImage& data, const Mask& exclude, double readNoise,
+                                              double satLevel) {
     const int nx = data.width, ny = data.height;
     const float* img = data.pixels.data();
-    std::vector<float> axial, diagonal;
+    std::vector<SharpnessSample> stars;
     const float rn2 = static_cast<float>(readNoise * readNoise);
     for (int y = 4; y < ny - 4; ++y)
         for (int x = 4; x < nx - 4; ++x) {
@@ -259,7 +268,7 @@ Sharpness measureSharpness(const FloatImage& data, const Mask& exclude, double r
             if (!peak || (!exclude.empty() && exclude.pixels[i])) continue;
             const float b = ringBackground(img, nx, ny, x, y);
             const float e = p - b, sigma = std::sqrt(std::max(b, 0.0f) + rn2);
-            if (e < 30 * sigma) continue;
+            if (e < kFaintestSharpnessStar * sigma) continue;
             float a[4], d[4];
             bool light = true;
             for (int k = 0; k < 4; ++k) {
@@ -269,12 +278,29 @@ Sharpness measureSharpness(const FloatImage& data, const Mask& exclude, double r
                 light = light && a[k] > 0.05f * e && d[k] > 0.01f * e;
             }
             if (!light) continue;
-            axial.push_back((a[0] + a[1] + a[2] + a[3]) / 4 / e);
-            diagonal.push_back((d[0] + d[1] + d[2] + d[3]) / 4 / e);
+            stars.push_back({e / sigma, (a[0] + a[1] + a[2] + a[3]) / 4 / e, (d[0] + d[1] + d[2] + d[3]) / 4 / e});
         }
+    return stars;
+}
+
+Sharpness sharpnessFrom(std::span<const SharpnessSample> stars) {
+    // The brightest stars measure best; fainter ones are used when the bright are too few
+    // (a short exposure, a CCD on a sparse field), down to where noise would widen the
+    // quantile below much.
     Sharpness s;
+    std::vector<float> axial, diagonal;
+    for (float least : {30.0f, 20.0f, kFaintestSharpnessStar}) {
+        axial.clear();
+        diagonal.clear();
+        for (const SharpnessSample& st : stars)
+            if (st.snr >= least) {
+                axial.push_back(st.axial);
+                diagonal.push_back(st.diagonal);
+            }
+        if (axial.size() >= 10) break;
+    }
     s.stars = static_cast<int>(axial.size());
-    if (s.stars < 5) {
+    if (s.stars < kSharpnessStarsNeeded) {
         s.axial = kDefaultAxial;
         s.diagonal = kDefaultDiagonal;
         return s;
@@ -285,10 +311,15 @@ Sharpness measureSharpness(const FloatImage& data, const Mask& exclude, double r
     return s;
 }
 
+Sharpness measureSharpness(const FloatImage& data, const Mask& exclude, double readNoise, double satLevel) {
+    return sharpnessFrom(sharpnessSamples(data, exclude, readNoise, satLevel));
+}
+
 namespace {
 
-/// Gives back the groups of `crmask` whose brightest pixel is no sharper than a star: in
-/// none of the four directions is it brighter than its two opposite neighbours allow.
+/// Gives back the groups of `crmask` whose brightest pixel is no sharper than a star (in
+/// none of the four directions is it brighter than its two opposite neighbours allow) and
+/// whose neighbours carry the light a star of that peak would give them.
 int spareStars(const FloatImage& data, const std::vector<float>& var, std::vector<std::uint8_t>& crmask, double axial,
                double diagonal) {
     const int nx = data.width, ny = data.height;
@@ -328,9 +359,10 @@ int spareStars(const FloatImage& data, const std::vector<float>& var, std::vecto
         const double sigmaPeak2 = std::max(var[best], 1.0f);
         const double sigmaSky2 = std::max(static_cast<double>(var[static_cast<std::size_t>(y) * nx + x]) - e, 1.0);
         bool sharp = false;
+        double light = 0; // the neighbours' excess, weighted by the star profile (a matched filter)
         for (int pair = 0; pair < 4 && !sharp; ++pair) {
             const bool diag = pair >= 2;
-            const int (*dir)[2] = diag ? kDiagonal : kAxial;
+            const int(*dir)[2] = diag ? kDiagonal : kAxial;
             const int a = (pair % 2) * 2;
             const double n = 0.5 * (img[static_cast<std::size_t>(y + dir[a][1]) * nx + x + dir[a][0]] +
                                     img[static_cast<std::size_t>(y + dir[a + 1][1]) * nx + x + dir[a + 1][0]]) -
@@ -338,9 +370,15 @@ int spareStars(const FloatImage& data, const std::vector<float>& var, std::vecto
             const double rho = diag ? diagonal : axial;
             const double noise = std::sqrt(rho * rho * sigmaPeak2 + sigmaSky2 / 2);
             sharp = e * rho > n + k * noise;
+            light += 2 * rho * n;
         }
         if (sharp) continue;
-        for (std::size_t i : group) crmask[i] = 0;
+        // Not sharper than a star is not yet a star: at low signal to noise a lone hit passes
+        // the test above too. A star also lights its neighbours, significantly.
+        const double lightNoise = std::sqrt(sigmaSky2 * 4 * (axial * axial + diagonal * diagonal));
+        if (light < k * lightNoise) continue;
+        for (std::size_t i : group)
+            crmask[i] = 0;
         ++spared;
     }
     return spared;
@@ -351,8 +389,9 @@ int spareStars(const FloatImage& data, const std::vector<float>& var, std::vecto
 CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, const LaCosmicOptions& o,
                               const std::atomic<bool>* cancelled) {
     if (!badPixels.empty() && (badPixels.width != data.width || badPixels.height != data.height))
-        throw Error("cosmic rays: the mask is " + std::to_string(badPixels.width) + " x " + std::to_string(badPixels.height) +
-                    ", the image " + std::to_string(data.width) + " x " + std::to_string(data.height));
+        throw Error("cosmic rays: the mask is " + std::to_string(badPixels.width) + " x " +
+                    std::to_string(badPixels.height) + ", the image " + std::to_string(data.width) + " x " +
+                    std::to_string(data.height));
     Planes p{data.width, data.height, {}, {}, {}};
     const std::size_t n = data.size();
     const float gain = static_cast<float>(o.gain), rn2 = static_cast<float>(o.readNoise * o.readNoise);
@@ -370,13 +409,16 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
         separableMedian(p.clean.data(), m5.data(), p.nx, p.ny, 7);
         const float sat = static_cast<float>(o.satLevel);
         std::vector<std::uint8_t> satPix(n), grownSat(n), bad(n, 0), grownBad(n);
-        for (std::size_t i = 0; i < n; ++i) satPix[i] = p.clean[i] >= sat && m5[i] > sat / 10.0f;
+        for (std::size_t i = 0; i < n; ++i)
+            satPix[i] = p.clean[i] >= sat && m5[i] > sat / 10.0f;
         dilate5(satPix.data(), grownSat.data(), p.nx, p.ny, 2);
         if (!badPixels.empty())
-            for (std::size_t i = 0; i < n; ++i) bad[i] = badPixels.pixels[i] != 0;
+            for (std::size_t i = 0; i < n; ++i)
+                bad[i] = badPixels.pixels[i] != 0;
         dilate3(bad.data(), grownBad.data(), p.nx, p.ny);
         p.mask.resize(n);
-        for (std::size_t i = 0; i < n; ++i) p.mask[i] = grownSat[i] || grownBad[i];
+        for (std::size_t i = 0; i < n; ++i)
+            p.mask[i] = grownSat[i] || grownBad[i];
     }
     // Where nothing good is near a flagged pixel, it takes the level of the whole image.
     float backgroundLevel = 0, backgroundVar = 0;
@@ -394,6 +436,32 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
     }
 
     CosmicResult out;
+    // The star test's inputs, on the image as it came, in electrons (a hit's neighbours are
+    // sky there, a star's are not): measured first, so that a caller pooling the sharpness
+    // over a mosaic hears that it must before the search is paid for.
+    FloatImage electrons;
+    std::vector<float> var;
+    if (o.protectStars) {
+        electrons = FloatImage(p.nx, p.ny);
+        var.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            electrons.pixels[i] = data.pixels[i] * gain;
+            var[i] = std::max(electrons.pixels[i], 0.0f) + rn2 + rel * electrons.pixels[i] * electrons.pixels[i];
+        }
+        Mask exclude(p.nx, p.ny);
+        for (std::size_t i = 0; i < n; ++i)
+            exclude.pixels[i] = p.mask[i];
+        out.sharpnessSamples = sharpnessSamples(electrons, exclude, o.readNoise, o.satLevel);
+        const Sharpness own = sharpnessFrom(out.sharpnessSamples);
+        const Sharpness sh = o.sharpness ? *o.sharpness : own;
+        out.sharpestAxial = sh.axial;
+        out.sharpestDiagonal = sh.diagonal;
+        out.sharpnessStars = sh.stars;
+        if (!o.sharpness && o.deferWithoutSharpness && own.stars < kSharpnessStarsNeeded) {
+            out.needsSharpness = true;
+            return out;
+        }
+    }
     std::vector<std::uint8_t> crmask(n, 0), cosmics(n, 0);
     std::vector<std::size_t> flagged; // every pixel of crmask
     // The first pass sees everything, in bands; the tiles' counts carry the total over to
@@ -401,24 +469,27 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
     const int tilesX = (p.nx + kTile - 1) / kTile, tilesY = (p.ny + kTile - 1) / kTile;
     std::vector<long long> tileCount(static_cast<std::size_t>(tilesX) * tilesY, 0);
     std::vector<Rect> regions;
-    for (int y = 0; y < p.ny; y += kBand) regions.push_back({0, y, p.nx, std::min(p.ny, y + kBand)});
+    for (int y = 0; y < p.ny; y += kBand)
+        regions.push_back({0, y, p.nx, std::min(p.ny, y + kBand)});
     // Nothing cleaned yet, and no extra variance: the variance is still the image plus rn^2.
     bool firstPass = o.relativeVariance == 0;
     for (int pass = 0; pass < o.iterations && !regions.empty(); ++pass) {
         if (cancelled && *cancelled) return {};
         std::atomic<std::size_t> next{0};
-        runWorkers(std::max(1, std::min<int>(o.threads, static_cast<int>(regions.size()))), [&](int, const WorkerGroup& g) {
-            for (std::size_t r; !g.failed() && (r = next++) < regions.size();) {
-                if (cancelled && *cancelled) return;
-                detectRegion(p, regions[r], o, firstPass, rn2, cosmics);
-            }
-        });
+        runWorkers(std::max(1, std::min<int>(o.threads, static_cast<int>(regions.size()))),
+                   [&](int, const WorkerGroup& g) {
+                       for (std::size_t r; !g.failed() && (r = next++) < regions.size();) {
+                           if (cancelled && *cancelled) return;
+                           detectRegion(p, regions[r], o, firstPass, rn2, cosmics);
+                       }
+                   });
         if (cancelled && *cancelled) return {};
         // Per-tile counts of this pass's detections, where they were recomputed.
         std::vector<char> recomputed(tileCount.size(), 0);
         for (const Rect& r : regions)
             for (int ty = r.y0 / kTile; ty * kTile < r.y1; ++ty)
-                for (int tx = r.x0 / kTile; tx * kTile < r.x1; ++tx) recomputed[static_cast<std::size_t>(ty) * tilesX + tx] = 1;
+                for (int tx = r.x0 / kTile; tx * kTile < r.x1; ++tx)
+                    recomputed[static_cast<std::size_t>(ty) * tilesX + tx] = 1;
         std::vector<std::size_t> fresh; // flagged for the first time in this pass
         for (std::size_t t = 0; t < tileCount.size(); ++t) {
             if (!recomputed[t]) continue;
@@ -438,7 +509,8 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
         }
         ++out.passes;
         long long numcr = 0;
-        for (long long c : tileCount) numcr += c;
+        for (long long c : tileCount)
+            numcr += c;
         if (numcr == 0) break; // astroscrappy's stop: this pass found nothing anywhere
         flagged.insert(flagged.end(), fresh.begin(), fresh.end());
         cleanMeanMask(p.clean, crmask, p.mask, flagged, p.nx, p.ny, backgroundLevel);
@@ -457,36 +529,26 @@ CosmicResult detectCosmicRays(const FloatImage& data, const Mask& badPixels, con
         for (std::size_t t = 0; t < dirty.size(); ++t)
             if (dirty[t]) {
                 const int tx = static_cast<int>(t % tilesX), ty = static_cast<int>(t / tilesX);
-                regions.push_back({tx * kTile, ty * kTile, std::min(p.nx, (tx + 1) * kTile), std::min(p.ny, (ty + 1) * kTile)});
+                regions.push_back(
+                    {tx * kTile, ty * kTile, std::min(p.nx, (tx + 1) * kTile), std::min(p.ny, (ty + 1) * kTile)});
             }
         // A tile not recomputed keeps its detections: they are the same as in this pass.
         firstPass = false;
     }
     if (o.protectStars) {
-        // On the image as it came, in electrons (a hit's neighbours are sky there, a star's are not).
-        FloatImage electrons(p.nx, p.ny);
-        std::vector<float> var(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            electrons.pixels[i] = data.pixels[i] * gain;
-            var[i] = std::max(electrons.pixels[i], 0.0f) + rn2 + rel * electrons.pixels[i] * electrons.pixels[i];
-        }
-        Mask exclude(p.nx, p.ny);
-        for (std::size_t i = 0; i < n; ++i) exclude.pixels[i] = p.mask[i];
-        const Sharpness sh = measureSharpness(electrons, exclude, o.readNoise, o.satLevel);
-        out.sharpestAxial = sh.axial;
-        out.sharpestDiagonal = sh.diagonal;
-        out.sharpnessStars = sh.stars;
         // A margin below the sharpest stars measured: noise, and stars sharper than the sample.
-        out.starsSpared = spareStars(electrons, var, crmask, 0.8 * sh.axial, 0.8 * sh.diagonal);
+        out.starsSpared = spareStars(electrons, var, crmask, 0.8 * out.sharpestAxial, 0.8 * out.sharpestDiagonal);
         // Spared pixels go back to their measured values in the cleaned image.
         for (std::size_t i = 0; i < n; ++i)
             if (!crmask[i]) p.clean[i] = electrons.pixels[i];
     }
     out.mask = Mask(p.nx, p.ny);
     out.mask.pixels = std::move(crmask);
-    for (std::uint8_t m : out.mask.pixels) out.pixels += m;
+    for (std::uint8_t m : out.mask.pixels)
+        out.pixels += m;
     out.cleaned = FloatImage(p.nx, p.ny);
-    for (std::size_t i = 0; i < n; ++i) out.cleaned.pixels[i] = p.clean[i] / gain;
+    for (std::size_t i = 0; i < n; ++i)
+        out.cleaned.pixels[i] = p.clean[i] / gain;
     return out;
 }
 

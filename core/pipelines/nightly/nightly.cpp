@@ -48,10 +48,10 @@ QJsonObject nightlyDefaults() {
         {"release", kDefaultRelease},
         {"threads", 1},
         {"on_subjob_failure", "continue"},
-        {"overscan", "clipped_mean"},   // or "median": the level of each overscan row
+        {"overscan", "clipped_mean"}, // or "median": the level of each overscan row
         {"overscan_clip", 3.0},
-        {"bias_combine", "mean"},       // or "median", after sigma clipping
-        {"bias_clip", 3.0},
+        {"bias_combine", "mean"}, // or "median", after sigma clipping
+        {"bias_clip", 4.0},       // standard deviations of a frame's read noise
         {"flat_combine", "median"},
         {"flat_clip", 3.0},
         {"cosmic_rays", true},
@@ -79,12 +79,13 @@ QJsonObject nightlyDefaults() {
 }
 
 int ensureProduction(db::Connection& c, const std::string& release, std::int64_t jobId, std::optional<int> input) {
-    const auto r = c.query("INSERT INTO production (pipeline, release, software_version, job_id, input_production_id) "
-                           "VALUES ('nightly', $1, $2, $3, $4) ON CONFLICT (pipeline, release) DO UPDATE "
-                           "SET software_version = EXCLUDED.software_version, "
-                           "input_production_id = coalesce(production.input_production_id, EXCLUDED.input_production_id) "
-                           "RETURNING id",
-                           release, std::string(PAUDM_VERSION), jobId, input);
+    const auto r =
+        c.query("INSERT INTO production (pipeline, release, software_version, job_id, input_production_id) "
+                "VALUES ('nightly', $1, $2, $3, $4) ON CONFLICT (pipeline, release) DO UPDATE "
+                "SET software_version = EXCLUDED.software_version, "
+                "input_production_id = coalesce(production.input_production_id, EXCLUDED.input_production_id) "
+                "RETURNING id",
+                release, std::string(PAUDM_VERSION), jobId, input);
     return static_cast<int>(r.toInt(0, 0));
 }
 
@@ -131,17 +132,18 @@ Options optionsOf(const TaskContext& ctx) {
     o.archive = archive::ArchiveLayout::resolve(jobs::configText(c, "archive"));
     o.threads = jobs::configCount(c, "threads", 1, 1, 64);
     const std::string overscan = jobs::configText(c, "overscan", "clipped_mean");
-    if (overscan == "median") o.overscan.method = reduction::OverscanOptions::Method::Median;
+    if (overscan == "median")
+        o.overscan.method = reduction::OverscanOptions::Method::Median;
     else if (overscan != "clipped_mean")
         throw PermanentError("configuration 'overscan' is clipped_mean or median, not '" + overscan + "'");
     o.overscan.clipSigma = jobs::configReal(c, "overscan_clip", 3);
-    // Bias frames: rejection robust to a hit in every frame (median centre, MAD deviation,
-    // repeated), then the mean of what is left for the least noise.
+    // Bias frames: rejection around the median against the read noise (ccdclip), then the
+    // mean of what is left for the least noise.
     o.biasCombine.method = combineMethod(c, "bias_combine", "mean");
     o.biasCombine.centre = reduction::CombineOptions::Centre::Median;
     o.biasCombine.deviation = reduction::CombineOptions::Deviation::MadStd;
-    o.biasCombine.low = o.biasCombine.high = jobs::configReal(c, "bias_clip", 3);
-    o.biasCombine.iterations = 3;
+    o.biasCombine.low = o.biasCombine.high = jobs::configReal(c, "bias_clip", 4);
+    o.biasCombine.iterations = 1;
     o.biasCombine.threads = o.threads;
     o.flat.combine.method = combineMethod(c, "flat_combine", "median");
     o.flat.combine.centre = reduction::CombineOptions::Centre::Median;
@@ -169,7 +171,9 @@ Provenance provenanceOf(const Options& o, int productionId) {
     return {o.release, productionId, o.obsSet, PAUDM_VERSION, {}};
 }
 
-std::string reducedPath(const Options& o) { return "red/" + o.release + "/" + o.obsSet; }
+std::string reducedPath(const Options& o) {
+    return "red/" + o.release + "/" + o.obsSet;
+}
 
 // ---------------------------------------------------------------- PAUdb
 
@@ -187,8 +191,8 @@ ObsSetRow obsSetOf(db::Connection& c, const std::string& obsSet) {
 }
 
 struct MasterRef {
-    std::string path;    ///< absolute
-    std::string file;    ///< relative to the archive root
+    std::string path; ///< absolute
+    std::string file; ///< relative to the archive root
     std::string obsSet;
     std::int64_t mosaicId = 0;
     bool earlier = false; ///< from an earlier night
@@ -198,13 +202,12 @@ struct MasterRef {
 /// night in the same production (release).
 std::optional<MasterRef> findMaster(db::Connection& c, const Options& o, int productionId, const ObsSetRow& set,
                                     const std::string& kind, const std::string& tray) {
-    const auto r = c.query(
-        "SELECT m.id, m.archivepath || '/' || m.filename, o.obs_set, o.id <> $3 FROM mosaic m "
-        "JOIN obs_set o ON o.id = m.obs_set_id "
-        "WHERE m.production_id = $1 AND m.kind = $2 AND ($5 = '' OR m.filtertray = $5) "
-        "AND (o.id = $3 OR o.night < $4::date) "
-        "ORDER BY (o.id = $3) DESC, o.night DESC, m.id DESC LIMIT 1",
-        productionId, kind, set.id, set.night, tray);
+    const auto r = c.query("SELECT m.id, m.archivepath || '/' || m.filename, o.obs_set, o.id <> $3 FROM mosaic m "
+                           "JOIN obs_set o ON o.id = m.obs_set_id "
+                           "WHERE m.production_id = $1 AND m.kind = $2 AND ($5 = '' OR m.filtertray = $5) "
+                           "AND (o.id = $3 OR o.night < $4::date) "
+                           "ORDER BY (o.id = $3) DESC, o.night DESC, m.id DESC LIMIT 1",
+                           productionId, kind, set.id, set.night, tray);
     if (r.size() == 0) return std::nullopt;
     MasterRef m;
     m.mosaicId = r.toInt(0, 0);
@@ -257,7 +260,8 @@ struct ImageRow {
     std::optional<wcs::SkyBox> box;
 };
 
-void insertImages(db::Connection& c, std::int64_t mosaicId, std::int64_t rawMosaicId, const std::vector<ImageRow>& rows) {
+void insertImages(db::Connection& c, std::int64_t mosaicId, std::int64_t rawMosaicId,
+                  const std::vector<ImageRow>& rows) {
     constexpr int kColumns = 13;
     std::vector<std::optional<std::string>> cols[kColumns];
     auto opt = [](const std::optional<double>& v) { return v ? db::toParam(*v) : db::Param(); };
@@ -275,20 +279,22 @@ void insertImages(db::Connection& c, std::int64_t mosaicId, std::int64_t rawMosa
                                        opt(r.box ? std::optional(r.box->raMax) : std::nullopt),
                                        opt(r.box ? std::optional(r.box->decMin) : std::nullopt),
                                        opt(r.box ? std::optional(r.box->decMax) : std::nullopt)};
-        for (int i = 0; i < kColumns; ++i) cols[i].push_back(v[i]);
+        for (int i = 0; i < kColumns; ++i)
+            cols[i].push_back(v[i]);
     }
     // Filter, band and wavelength from the raw mosaic's amplifiers of the same CCD.
-    c.query("INSERT INTO image (mosaic_id, image_num, ccd_num, filename, rdnoise, max_readnoise, gain, naxis1, naxis2, "
-            "saturate_ratio, cosmic_ratio, ra_min, ra_max, dec_min, dec_max, filter, waveband, wavelength) "
-            "SELECT $1, u.n, u.ccd, u.f, u.rn, u.rnmax, 1, u.w, u.h, u.sat, u.cr, u.ramin, u.ramax, u.decmin, u.decmax, "
-            "r.filter, r.waveband, r.wavelength "
-            "FROM unnest($3::int[], $4::smallint[], $5::text[], $6::real[], $7::real[], $8::int[], $9::int[], "
-            "$10::real[], $11::real[], $12::float8[], $13::float8[], $14::float8[], $15::float8[]) "
-            "AS u(n, ccd, f, rn, rnmax, w, h, sat, cr, ramin, ramax, decmin, decmax) "
-            "LEFT JOIN LATERAL (SELECT filter, waveband, wavelength FROM image i WHERE i.mosaic_id = $2 "
-            "AND i.ccd_num = u.ccd ORDER BY i.image_num LIMIT 1) r ON true",
-            mosaicId, rawMosaicId, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8],
-            cols[9], cols[10], cols[11], cols[12]);
+    c.query(
+        "INSERT INTO image (mosaic_id, image_num, ccd_num, filename, rdnoise, max_readnoise, gain, naxis1, naxis2, "
+        "saturate_ratio, cosmic_ratio, ra_min, ra_max, dec_min, dec_max, filter, waveband, wavelength) "
+        "SELECT $1, u.n, u.ccd, u.f, u.rn, u.rnmax, 1, u.w, u.h, u.sat, u.cr, u.ramin, u.ramax, u.decmin, u.decmax, "
+        "r.filter, r.waveband, r.wavelength "
+        "FROM unnest($3::int[], $4::smallint[], $5::text[], $6::real[], $7::real[], $8::int[], $9::int[], "
+        "$10::real[], $11::real[], $12::float8[], $13::float8[], $14::float8[], $15::float8[]) "
+        "AS u(n, ccd, f, rn, rnmax, w, h, sat, cr, ramin, ramax, decmin, decmax) "
+        "LEFT JOIN LATERAL (SELECT filter, waveband, wavelength FROM image i WHERE i.mosaic_id = $2 "
+        "AND i.ccd_num = u.ccd ORDER BY i.image_num LIMIT 1) r ON true",
+        mosaicId, rawMosaicId, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9],
+        cols[10], cols[11], cols[12]);
 }
 
 void notifyProducts(db::Connection& c, const std::string& obsSet) {
@@ -312,12 +318,15 @@ OpenRaw openRaw(const std::string& path) {
     return r;
 }
 
-std::string rawPathOf(const Options& o, const std::string& file) { return o.archive.rawDir(o.obsSet) + "/" + file; }
+std::string rawPathOf(const Options& o, const std::string& file) {
+    return o.archive.rawDir(o.obsSet) + "/" + file;
+}
 
 /// The CCDs of a raw mosaic in a fixed order.
 std::vector<int> ccdsOf(const RawLayout& l) {
     std::vector<int> v;
-    for (const auto& [ccd, amps] : l.ccds) v.push_back(ccd);
+    for (const auto& [ccd, amps] : l.ccds)
+        v.push_back(ccd);
     return v;
 }
 
@@ -326,7 +335,8 @@ std::vector<int> ccdsOf(const RawLayout& l) {
 void forEach(const TaskContext& ctx, int n, int threads, const std::function<void(int)>& work) {
     std::atomic<int> next{0};
     runWorkers(std::max(1, std::min(threads, n)), [&](int, const WorkerGroup& g) {
-        for (int i; !g.failed() && !ctx.cancelled() && (i = next++) < n;) work(i);
+        for (int i; !g.failed() && !ctx.cancelled() && (i = next++) < n;)
+            work(i);
     });
     if (ctx.cancelled()) throw Error("stopped: the job was aborted");
 }
@@ -363,30 +373,46 @@ void masterBiasRun(TaskContext& ctx) {
                 throw PermanentError(raw.back().firstLabel + ": CCD " + std::to_string(ccd) + " differs in size from " +
                                      raw.front().firstLabel);
         }
-        std::vector<const float*> ptrs;
-        for (const auto& r : raw) ptrs.push_back(r.electrons.pixels.data());
-        const auto combined = reduction::combine(ptrs, raw.front().electrons.width, raw.front().electrons.height,
-                                                 o.biasCombine, {}, ctx.cancelledFlag());
         MasterBiasCcd& m = masters[static_cast<std::size_t>(k)];
         m.ccd = ccd;
-        m.image = combined.image;
         m.frames = static_cast<int>(frames.size());
         // Read noise per amplifier from the differences of consecutive pairs of frames.
         double level = 0, worstRatio = 0;
+        const int w = raw.front().electrons.width, h = raw.front().electrons.height;
+        reduction::FloatImage sigma(w, h);
         for (std::size_t a = 0; a < raw.front().amps.size(); ++a) {
             const auto& amp = raw.front().amps[a];
             std::vector<double> estimates;
             for (std::size_t i = 0; i + 1 < raw.size(); i += 2)
-                estimates.push_back(reduction::readNoiseFromPair(raw[i].electrons, raw[i + 1].electrons, amp.det, amp.gain));
+                estimates.push_back(reduction::readNoiseFromPair(raw[i].electrons, raw[i + 1].electrons, amp.det,
+                                                                 amp.gain, amp.overscanPixels));
             const double rn = estimates.empty() ? amp.headerReadNoise.value_or(0)
                                                 : reduction::medianInPlace(std::span<double>(estimates));
             m.amplifiers.push_back({amp.det, rn});
-            for (const auto& r : raw) level += r.amps[a].overscanLevel / (raw.size() * raw.front().amps.size());
+            // Each frame's expected dispersion in this amplifier: its read noise, the ADU
+            // rounding, and the noise of the row's overscan level.
+            const double perFrame = std::sqrt((rn * rn + amp.gain * amp.gain / 12) * (1 + 1 / amp.overscanPixels));
+            for (int y = amp.det.ymin() - 1; y < amp.det.ymax(); ++y)
+                for (int x = amp.det.xmin() - 1; x < amp.det.xmax(); ++x)
+                    sigma.at(x, y) = static_cast<float>(perFrame);
+            for (const auto& r : raw)
+                level += r.amps[a].overscanLevel / (raw.size() * raw.front().amps.size());
             if (amp.headerReadNoise && *amp.headerReadNoise > 0) {
                 const double ratio = rn / *amp.headerReadNoise - 1;
                 if (std::fabs(ratio) > std::fabs(worstRatio)) worstRatio = ratio;
             }
         }
+        std::vector<const float*> ptrs;
+        for (const auto& r : raw)
+            ptrs.push_back(r.electrons.pixels.data());
+        // Hits and hot pixels are rejected against that dispersion around the median
+        // (ccdclip); the mean of the rest has the noise of a plain mean.
+        reduction::CombineOptions co = o.biasCombine;
+        if (raw.size() >= 2) {
+            co.deviation = reduction::CombineOptions::Deviation::Known;
+            co.sigma = &sigma;
+        }
+        m.image = reduction::combine(ptrs, w, h, co, {}, ctx.cancelledFlag()).image;
         overscanLevels[static_cast<std::size_t>(k)] = level;
         headerRatio[static_cast<std::size_t>(k)] = worstRatio;
     });
@@ -423,20 +449,21 @@ void masterBiasRun(TaskContext& ctx) {
         if (std::fabs(r) > std::fabs(worstHeader)) worstHeader = r;
     const double noise = reduction::madStd(all);
     double level = 0;
-    for (double l : overscanLevels) level += l / overscanLevels.size();
+    for (double l : overscanLevels)
+        level += l / overscanLevels.size();
     {
         db::Transaction tx(c);
         const auto id = insertProductMosaic(c, productionId, set.id, reducedPath(o), "master_bias.fits", "master_bias",
-                                            frames.front().mosaicId, std::nullopt, static_cast<int>(frames.size()), "ok",
-                                            static_cast<int>(masters.size()));
+                                            frames.front().mosaicId, std::nullopt, static_cast<int>(frames.size()),
+                                            "ok", static_cast<int>(masters.size()));
         insertImages(c, id, frames.front().mosaicId, rows);
         notifyProducts(c, o.obsSet);
         tx.commit();
     }
     ctx.check("bias_level_adu", level, "ADU", o.obsSet + " overscan, all amplifiers");
     ctx.check("bias_noise_e", noise, "e-", "master bias, robust rms");
-    ctx.check("read_noise_e", rnSum / std::max(1, amps), "e-", "mean of " + std::to_string(amps) + " amplifiers (max " +
-                                                                    std::to_string(rnMax) + ")");
+    ctx.check("read_noise_e", rnSum / std::max(1, amps), "e-",
+              "mean of " + std::to_string(amps) + " amplifiers (max " + std::to_string(rnMax) + ")");
     ctx.check("read_noise_vs_header", worstHeader, "fraction", "worst amplifier against its header RDNOISE");
     ctx.setOutput({{"file", QString::fromStdString(reducedPath(o) + "/master_bias.fits")},
                    {"frames", static_cast<int>(frames.size())},
@@ -480,11 +507,13 @@ void masterFlatsRun(TaskContext& ctx) {
                 filter = f.keyString("FILTER").value_or("");
             }
             const auto mb = readMasterBiasCcd(bias->path, ccd, raw.electrons.width, raw.electrons.height);
-            for (std::size_t p = 0; p < raw.electrons.size(); ++p) raw.electrons.pixels[p] -= mb.image.pixels[p];
+            for (std::size_t p = 0; p < raw.electrons.size(); ++p)
+                raw.electrons.pixels[p] -= mb.image.pixels[p];
             frames2.push_back(std::move(raw.electrons));
         }
         std::vector<const reduction::FloatImage*> ptrs;
-        for (const auto& f : frames2) ptrs.push_back(&f);
+        for (const auto& f : frames2)
+            ptrs.push_back(&f);
         auto flat = reduction::buildMasterFlat(ptrs, o.flat, ctx.cancelledFlag());
         masters[static_cast<std::size_t>(k)] = {ccd, filter, std::move(flat), static_cast<int>(frames.size())};
     });
@@ -544,13 +573,15 @@ struct CcdSummary {
     double skyLevel = 0, readNoise = 0, maxReadNoise = 0;
     int width = 0, height = 0;
     std::optional<wcs::SkyBox> box;
+    reduction::CcdSharpness stars; ///< for the mosaic's star test (deferred: nothing written)
 };
 
 /// Detrends one CCD and writes its file; the steps that measure it (part 2) come in here,
 /// on the same pixels, before they are written and let go.
 CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Options& o, const MasterRef& bias,
                      const MasterRef& flat, const std::string& outPath, const Provenance& p,
-                     const std::vector<CarriedCard>& primary, const std::atomic<bool>* cancelled) {
+                     const std::vector<CarriedCard>& primary, const std::optional<reduction::Sharpness>& sharpness,
+                     bool defer, const std::atomic<bool>* cancelled) {
     RawCcd r = loadCcd(raw, layout, ccd, o.overscan);
     const int w = r.electrons.width, h = r.electrons.height;
     const auto mb = readMasterBiasCcd(bias.path, ccd, w, h);
@@ -562,8 +593,7 @@ CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Op
     in.flat = &mf.flat.flat;
     in.badPixels = &mf.flat.bad;
     in.biasFrames = mb.frames;
-    // A median of N flats of L e- each: relative variance (pi/2) / (N L) per pixel.
-    if (mf.frames > 0 && mf.flat.level > 0) in.flatRelativeVariance = 1.5707963 / (mf.frames * mf.flat.level);
+    in.flatRelativeVariance = reduction::flatRelativeVariance(mf.frames, mf.flat.level);
     // The read noise the master bias measured, amplifier by amplifier (the header's where
     // it has none).
     for (const auto& a : r.amps) {
@@ -574,9 +604,13 @@ CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Op
     }
     reduction::DetrendOptions opts = o.detrend;
     opts.cosmics.satLevel = 1e30; // saturation comes from the raw values (SATURATE), already masked
+    opts.cosmics.sharpness = sharpness;
+    opts.cosmics.deferWithoutSharpness = defer;
     const reduction::Detrended d = reduction::detrend(in, opts, cancelled);
     if (d.image.empty()) throw Error("stopped: the job was aborted");
     CcdSummary s;
+    s.stars = {d.cosmicInfo.needsSharpness, d.cosmicInfo.sharpnessSamples};
+    if (s.stars.deferred) return s;
     s.ccd = ccd;
     s.filter = mf.filter;
     raw.moveTo(layout.amps[layout.ccds.at(ccd).front()].hdu);
@@ -643,7 +677,8 @@ void singleEpochRun(TaskContext& ctx) {
     const auto bias = findMaster(c, o, productionId, set, "master_bias", "");
     const auto flat = findMaster(c, o, productionId, set, "master_flat", tray);
     if (!bias || !flat) {
-        std::string missing = !bias ? "no master bias (no bias frames in " + o.obsSet + ", none from an earlier night)" : "";
+        std::string missing =
+            !bias ? "no master bias (no bias frames in " + o.obsSet + ", none from an earlier night)" : "";
         if (!flat)
             missing += std::string(missing.empty() ? "" : ", and ") + "no master flat for " + tray + " (no flats of " +
                        tray + " in " + o.obsSet + ", none from an earlier night)";
@@ -670,16 +705,19 @@ void singleEpochRun(TaskContext& ctx) {
     p.extra.push_back({"BIASFILE", bias->file});
     p.extra.push_back({"FLATFILE", flat->file});
     std::vector<CcdSummary> summaries(ccds.size());
-    std::mutex m;
-    forEach(ctx, static_cast<int>(ccds.size()), o.threads, [&](int k) {
-        // One handle per thread (a fitsfile is never shared).
-        auto f = fits::File::open(raw.layout.path);
-        const int ccd = ccds[static_cast<std::size_t>(k)];
-        summaries[static_cast<std::size_t>(k)] = reduceCcd(f, raw.layout, ccd, o, *bias, *flat,
-                                                           staging + "/" + reducedCcdName(file, ccd), p, primary,
-                                                           ctx.cancelledFlag());
-    });
-    for (int ccd : ccds) fs::rename(staging + "/" + reducedCcdName(file, ccd), dir + "/" + reducedCcdName(file, ccd));
+    reduction::withMosaicSharpness(
+        static_cast<int>(ccds.size()),
+        [&](int n, const std::function<void(int)>& work) { forEach(ctx, n, o.threads, work); },
+        [&](int k, const std::optional<reduction::Sharpness>& sharpness, bool defer) {
+            auto f = fits::File::open(raw.layout.path); // a fitsfile is never shared between threads
+            const int ccd = ccds[static_cast<std::size_t>(k)];
+            auto& s = summaries[static_cast<std::size_t>(k)];
+            s = reduceCcd(f, raw.layout, ccd, o, *bias, *flat, staging + "/" + reducedCcdName(file, ccd), p, primary,
+                          sharpness, defer, ctx.cancelledFlag());
+            return s.stars;
+        });
+    for (int ccd : ccds)
+        fs::rename(staging + "/" + reducedCcdName(file, ccd), dir + "/" + reducedCcdName(file, ccd));
 
     // Rows and QC.
     long long pixels = 0, saturated = 0, cosmic = 0, masked = 0, groups = 0;
@@ -718,7 +756,8 @@ void singleEpochRun(TaskContext& ctx) {
         const auto r = c.query(
             "INSERT INTO mosaic (obs_set_id, production_id, filename, archivepath, kind, raw_mosaic_id, date_obs, "
             "time_obs, rjd_obs, ra, dec, equinox, airmass, exp_time, exp_num, filtertray, obs_title, instrument, "
-            "telfocus, amb_temp, humidity, pressure, wind_spd, wind_dir, guide_enabled, guide_fwhm, guide_var, nextend, "
+            "telfocus, amb_temp, humidity, pressure, wind_spd, wind_dir, guide_enabled, guide_fwhm, guide_var, "
+            "nextend, "
             "detrend_status) "
             "SELECT obs_set_id, $1, filename, $2, 'red_science', id, date_obs, time_obs, rjd_obs, ra, dec, equinox, "
             "airmass, exp_time, exp_num, filtertray, obs_title, instrument, telfocus, amb_temp, humidity, pressure, "
@@ -773,15 +812,20 @@ void nightlyProlog(TaskContext& ctx) {
     std::map<std::string, QJsonArray> flats;
     std::vector<std::tuple<std::int64_t, std::string, std::string>> science;
     for (int i = 0; i < r.size(); ++i) {
-        const QJsonObject m{{"id", static_cast<qint64>(r.toInt(i, 0))}, {"file", QString::fromUtf8(r.text(i, 1).data(), r.text(i, 1).size())}};
+        const QJsonObject m{{"id", static_cast<qint64>(r.toInt(i, 0))},
+                            {"file", QString::fromUtf8(r.text(i, 1).data(), r.text(i, 1).size())}};
         const std::string kind(r.text(i, 2)), tray(r.text(i, 3));
-        if (kind == "bias") biases.append(m);
-        else if (kind == "flat") flats[tray].append(m);
-        else if (kind == "science") science.emplace_back(r.toInt(i, 0), std::string(r.text(i, 1)), tray);
+        if (kind == "bias")
+            biases.append(m);
+        else if (kind == "flat")
+            flats[tray].append(m);
+        else if (kind == "science")
+            science.emplace_back(r.toInt(i, 0), std::string(r.text(i, 1)), tray);
     }
     const QJsonObject base{{"obs_set", QString::fromStdString(o.obsSet)}, {"production_id", productionId}};
     auto with = [&](QJsonObject extra) {
-        for (auto it = base.begin(); it != base.end(); ++it) extra[it.key()] = it.value();
+        for (auto it = base.begin(); it != base.end(); ++it)
+            extra[it.key()] = it.value();
         return extra;
     };
     int biasJob = -1;
@@ -807,15 +851,19 @@ void nightlyProlog(TaskContext& ctx) {
         jobs::NewJob j;
         j.name = "single_epoch";
         j.config = subConfig(ctx);
-        j.input = with({{"mosaic_id", static_cast<qint64>(id)}, {"file", QString::fromStdString(file)},
+        j.input = with({{"mosaic_id", static_cast<qint64>(id)},
+                        {"file", QString::fromStdString(file)},
                         {"tray", QString::fromStdString(tray)}});
         j.description = o.obsSet + "/" + file + " (" + tray + ")";
         const int k = ctx.addSubjob(std::move(j));
-        if (const auto it = flatJobs.find(tray); it != flatJobs.end()) ctx.addDependency(it->second, k);
-        else if (biasJob >= 0) ctx.addDependency(biasJob, k);
+        if (const auto it = flatJobs.find(tray); it != flatJobs.end())
+            ctx.addDependency(it->second, k);
+        else if (biasJob >= 0)
+            ctx.addDependency(biasJob, k);
     }
     QJsonObject trays;
-    for (const auto& [tray, list] : flats) trays[QString::fromStdString(tray)] = list.size();
+    for (const auto& [tray, list] : flats)
+        trays[QString::fromStdString(tray)] = list.size();
     ctx.setOutput({{"obs_set", QString::fromStdString(o.obsSet)},
                    {"release", QString::fromStdString(o.release)},
                    {"production_id", productionId},
@@ -830,12 +878,12 @@ void nightlyEpilog(TaskContext& ctx) {
     const Options o = optionsOf(ctx);
     db::Connection& c = ctx.db();
     // What each sub-job did, from the job tables.
-    const auto r = c.query(
-        "SELECT j.name, j.status, coalesce(j.input ->> 'file', j.input ->> 'tray', ''), "
-        "coalesce((SELECT value FROM tag t WHERE t.job_id = j.id AND t.name IN ('traceback', 'cancelled') "
-        "ORDER BY t.name DESC LIMIT 1), ''), coalesce(j.output ->> 'calibration_from_earlier_night', 'false') "
-        "FROM job j WHERE j.super_id = $1 ORDER BY j.id",
-        ctx.jobId());
+    const auto r =
+        c.query("SELECT j.name, j.status, coalesce(j.input ->> 'file', j.input ->> 'tray', ''), "
+                "coalesce((SELECT value FROM tag t WHERE t.job_id = j.id AND t.name IN ('traceback', 'cancelled') "
+                "ORDER BY t.name DESC LIMIT 1), ''), coalesce(j.output ->> 'calibration_from_earlier_night', 'false') "
+                "FROM job j WHERE j.super_id = $1 ORDER BY j.id",
+                ctx.jobId());
     int science = 0, reduced = 0, earlier = 0;
     QJsonArray failed;
     QJsonObject masters;
@@ -846,12 +894,14 @@ void nightlyEpilog(TaskContext& ctx) {
             if (status == "DONE") ++reduced;
             if (status == "DONE" && r.text(i, 4) == "true") ++earlier;
         } else {
-            masters[QString::fromStdString(name == "master_bias" ? "bias" : "flat " + what)] = QString::fromStdString(status);
+            masters[QString::fromStdString(name == "master_bias" ? "bias" : "flat " + what)] =
+                QString::fromStdString(status);
         }
         if (status != "DONE") {
             // The first line of the error says it; the traceback has the rest.
             std::string line = why.substr(0, why.find('\n'));
-            if (line.starts_with("task '")) line = why.substr(why.find('\n') + 1, why.find('\n', why.find('\n') + 1) - why.find('\n') - 1);
+            if (line.starts_with("task '"))
+                line = why.substr(why.find('\n') + 1, why.find('\n', why.find('\n') + 1) - why.find('\n') - 1);
             failed.append(QJsonObject{{"task", QString::fromStdString(name)},
                                       {"what", QString::fromStdString(what)},
                                       {"status", QString::fromStdString(status)},
@@ -865,7 +915,8 @@ void nightlyEpilog(TaskContext& ctx) {
     QJsonObject out;
     out["obs_set"] = QString::fromStdString(o.obsSet);
     out["release"] = QString::fromStdString(o.release);
-    if (const auto p = c.query("SELECT id FROM production WHERE pipeline = 'nightly' AND release = $1", o.release); p.size())
+    if (const auto p = c.query("SELECT id FROM production WHERE pipeline = 'nightly' AND release = $1", o.release);
+        p.size())
         out["production_id"] = static_cast<int>(p.toInt(0, 0));
     out["science_reduced"] = reduced;
     out["science"] = science;

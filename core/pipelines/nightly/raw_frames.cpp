@@ -131,8 +131,9 @@ RawCcd loadCcd(fits::File& f, const RawLayout& layout, int ccd, const reduction:
         reduction::placeAmplifier(out.saturated, frame.saturated, a.det);
         double level = 0;
         for (float l : frame.rowLevels) level += l;
+        const double ovPixels = a.bias.width() * (o.method == reduction::OverscanOptions::Method::Median ? 2 / 3.14159265 : 1.0);
         RawAmplifier amp{a.det, a.gain, a.readNoise, level / std::max<std::size_t>(1, frame.rowLevels.size()),
-                         frame.overscanNoise, a.label};
+                         frame.overscanNoise, ovPixels, a.label};
         out.amps.push_back(amp);
         if (out.firstLabel.empty()) out.firstLabel = a.label;
         // The CCD's WCS: the amplifier's, moved by where the amplifier sits (CCD pixel =

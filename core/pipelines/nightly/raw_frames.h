@@ -54,6 +54,9 @@ struct RawAmplifier {
     std::optional<double> headerReadNoise;
     double overscanLevel = 0;        ///< mean overscan level subtracted (ADU)
     double overscanNoise = 0;        ///< robust dispersion of the overscan about its rows' levels (ADU)
+    /// Pixels a row's overscan level is worth: the strip's width (its clipped mean), or
+    /// 2/pi of it (its median).
+    double overscanPixels = 1;
     std::string label;
 };
 

@@ -62,13 +62,15 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
                 one.ccds[a.ccd].push_back(one.amps.size());
                 one.amps.push_back(a);
             }
-        if (one.amps.empty()) throw Error(o.raw + ": HDU " + std::to_string(*o.hdu) + " is not an image with data sections");
+        if (one.amps.empty())
+            throw Error(o.raw + ": HDU " + std::to_string(*o.hdu) + " is not an image with data sections");
         // The amplifier alone: its data section is the whole image.
         one.amps.front().det = {1, one.amps.front().data.width(), 1, one.amps.front().data.height()};
         layout = std::move(one);
     }
     std::vector<int> ccds;
-    for (const auto& [c, a] : layout.ccds) ccds.push_back(c);
+    for (const auto& [c, a] : layout.ccds)
+        ccds.push_back(c);
     bool biasMef = false, flatMef = false;
     if (!o.bias.empty()) {
         auto f = fits::File::open(o.bias);
@@ -81,10 +83,17 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
     std::vector<reduction::Detrended> results(ccds.size());
     std::vector<std::optional<wcs::Wcs>> wcsOf(ccds.size());
     std::vector<std::string> filters(ccds.size());
-    std::atomic<int> next{0};
-    runWorkers(std::max(1, std::min<int>(o.threads, static_cast<int>(ccds.size()))), [&](int, const WorkerGroup& g) {
-        auto f = fits::File::open(o.raw); // one handle per thread
-        for (int k; !g.failed() && (k = next++) < static_cast<int>(ccds.size());) {
+    auto forEachCcd = [&](int n, const std::function<void(int)>& work) {
+        std::atomic<int> next{0};
+        runWorkers(std::max(1, std::min(o.threads, n)), [&](int, const WorkerGroup& g) {
+            for (int i; !g.failed() && (i = next++) < n;)
+                work(i);
+        });
+    };
+    reduction::withMosaicSharpness(
+        static_cast<int>(ccds.size()), forEachCcd,
+        [&](int k, const std::optional<reduction::Sharpness>& sharpness, bool defer) {
+            auto f = fits::File::open(o.raw); // a fitsfile is never shared between threads
             const int ccd = ccds[static_cast<std::size_t>(k)];
             RawCcd r = loadCcd(f, layout, ccd, o.overscan);
             const int w = r.electrons.width, h = r.electrons.height;
@@ -108,7 +117,8 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
                     std::vector<float> v(mf->flat.flat.pixels);
                     const double m = reduction::medianInPlace(v);
                     if (!(m > 0)) throw Error(o.flat + ": the flat's median is not positive");
-                    for (float& x : mf->flat.flat.pixels) x = static_cast<float>(x / m);
+                    for (float& x : mf->flat.flat.pixels)
+                        x = static_cast<float>(x / m);
                     mf->flat.bad = reduction::Mask(w, h);
                 }
             }
@@ -122,6 +132,7 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
             if (mf) {
                 in.flat = &mf->flat.flat;
                 in.badPixels = &mf->flat.bad;
+                in.flatRelativeVariance = reduction::flatRelativeVariance(mf->frames, mf->flat.level);
             }
             for (const auto& a : r.amps) {
                 // The master bias's measurement, else the header's RDNOISE, else what the
@@ -134,10 +145,13 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
             }
             reduction::DetrendOptions d = o.detrend;
             d.cosmics.satLevel = 1e30; // saturation comes from the raw values
-            results[static_cast<std::size_t>(k)] = reduction::detrend(in, d);
+            d.cosmics.sharpness = sharpness;
+            d.cosmics.deferWithoutSharpness = defer;
+            auto& result = results[static_cast<std::size_t>(k)];
+            result = reduction::detrend(in, d);
             wcsOf[static_cast<std::size_t>(k)] = r.wcs;
-        }
-    });
+            return reduction::CcdSharpness{result.cosmicInfo.needsSharpness, result.cosmicInfo.sharpnessSamples};
+        });
     ReduceFileReport report;
     report.ccds = static_cast<int>(ccds.size());
     Provenance p{"", 0, "", PAUDM_VERSION, {{"RAWFILE", o.raw}}};
@@ -161,8 +175,8 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
         return worst ? max : mean;
     };
     if (ccds.size() == 1) {
-        ReducedCcdFile f{ccds.front(), filters.front(), std::nullopt, &results.front(), wcsOf.front(), rnOf(0, false),
-                         rnOf(0, true)};
+        ReducedCcdFile f{ccds.front(),  filters.front(), std::nullopt, &results.front(),
+                         wcsOf.front(), rnOf(0, false),  rnOf(0, true)};
         writeReducedCcd(o.out, f, p, primary);
     } else {
         auto out = fits::File::create(o.out, true);
@@ -193,7 +207,8 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
         }
         for (std::size_t k = 0; k < ccds.size(); ++k) {
             out.appendImage<std::uint8_t>({results[k].mask.width, results[k].mask.height}, results[k].mask.pixels);
-            out.writeKey("EXTNAME", ccdName("MSK", ccds[k]), "pixel flags: 1 bad, 2 saturated, 4 cosmic ray, 8 no data");
+            out.writeKey("EXTNAME", ccdName("MSK", ccds[k]),
+                         "pixel flags: 1 bad, 2 saturated, 4 cosmic ray, 8 no data");
         }
         out.close();
     }
