@@ -57,6 +57,9 @@ int simulate(const QStringList& args, const Globals& g) {
                  "Filter trays, comma-separated: FT_NB455_NB525 (or NB455), ..., FT_NB775_NB845, "
                  "FT_u ... FT_Y (or u ... Y). Default: the five narrow-band trays.",
                  "list"});
+    p.addOption({"flats-for", "Only these trays get flats (default: every tray), as --trays: a night for the "
+                              "pipeline to reduce with an earlier night's master flats.",
+                 "list"});
     p.addOption({"field", "Field centre in degrees. Default 150.1,2.2 (COSMOS).", "ra,dec"});
     p.addOption({"seed", "Seed of the night (default: from the date).", "n"});
     p.addOption({"sky-seed", "Seed of the sky (default 1).", "n", "1"});
@@ -87,6 +90,7 @@ int simulate(const QStringList& args, const Globals& g) {
                        {"threads", p.isSet("threads") ? p.value("threads")
                                                       : QString::number(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)))}};
     if (p.isSet("trays")) config["trays"] = p.value("trays");
+    if (p.isSet("flats-for")) config["flat_trays"] = p.value("flats-for");
     if (p.isSet("truth")) config["truth"] = p.value("truth");
     if (p.isSet("seed")) config["seed"] = p.value("seed");
     if (p.isSet("seeing")) config["seeing"] = p.value("seeing");
@@ -147,6 +151,9 @@ int catalogSimulate(const QStringList& args, const Globals& g) {
         "ref_star and ref_galaxy (catalogue 'pixelsim'). Safe to repeat: objects already loaded stay as\n"
         "they are. The same sky seed always gives the same objects, wherever the field.");
     p.addHelpOption();
+    p.addOption({"flats-for", "Only these trays get flats (default: every tray), as --trays: a night for the "
+                              "pipeline to reduce with an earlier night's master flats.",
+                 "list"});
     p.addOption({"field", "Field centre in degrees.", "ra,dec", "150.1,2.2"});
     p.addOption({"radius", "Radius in degrees. Default 1.", "deg", "1"});
     p.addOption({"seed", "Seed of the sky (default 1).", "n", "1"});

@@ -190,6 +190,27 @@ int File::hduCount() const {
     return n;
 }
 
+void File::requireComplete() {
+    const int n = hduCount();
+    int status = 0, type = 0;
+    int current = 0;
+    fits_get_hdu_num(ff(fptr_), &current);
+    fits_movabs_hdu(ff(fptr_), n, &type, &status);
+    LONGLONG headStart = 0, dataStart = 0, dataEnd = 0;
+    fits_get_hduaddrll(ff(fptr_), &headStart, &dataStart, &dataEnd, &status);
+    check(status, "locating the last HDU");
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path_, ec);
+    if (!ec && static_cast<LONGLONG>(size) < dataEnd)
+        throw Error(path_ + ": truncated: " + std::to_string(size) + " bytes, but HDU " + std::to_string(n) +
+                    " (the last whose header is there) ends at byte " + std::to_string(dataEnd));
+    moveTo(1);
+    if (const auto next = keyInt("NEXTEND"); next && *next != n - 1)
+        throw Error(path_ + ": truncated: the primary header's NEXTEND says " + std::to_string(*next) +
+                    " extensions, the file holds " + std::to_string(n - 1));
+    moveTo(current > 0 ? current : 1);
+}
+
 void File::moveTo(int hdu) {
     int status = 0, type = 0;
     fits_movabs_hdu(ff(fptr_), hdu, &type, &status);
@@ -320,6 +341,17 @@ std::string File::headerText(int* ncards) const {
     check(status, "reading the header");
     if (ncards) *ncards = n;
     return out;
+}
+
+bool File::deleteKey(const std::string& keyword) {
+    int status = 0;
+    fits_delete_key(ff(fptr_), keyword.c_str(), &status);
+    if (status == KEY_NO_EXIST) {
+        fits_clear_errmsg();
+        return false;
+    }
+    check(status, "deleting a keyword", keyword);
+    return true;
 }
 
 void File::writeKey(const std::string& keyword, const KeyValue& value, const std::string& comment) {

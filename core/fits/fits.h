@@ -60,6 +60,10 @@ public:
 
     const std::string& path() const { return path_; }
     int hduCount() const;
+    /// Throws, naming the file, when it is shorter than its headers say: the data of its
+    /// last HDU runs past the end, or the primary's NEXTEND counts more extensions than
+    /// there are (a copy cut short, a disk that filled up).
+    void requireComplete();
     void moveTo(int hdu);
     int currentHdu() const;
     HduType hduType() const;
@@ -88,6 +92,8 @@ public:
     void writeCards(const std::string& cards);
     void writeComment(const std::string& text);
     void writeHistory(const std::string& text);
+    /// Removes a keyword from the current HDU; false if it was not there.
+    bool deleteKey(const std::string& keyword);
 
     // ---- images
     ImageInfo imageInfo() const;

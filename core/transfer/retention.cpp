@@ -96,14 +96,25 @@ Assessed assess(db::Connection& c, const RetentionOptions& o, const std::string&
     // 2. Registered.
     const auto s = c.query("SELECT registered IS NOT NULL FROM obs_set WHERE obs_set = $1", obsSet);
     if (s.size() == 0 || !s.toBool(0, 0)) why.push_back({Hold::Condition::NotRegistered, "not registered in PAUdb"});
-    // 3. Reduced: its nightly job is DONE.
-    const auto n = c.query("SELECT count(*) FILTER (WHERE status = 'DONE'), count(*) FROM job "
-                           "WHERE name = 'nightly' AND config ->> 'obs_set' = $1",
+    // 3. Reduced: a nightly job of it is DONE and reduced everything (its epilog says
+    // "complete"); the newest one names what is missing otherwise.
+    const auto n = c.query("SELECT count(*) FILTER (WHERE status = 'DONE' AND coalesce((output ->> 'complete')::boolean, false)), "
+                           "count(*) FROM job WHERE name = 'nightly' AND config ->> 'obs_set' = $1",
                            obsSet);
-    if (n.toInt(0, 0) == 0)
-        why.push_back({Hold::Condition::NotReduced, n.toInt(0, 1) == 0
-                                                        ? "its nightly reduction has not run (no nightly job)"
-                                                        : "its nightly job is not DONE"});
+    if (n.toInt(0, 0) == 0) {
+        std::string sentence = "its nightly reduction has not run (no nightly job)";
+        if (n.toInt(0, 1) > 0) {
+            const auto last = c.query("SELECT id, status, coalesce(output ->> 'science_reduced', ''), "
+                                      "coalesce(output ->> 'science', '') FROM job WHERE name = 'nightly' "
+                                      "AND config ->> 'obs_set' = $1 ORDER BY id DESC LIMIT 1",
+                                      obsSet);
+            const std::string id(last.text(0, 0)), status(last.text(0, 1));
+            sentence = status == "DONE" ? "its nightly reduction is incomplete: " + std::string(last.text(0, 2)) + " of " +
+                                              std::string(last.text(0, 3)) + " science mosaics reduced (job " + id + ")"
+                                        : "its nightly job is not DONE (job " + id + ": " + status + ")";
+        }
+        why.push_back({Hold::Condition::NotReduced, sentence});
+    }
     // 4. Old enough.
     if (a.hold.ageDays < o.minAgeDays)
         why.push_back(

@@ -4,7 +4,7 @@
 //   - every file of its YAML is in the archive, verified (ledger) and, when cleaning,
 //     read again from the archive with the right size and Adler32;
 //   - it is registered in PAUdb;
-//   - its nightly job is DONE;
+//   - a nightly job of it is DONE and reduced every science mosaic;
 //   - it is older than the minimum age (5 days by default, the paper's requirement).
 // status() says per obs set what still holds it; clean() removes the others.
 #include "archive/layout.h"
@@ -42,7 +42,7 @@ struct Hold {
         NotTransferred,     ///< no transfer in the ledger
         NotVerified,        ///< some files are not verified in the archive (or are gone from it)
         NotRegistered,      ///< not registered in PAUdb
-        NotReduced,         ///< its nightly job is missing or not DONE
+        NotReduced,         ///< no nightly job of it is DONE and complete
         TooYoung,           ///< younger than the minimum age
     };
     Condition condition;

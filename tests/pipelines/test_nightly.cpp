@@ -27,6 +27,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numbers>
 #include <set>
 
@@ -77,6 +78,38 @@ void runNight(const std::string& conninfo, const std::string& buffer, const std:
 }
 
 std::int64_t count(db::Connection& c, const std::string& sql) { return c.exec(sql).toInt(0, 0); }
+
+QJsonObject jsonOf(db::Connection& c, const std::string& sql) {
+    const auto r = c.exec(sql);
+    if (r.size() == 0) return {};
+    return QJsonDocument::fromJson(QByteArray(r.text(0, 0).data(), static_cast<int>(r.text(0, 0).size()))).object();
+}
+
+/// Every file under `dir` (hidden ones too), relative, with its modification time.
+std::map<std::string, fs::file_time_type> filesUnder(const std::string& dir) {
+    std::map<std::string, fs::file_time_type> out;
+    if (!fs::exists(dir)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        out[fs::relative(e.path(), dir).string()] = e.last_write_time();
+    return out;
+}
+
+struct Run {
+    int code = -1;
+    QString out, err;
+};
+
+/// The paudm command line on the test's database.
+Run runPaudm(const QStringList& args, const std::string& conninfo) {
+    QProcess p;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("PAUDM_DB", QString::fromStdString(conninfo));
+    p.setProcessEnvironment(env);
+    p.start(PAUDM_EXE, args);
+    if (!p.waitForFinished(600000)) return {};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromLocal8Bit(p.readAllStandardOutput()),
+            QString::fromLocal8Bit(p.readAllStandardError())};
+}
 
 /// Pixels of a simulated cosmic-ray track, as the simulator drew it (0-based).
 std::vector<std::pair<int, int>> trackPixels(const QJsonObject& cr, int w, int h) {
@@ -445,6 +478,223 @@ private slots:
         QVERIFY2(saturated > 0, "the night made no saturated pixel: nothing was tested");
         QCOMPARE(saturatedMasked, saturated);
         QVERIFY2(worstSky < 0.005, qPrintable(QString("sky %1 % off its median").arg(100 * worstSky)));
+    }
+
+    // Night B has no bias frames and flats for one of its three trays only. Its own master
+    // flat (on night A's bias), night A's master flat for the second tray: both reduced and
+    // saying so in their QC and output. The third tray has no master anywhere: its mosaic
+    // fails with a message naming the tray, leaves no file, no staging folder and no row,
+    // and the rest of the night is reduced all the same.
+    void nightWithoutItsOwnCalibrations() {
+        ps::NightOptions b = night_;
+        b.buffer = dir_.filePath("bufferB").toStdString();
+        b.night = "2026-11-25";
+        b.bias = 0;
+        b.flatsPerTray = 3;
+        b.trays = {"FT_NB455_NB525", "FT_NB535_NB605", "FT_NB615_NB685"};
+        b.flatTrays = std::vector<std::string>{"FT_NB455_NB525"};
+        b.science = 3;
+        b.sky = {};
+        const auto nb = ps::simulateNight(b);
+        runNight(conninfo_, b.buffer, archive_);
+        db::Connection c = db::Connection::open(conninfo_);
+        const std::string set = "'" + nb.obsSet + "'";
+        const std::string jobsOfB = "SELECT j.id FROM job j JOIN job n ON n.id = j.super_id WHERE n.name = 'nightly' "
+                                    "AND n.config ->> 'obs_set' = " + set;
+        QCOMPARE(count(c, "SELECT count(*) FROM job WHERE name = 'master_bias' AND id IN (" + jobsOfB + ")"), 0);
+        auto epochOf = [&](const std::string& tray) {
+            return count(c, "SELECT id FROM job WHERE name = 'single_epoch' AND input ->> 'tray' = '" + tray +
+                                "' AND id IN (" + jobsOfB + ")");
+        };
+        const std::int64_t own = epochOf("FT_NB455_NB525"), borrowed = epochOf("FT_NB535_NB605"),
+                           none = epochOf("FT_NB615_NB685");
+        QCOMPARE(statusOf(c, own), std::string("DONE"));
+        QCOMPARE(statusOf(c, borrowed), std::string("DONE"));
+        QCOMPARE(statusOf(c, none), std::string("FAILED"));
+        // Borrowed calibrations are a warning in the QC, and named in the output and headers.
+        for (std::int64_t id : {own, borrowed}) {
+            QCOMPARE(count(c, "SELECT count(*) FROM quality_control WHERE job_id = " + std::to_string(id) +
+                                  " AND check_name = 'calibration_from_earlier_night' AND value = 1 AND level = 'warn'"),
+                     1);
+            const QJsonObject out = jsonOf(c, "SELECT output FROM job WHERE id = " + std::to_string(id));
+            QVERIFY2(out["calibration_from_earlier_night"].toBool(), qPrintable(QJsonDocument(out).toJson()));
+        }
+        const std::string bFile = std::string(c.exec("SELECT input ->> 'file' FROM job WHERE id = " + std::to_string(borrowed)).text(0, 0));
+        {
+            auto f = fits::File::open(reducedDir(nb.obsSet) + "/" + pipelines::nightly::reducedCcdName(bFile, 9));
+            QCOMPARE(f.keyString("BIASFILE").value_or(""), "red/R1/" + a_.obsSet + "/master_bias.fits");
+            QCOMPARE(f.keyString("FLATFILE").value_or(""), "red/R1/" + a_.obsSet + "/master_flat_FT_NB535_NB605.fits");
+        }
+        // The tray without any master: a clear message, and nothing of it anywhere.
+        const std::string why = tagOf(c, none, "traceback");
+        QVERIFY2(why.find("no master flat for FT_NB615_NB685") != std::string::npos, why.c_str());
+        const std::string noneFile = std::string(c.exec("SELECT input ->> 'file' FROM job WHERE id = " + std::to_string(none)).text(0, 0));
+        QVERIFY2(why.find(noneFile) != std::string::npos, why.c_str());
+        const auto files = filesUnder(reducedDir(nb.obsSet));
+        for (const auto& [name, t] : files) {
+            QVERIFY2(name.find(noneFile.substr(0, noneFile.size() - 5)) == std::string::npos, name.c_str());
+            QVERIFY2(!name.starts_with("."), name.c_str());
+        }
+        // The master flat of B and the two reduced mosaics: 1 + 2 x 18 files.
+        QCOMPARE(files.size(), std::size_t(1 + 2 * pc::kCcds));
+        QCOMPARE(count(c, "SELECT count(*) FROM mosaic r JOIN mosaic m ON m.raw_mosaic_id = r.id "
+                          "WHERE r.filename = '" + noneFile + "'"),
+                 0);
+        // The nightly job says what could not be reduced.
+        const QJsonObject n = jsonOf(c, "SELECT output FROM job WHERE name = 'nightly' AND config ->> 'obs_set' = " + set);
+        QVERIFY(!n["complete"].toBool());
+        QCOMPARE(n["science_reduced"].toInt(), 2);
+        QCOMPARE(n["with_earlier_calibration"].toInt(), 2);
+        const QJsonArray failed = n["not_reduced"].toArray();
+        QCOMPARE(failed.size(), 1);
+        QVERIFY2(failed[0].toObject()["error"].toString().contains("no master flat for FT_NB615_NB685"),
+                 qPrintable(QJsonDocument(n).toJson()));
+        QCOMPARE(count(c, "SELECT count(*) FROM quality_control q JOIN job j ON j.id = q.job_id WHERE j.name = 'nightly' "
+                          "AND j.config ->> 'obs_set' = " + set + " AND q.check_name = 'science_reduced_fraction' AND q.level = 'fail'"),
+                 1);
+    }
+
+    // Reprocessing into a new release: a new production whose input is the old one, its
+    // own files; the old release's files and rows untouched. Then the old release again:
+    // its rows and files replaced (no duplicates), the new release untouched.
+    void reprocessingMakesANewProductionAndLeavesTheOldOne() {
+        db::Connection c = db::Connection::open(conninfo_);
+        const auto r1Before = filesUnder(archive_ + "/red/R1/" + a_.obsSet);
+        const std::int64_t r1 = count(c, "SELECT id FROM production WHERE release = 'R1'");
+        const std::string rowsR1 = "SELECT count(*) FROM mosaic WHERE production_id = " + std::to_string(r1);
+        const std::int64_t r1Rows = count(c, rowsR1);
+        const std::int64_t r1Images = count(c, "SELECT count(*) FROM image i JOIN mosaic m ON m.id = i.mosaic_id WHERE m.production_id = " +
+                                                   std::to_string(r1));
+        const Run r = runPaudm({"reprocess", "--obs-set", QString::fromStdString(a_.obsSet), "--release", "R2", "--archive",
+                             QString::fromStdString(archive_)},
+                            conninfo_);
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains("reprocessing complete"), qPrintable(r.out));
+        const auto p = c.exec("SELECT id, input_production_id FROM production WHERE release = 'R2'");
+        QCOMPARE(p.size(), 1);
+        QCOMPARE(p.toInt(0, 1), r1);
+        const std::int64_t r2 = p.toInt(0, 0);
+        QCOMPARE(count(c, "SELECT count(*) FROM mosaic WHERE kind = 'red_science' AND production_id = " + std::to_string(r2)), 4);
+        const auto r2Files = filesUnder(archive_ + "/red/R2/" + a_.obsSet);
+        QCOMPARE(r2Files.size(), r1Before.size());
+        QCOMPARE(filesUnder(archive_ + "/red/R1/" + a_.obsSet), r1Before);
+        QCOMPARE(count(c, rowsR1), r1Rows);
+
+        // R1 again: the same rows (new ones, as many), the files rewritten, R2 as it was.
+        const std::string idsR1 = "SELECT string_agg(id::text, ',' ORDER BY id) FROM mosaic WHERE production_id = " + std::to_string(r1);
+        const std::string before = std::string(c.exec(idsR1).text(0, 0));
+        const Run again = runPaudm({"reprocess", "--obs-set", QString::fromStdString(a_.obsSet), "--release", "R1", "--archive",
+                                 QString::fromStdString(archive_)},
+                                conninfo_);
+        QVERIFY2(again.code == 0, qPrintable(again.out + again.err));
+        QCOMPARE(count(c, rowsR1), r1Rows);
+        QCOMPARE(count(c, "SELECT count(*) FROM image i JOIN mosaic m ON m.id = i.mosaic_id WHERE m.production_id = " +
+                              std::to_string(r1)),
+                 r1Images);
+        QVERIFY(std::string(c.exec(idsR1).text(0, 0)) != before);
+        const auto r1After = filesUnder(archive_ + "/red/R1/" + a_.obsSet);
+        QCOMPARE(r1After.size(), r1Before.size());
+        for (const auto& [name, t] : r1After) QVERIFY2(t > r1Before.at(name), name.c_str());
+        QCOMPARE(filesUnder(archive_ + "/red/R2/" + a_.obsSet), r2Files);
+        QCOMPARE(count(c, "SELECT count(*) FROM production WHERE pipeline = 'nightly'"), 2);
+    }
+
+    // Bad input in the pipeline: a raw file truncated after registration fails its own
+    // single_epoch with the file and HDU named; the rest of the obs set is reduced, nothing
+    // of that mosaic is written or inserted.
+    void truncatedRawFailsOnlyItsMosaic() {
+        std::string science;
+        for (const auto& f : a_.contents.files)
+            if (f.kind == "science") science = f.name;
+        const std::string raw = archive_ + "/raw/" + a_.obsSet + "/" + science;
+        const std::string keep = dir_.filePath("intact.fits").toStdString();
+        fs::copy_file(raw, keep);
+        fs::resize_file(raw, fs::file_size(raw) * 6 / 10);
+        const Run r = runPaudm({"reprocess", "--obs-set", QString::fromStdString(a_.obsSet), "--release", "R3", "--archive",
+                                QString::fromStdString(archive_)},
+                               conninfo_);
+        fs::remove(raw);
+        fs::rename(keep, raw);
+        QVERIFY2(r.code == 1, qPrintable(r.out + r.err));
+        QVERIFY2(r.out.contains("reprocessing INCOMPLETE"), qPrintable(r.out));
+        db::Connection c = db::Connection::open(conninfo_);
+        const auto failed = c.query("SELECT j.id, t.value FROM job j JOIN job n ON n.id = j.super_id "
+                                    "JOIN tag t ON t.job_id = j.id AND t.name = 'traceback' "
+                                    "WHERE n.config ->> 'release' = 'R3' AND j.status = 'FAILED'");
+        QCOMPARE(failed.size(), 1);
+        const std::string why(failed.text(0, 1));
+        QVERIFY2(why.find(science) != std::string::npos && why.find("HDU") != std::string::npos, why.c_str());
+        QCOMPARE(count(c, "SELECT count(*) FROM mosaic m JOIN production p ON p.id = m.production_id "
+                          "WHERE p.release = 'R3' AND m.kind = 'red_science'"),
+                 3);
+        QCOMPARE(count(c, "SELECT count(*) FROM mosaic m JOIN production p ON p.id = m.production_id "
+                          "JOIN mosaic r ON r.id = m.raw_mosaic_id WHERE p.release = 'R3' AND r.filename = '" + science + "'"),
+                 0);
+        const auto files = filesUnder(reducedDir(a_.obsSet, "R3"));
+        QCOMPARE(files.size(), std::size_t(1 + 2 + 3 * pc::kCcds));
+        for (const auto& [name, t] : files) {
+            QVERIFY2(name.find(science.substr(0, science.size() - 5)) == std::string::npos, name.c_str());
+            QVERIFY2(!name.starts_with("."), name.c_str());
+        }
+    }
+
+    // Bad input by hand (paudm reduce): a frame without GAIN, one without BIASSEC, a master
+    // of the wrong size, a disk that fills up. Each a clear error naming the file, the HDU
+    // and the keyword or sizes, and no output file, not even a partial one.
+    void badInputByHand() {
+        const QString work = dir_.filePath("bad");
+        QDir().mkpath(work);
+        const std::string raw = archive_ + "/raw/" + a_.obsSet + "/" + a_.contents.files.back().name;
+        auto copy = [&](const QString& name) {
+            const std::string to = (work + "/" + name).toStdString();
+            fs::copy_file(raw, to, fs::copy_options::overwrite_existing);
+            return to;
+        };
+        auto dropKey = [&](const QString& name, int hdu, const char* key) {
+            auto f = fits::File::open(copy(name), true);
+            f.moveTo(hdu);
+            QVERIFY(f.deleteKey(key));
+            f.close();
+        };
+        dropKey("gainless.fits", 3, "GAIN");
+        dropKey("nooverscan.fits", 4, "BIASSEC");
+        {
+            auto f = fits::File::create((work + "/small_bias.fits").toStdString());
+            f.appendImage<float>({100, 100}, std::vector<float>(100 * 100, 0.0f));
+            f.close();
+        }
+        copy("good.fits");
+        struct Case {
+            QStringList args;
+            QStringList says;
+        };
+        const std::vector<Case> cases = {
+            {{"reduce", "gainless.fits", "--out", "out1.fits"}, {"gainless.fits", "HDU 3", "GAIN"}},
+            {{"reduce", "nooverscan.fits", "--out", "out2.fits"}, {"nooverscan.fits", "HDU 4", "BIASSEC"}},
+            {{"reduce", "good.fits", "--bias", "small_bias.fits", "--out", "out3.fits"},
+             {"small_bias.fits", "100 x 100", "256 x 512"}},
+        };
+        for (const auto& k : cases) {
+            QProcess p;
+            p.setWorkingDirectory(work);
+            p.start(PAUDM_EXE, k.args);
+            QVERIFY(p.waitForFinished(120000));
+            const QString err = QString::fromLocal8Bit(p.readAllStandardError());
+            QCOMPARE(p.exitCode(), 1);
+            for (const QString& w : k.says) QVERIFY2(err.contains(w), qPrintable(k.args.join(' ') + ": " + err));
+        }
+        // A full disk: the file-size limit makes writes fail as a full disk does.
+        QProcess full;
+        full.setWorkingDirectory(work);
+        full.start("bash", {"-c", QString("trap '' XFSZ; ulimit -f 3000; exec %1 reduce good.fits --out out4.fits").arg(PAUDM_EXE)});
+        QVERIFY(full.waitForFinished(120000));
+        const QString err = QString::fromLocal8Bit(full.readAllStandardError());
+        QCOMPARE(full.exitCode(), 1);
+        QVERIFY2(err.contains("out4.fits") && err.contains("writing"), qPrintable(err));
+        // Nothing written: only the inputs are there.
+        QStringList left = QDir(work).entryList(QDir::Files | QDir::Hidden);
+        left.sort();
+        QCOMPARE(left, QStringList({"gainless.fits", "good.fits", "nooverscan.fits", "small_bias.fits"}));
     }
 };
 

@@ -109,29 +109,51 @@ private slots:
         status = transfer::retentionStatus(r);
         QVERIFY2(!holds(status, old.obsSet, Condition::NotVerified), reasons(status).c_str());
 
-        // Registered through the engine.
+        // Registered through the engine (the nightly reduction not yet: held by that alone).
         jobs::JobStore store(c);
         for (const auto& set : {old.obsSet, recent.obsSet}) {
             jobs::NewJob j;
             j.name = "register";
             j.config = {{"obs_set", QString::fromStdString(set)},
-                        {"archive", QString::fromStdString(r.archive.root())}};
+                        {"archive", QString::fromStdString(r.archive.root())},
+                        {"nightly", false}};
             store.create(j, true);
         }
         test::runUntilIdle(conninfo, 2);
         status = transfer::retentionStatus(r);
         QVERIFY2(!holds(status, old.obsSet, Condition::NotRegistered), reasons(status).c_str());
-        QCOMPARE(holdOf(status, old.obsSet).reasons.size(), std::size_t(1)); // only the nightly job now
+        QCOMPARE(holdOf(status, old.obsSet).reasons.size(), std::size_t(1));
+        QVERIFY(holds(status, old.obsSet, Condition::NotReduced, "has not run"));
 
-        // A nightly job that is not DONE still holds it. (The nightly pipeline comes later:
-        // its job rows are made here as the engine would leave them.)
-        for (const auto& set : {old.obsSet, recent.obsSet})
-            c.query("INSERT INTO job (name, status, config) VALUES ('nightly', 'FAILED', jsonb_build_object('obs_set', "
-                    "$1::text))",
-                    set);
+        // The nightly reduction, for real. Aborted: not DONE. Then with the science frame cut
+        // short in the archive: DONE, but its science mosaic not reduced, and that holds too.
+        auto nightly = [&](const std::string& set) {
+            jobs::NewJob j;
+            j.name = "nightly";
+            j.config = {{"obs_set", QString::fromStdString(set)},
+                        {"archive", QString::fromStdString(r.archive.root())},
+                        {"release", "R1"}};
+            return store.create(j, true);
+        };
+        store.abort(nightly(old.obsSet));
         status = transfer::retentionStatus(r);
-        QVERIFY(holds(status, old.obsSet, Condition::NotReduced, "not DONE"));
-        c.exec("UPDATE job SET status = 'DONE' WHERE name = 'nightly'");
+        QVERIFY2(holds(status, old.obsSet, Condition::NotReduced, "not DONE"), reasons(status).c_str());
+        std::string science;
+        for (const auto& f : old.contents.files)
+            if (f.kind == "science") science = r.archive.rawDir(old.obsSet) + "/" + f.name;
+        fs::copy_file(science, dir.filePath("intact.fits").toStdString());
+        fs::resize_file(science, fs::file_size(science) / 2);
+        nightly(old.obsSet);
+        test::runUntilIdle(conninfo, 2);
+        fs::remove(science);
+        fs::rename(dir.filePath("intact.fits").toStdString(), science);
+        status = transfer::retentionStatus(r);
+        QVERIFY2(holds(status, old.obsSet, Condition::NotReduced, "incomplete: 0 of 1 science mosaics reduced"),
+                 reasons(status).c_str());
+        // Reduced again, whole: nothing holds it any more.
+        nightly(old.obsSet);
+        nightly(recent.obsSet);
+        test::runUntilIdle(conninfo, 2);
         status = transfer::retentionStatus(r);
         QVERIFY2(holdOf(status, old.obsSet).releasable(), reasons(status).c_str());
         QCOMPARE(holdOf(status, recent.obsSet).reasons.size(), std::size_t(1)); // too young, nothing else

@@ -37,6 +37,7 @@ int RawLayout::ccdHeight(int ccd) const {
 RawLayout readRawLayout(fits::File& f, const LayoutOptions& o) {
     RawLayout layout;
     layout.path = f.path();
+    f.requireComplete();
     const int hdus = f.hduCount();
     int nextCcd = 1;
     for (int h = 1; h <= hdus; ++h) {

@@ -141,7 +141,11 @@ NightPlan planNight(const NightOptions& o, int counter) {
     for (const auto& t : o.trays) paucam::tray(t); // throws for an unknown tray
     if (o.bias < 0 || o.flatsPerTray < 0 || o.science < 0 || o.focus < 0)
         throw Error("exposure counts must not be negative");
-    const int total = o.bias + o.flatsPerTray * static_cast<int>(o.trays.size()) + o.science + o.focus;
+    const std::vector<std::string> flatTrays = o.flatTrays ? *o.flatTrays : o.trays;
+    for (const auto& t : flatTrays)
+        if (std::find(o.trays.begin(), o.trays.end(), paucam::tray(t).name) == o.trays.end())
+            throw Error("flats asked for " + t + ", which is not one of the night's trays");
+    const int total = o.bias + o.flatsPerTray * static_cast<int>(flatTrays.size()) + o.science + o.focus;
     if (total == 0) throw Error("nothing to simulate: every exposure count is 0");
     if (total > 999) throw Error("at most 999 exposures per obs set (asked for " + std::to_string(total) + ")");
 
@@ -208,7 +212,7 @@ NightPlan planNight(const NightOptions& o, int counter) {
     const std::string& firstTray = o.trays.front();
     for (int i = 0; i < o.bias; ++i) add("bias", firstTray, plan.sunsetMjd - 100 * kMinute + i * 0.5 * kMinute, 0, 0, 0);
     int n = 0;
-    for (const auto& t : o.trays) {
+    for (const auto& t : flatTrays) {
         const bool nb = paucam::tray(t).narrow();
         for (int j = 0; j < o.flatsPerTray; ++j, ++n) {
             const double mjd = plan.sunsetMjd - 80 * kMinute + n * kMinute;

@@ -37,6 +37,9 @@ struct NightOptions {
     paucam::Geometry geometry = paucam::Geometry::Full;
     int bias = 5;
     int flatsPerTray = 5;
+    /// The trays that get dome flats (default: all of `trays`): a night whose flats of some
+    /// tray were never taken, for the pipeline's fallback to an earlier master.
+    std::optional<std::vector<std::string>> flatTrays;
     int science = 20;
     int focus = 0;
     std::vector<std::string> trays = {"FT_NB455_NB525", "FT_NB535_NB605", "FT_NB615_NB685", "FT_NB695_NB765",

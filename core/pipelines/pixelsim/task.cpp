@@ -28,15 +28,20 @@ NightOptions nightOptionsFromConfig(const QJsonObject& c) {
     o.flatsPerTray = configCount(c, "flats_per_tray", o.flatsPerTray, 0, 999);
     o.science = configCount(c, "science", o.science, 0, 999);
     o.focus = configCount(c, "focus", o.focus, 0, 99);
-    const QJsonValue trays = c.value("trays");
-    if (trays.isArray()) {
-        o.trays.clear();
-        for (const auto& t : trays.toArray()) o.trays.push_back(paucam::tray(t.toString().toStdString()).name);
-    } else if (!trays.isUndefined() && !trays.isNull()) {
-        o.trays.clear();
-        for (const QString& t : QString::fromStdString(configText(c, "trays")).split(',', Qt::SkipEmptyParts))
-            o.trays.push_back(paucam::tray(t.trimmed().toStdString()).name);
-    }
+    // A list of trays: a JSON array, or a comma-separated string.
+    auto trayList = [&](const char* key) -> std::optional<std::vector<std::string>> {
+        const QJsonValue v = c.value(key);
+        if (v.isUndefined() || v.isNull()) return std::nullopt;
+        std::vector<std::string> list;
+        if (v.isArray())
+            for (const auto& t : v.toArray()) list.push_back(paucam::tray(t.toString().toStdString()).name);
+        else
+            for (const QString& t : QString::fromStdString(configText(c, key)).split(',', Qt::SkipEmptyParts))
+                list.push_back(paucam::tray(t.trimmed().toStdString()).name);
+        return list;
+    };
+    if (auto t = trayList("trays")) o.trays = *t;
+    o.flatTrays = trayList("flat_trays");
     if (o.trays.empty()) throw Error("configuration 'trays' names no filter tray");
     o.ra = configReal(c, "field_ra", o.ra);
     o.dec = configReal(c, "field_dec", o.dec);
