@@ -96,8 +96,9 @@ int bufferCommand(const QStringList& args, const Globals& g) {
         }
         if (dry || r.removed) mb += r.bytes / 1e6;
     }
-    std::printf("%s %.1f MB in %zu obs sets; see 'paudm buffer status' for what holds the others\n",
-                dry ? "would free" : "freed", mb, results->size() - kept);
+    const std::size_t freed = results->size() - kept;
+    std::printf("%s %.1f MB in %zu obs set%s; see 'paudm buffer status' for what holds the others\n",
+                dry ? "would free" : "freed", mb, freed, freed == 1 ? "" : "s");
     return kept ? 1 : 0;
 }
 

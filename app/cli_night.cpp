@@ -40,9 +40,9 @@ set, one sub-job per mosaic), then reduces it (one nightly job per obs set: a ma
 a master flat per filter tray, and each science mosaic detrended into
 ARCHIVE/red/<release>/<obs_set>/), running the jobs here with --threads runners until
 nothing is left. Every step is a job of the engine: 'paudm jobs list' and the console show
-them, and 'paudm jobs retry' takes up what failed. Running it again is safe: verified files
-are skipped, registered mosaics are left as they are, and a reduction done already is
-done again in place (same release).
+them, and 'paudm jobs retry' takes up what failed. Running it again is safe and cheap:
+verified files are skipped, registered mosaics are left as they are, and an obs set reduced
+completely already is not reduced again ('paudm reprocess' does that).
 
 The buffer is --buffer, else $PAUDM_BUFFER, else $PAUDM_HOME/buffer; the archive --archive,
 else $PAUDM_ARCHIVE, else $PAUDM_HOME/archive. Nothing is deleted from the buffer
@@ -122,7 +122,20 @@ std::string nightSummary(jobs::JobStore& store, std::int64_t transferId, const s
                     found = true;
                     out += nightlySummary(store, child, reduced);
                 }
-            if (!found) out += "  not reduced (no nightly job)\n";
+            if (!found) {
+                // Reduced completely before: the register epilog did not reduce it again.
+                const auto earlier = store.connection().query(
+                    "SELECT id FROM job WHERE name = 'nightly' AND status = 'DONE' AND config ->> 'obs_set' = $1 "
+                    "AND coalesce((output ->> 'complete')::boolean, false) ORDER BY id DESC LIMIT 1",
+                    name);
+                if (earlier.size()) {
+                    found = true;
+                    out += "  reduced already ('paudm reprocess' reduces it again):\n" +
+                           nightlySummary(store, earlier.toInt(0, 0), reduced);
+                } else {
+                    out += "  not reduced (no nightly job)\n";
+                }
+            }
             allGood = allGood && found && reduced;
             continue;
         }

@@ -12,6 +12,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 namespace paudm::cli {
@@ -110,6 +111,19 @@ std::string nightlySummary(jobs::JobStore& store, std::int64_t nightlyId, bool& 
     if (const int earlier = out["with_earlier_calibration"].toInt(); earlier > 0)
         text += format("; %d with a master of an earlier night", earlier);
     text += "\n";
+    // The checks of its sub-jobs that did not pass, by level and name.
+    const auto qc = store.connection().query(
+        "SELECT q.level, q.check_name, count(*) FROM quality_control q JOIN job j ON j.id = q.job_id "
+        "WHERE j.super_id = $1 AND q.level IN ('warn', 'fail') GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC, 2",
+        nightlyId);
+    for (const char* level : {"fail", "warn"}) {
+        std::string names;
+        for (int i = 0; i < qc.size(); ++i)
+            if (qc.text(i, 0) == level)
+                names += format("%s%s x%lld", names.empty() ? "" : ", ", std::string(qc.text(i, 1)).c_str(),
+                                static_cast<long long>(qc.toInt(i, 2)));
+        if (!names.empty()) text += format("    QC %s: %s\n", std::strcmp(level, "fail") == 0 ? "FAIL" : "warn", names.c_str());
+    }
     for (const auto& v : out["not_reduced"].toArray()) {
         const QJsonObject f = v.toObject();
         text += format("    %s %s: %s: %s\n", qPrintable(f["task"].toString()), qPrintable(f["what"].toString()),

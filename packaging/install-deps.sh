@@ -4,6 +4,7 @@
 #
 #   packaging/install-deps.sh            build + runtime + test packages
 #   packaging/install-deps.sh --slurm    also Slurm and munge (the Slurm test)
+#   packaging/install-deps.sh --bench    also the peers tests/bench measures against
 set -euo pipefail
 
 packages=(
@@ -20,6 +21,9 @@ packages=(
   # rsync: the transfer's external transport and its benchmark peer; python3-astropy: its
   # test FITS files from other instruments, which registering must read or refuse cleanly
   rsync python3-astropy
+  # the reduction's independent answers in the tests: ccdproc's combine, astroscrappy's
+  # L.A.Cosmic (Debian's python3, not another interpreter on the PATH)
+  python3-ccdproc python3-astroscrappy
   # sudo-less privilege drop for the embedded server when run as root
   util-linux
 )
@@ -27,7 +31,9 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --slurm) packages+=(slurm-wlm munge) ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --bench) packages+=(python3-photutils python3-sep source-extractor scamp psfex
+                        saods9 time) ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -3,8 +3,8 @@
 # simulates last night's PAUCam observation set into the observatory buffer under
 # $PAUDM_HOME (the first time only; small geometry, so that it takes seconds) with the
 # field's reference catalogues in PAUdb, runs the morning routine on it (paudm night:
-# verified transfer into the archive, registration in PAUdb, with local runners), and
-# opens the PAUdm console on it. Without a display, the console is rendered to
+# verified transfer into the archive, registration in PAUdb, the nightly reduction into
+# archive/red/R1, with local runners), and opens the PAUdm console on it. Without a display, the console is rendered to
 # paudm-console.png instead of opened.
 #
 #   packaging/run.sh                  embedded database under $PAUDM_HOME (default ~/.local/share/paudm)
@@ -30,7 +30,7 @@ if ! ls -d "$home/buffer/$(date -u -d yesterday +%Y%m%d)"_* >/dev/null 2>&1; the
   "$bin/paudm" simulate --out "$home/buffer" --night "$night" --geometry small \
     --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 --truth "$home/truth"
 fi
-# Safe to repeat: verified files are skipped, registered mosaics left as they are.
+# Safe to repeat: verified files are skipped, registered and reduced obs sets left as they are.
 "$bin/paudm" night --buffer "$home/buffer" --archive "$home/archive"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <iterator>
@@ -144,8 +145,10 @@ TaskResult runInChildProcess(const ChildSpec& spec, const std::atomic<bool>& can
         }
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    rusage usage{};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
     }
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     TaskResult r;
     const bool cleanExit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -177,6 +180,17 @@ TaskResult runInChildProcess(const ChildSpec& spec, const std::atomic<bool>& can
                       (WEXITSTATUS(status) == 127 ? " (cannot run " + spec.executable.toStdString() + ")" : "");
         }
         r.traceback = r.error + (errText.empty() ? "" : "\n\nstderr:\n" + tail(errText, kTagLimit));
+    }
+    // What it cost: how close it came to its memory limit matters on a farm slot.
+    {
+        char line[200];
+        const double user = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
+        const double sys = usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+        std::snprintf(line, sizeof line, "peak memory %.0f MB%s, CPU %.1f s (user %.1f, system %.1f), wall %.1f s",
+                      usage.ru_maxrss / 1024.0,
+                      spec.memoryLimitMb > 0 ? (" of " + std::to_string(spec.memoryLimitMb) + " MB allowed").c_str() : "",
+                      user + sys, user, sys, wall);
+        r.tags["resources"] = line;
     }
     if (!outText.empty()) r.tags["stdout"] = tail(outText, kTagLimit);
     if (!errText.empty()) r.tags["stderr"] = tail(errText, kTagLimit);

@@ -318,8 +318,10 @@ struct Runner::Impl {
                                                          qc_pass, ref, fail_min, fail_max, level)
                             SELECT $1, q.check_name, avg(q.value), min(q.min_value), max(q.max_value), min(q.units),
                                    bool_and(q.qc_pass),
-                                   format('aggregate of %s sub-job checks, %s warned, %s failed', count(*),
-                                          count(*) FILTER (WHERE q.level = 'warn'),
+                                   format('aggregate of %s sub-job checks, %s%s failed', count(*),
+                                          CASE WHEN count(*) FILTER (WHERE q.level = 'warn') > 0
+                                               THEN (count(*) FILTER (WHERE q.level = 'warn'))::text || ' warned, '
+                                               ELSE '' END,
                                           count(*) FILTER (WHERE q.level = 'fail')),
                                    min(q.fail_min), max(q.fail_max),
                                    CASE WHEN bool_or(q.level = 'fail') THEN 'fail'

@@ -118,6 +118,7 @@ struct QueueCounts {
 class JobStore {
 public:
     explicit JobStore(db::Connection& c, const TaskRegistry& registry = TaskRegistry::standard());
+    db::Connection& connection() { return c_; }
 
     /// Creates a top-level job (configuration merged over the task's defaults). With
     /// `submit` it is QUEUED at once, else STASHED. Returns its id. Like submit(), it runs

@@ -203,8 +203,13 @@ private slots:
         const Ran again = r.code == 0 ? r : finish(*start(db, dir_.path(), args));
         QVERIFY2(again.code == 0, qPrintable(again.out + again.err));
         QVERIFY2(again.out.contains("night complete"), qPrintable(again.out));
-        QCOMPARE(count(db, "SELECT count(*) FROM mosaic"), std::int64_t(manifest_.files.size()));
-        QCOMPARE(count(db, "SELECT count(*) FROM image"), std::int64_t(manifest_.files.size()) * 72);
+        // Every raw file registered once, with its 72 amplifiers; every science mosaic reduced once.
+        QCOMPARE(count(db, "SELECT count(*) FROM mosaic WHERE production_id IS NULL"), std::int64_t(manifest_.files.size()));
+        QCOMPARE(count(db, "SELECT count(*) FROM image i JOIN mosaic m ON m.id = i.mosaic_id WHERE m.production_id IS NULL"),
+                 std::int64_t(manifest_.files.size()) * 72);
+        std::int64_t science = 0;
+        for (const auto& f : manifest_.files) science += f.kind == "science";
+        QCOMPARE(count(db, "SELECT count(*) FROM mosaic WHERE kind = 'red_science'"), science);
     }
 
     void simulate_data() {

@@ -53,6 +53,8 @@ private slots:
         const QString log = QString::fromLocal8Bit(run.readAll());
         QVERIFY2(run.exitStatus() == QProcess::NormalExit && run.exitCode() == 0, qPrintable(log.right(6000)));
         QVERIFY2(log.contains("night complete"), qPrintable(log.right(6000)));
+        // run.sh's night: 24 science mosaics, every one reduced.
+        QVERIFY2(log.contains("24 of 24 science mosaics reduced"), qPrintable(log.right(6000)));
         const QImage shot(clone + "/paudm-console.png");
         QVERIFY2(!shot.isNull(), qPrintable(log.right(3000)));
         QCOMPARE(shot.size(), QSize(1400, 900));

@@ -12,3 +12,19 @@ seconds() {
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # Empties the page cache when allowed (root), so that reads come from the disk.
 drop_caches() { sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys/vm/drop_caches; fi; }
+
+# The start of a benchmark script: BUILD's paudm and the benchmark binary NAME, a scratch
+# folder under $BENCH_DIR (default /var/tmp) with its own embedded database, both removed
+# when the script ends. Sets paudm, bench, work and PAUDM_HOME.
+bench_start() {
+  local build=$1 name=$2
+  paudm=$(realpath "$build/app/paudm")
+  bench=$(realpath "$build/tests/bench/$name")
+  [ -x "$paudm" ] && [ -x "$bench" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+  work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/paudm-$name-XXXXXX")
+  chmod 755 "$work"
+  export PAUDM_HOME="$work/home"
+  unset PAUDM_DB
+  trap '"$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  "$paudm" db start >/dev/null
+}

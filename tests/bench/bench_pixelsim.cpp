@@ -3,6 +3,7 @@
 //
 //   taskset -c 0 build/release/tests/bench/bench_pixelsim mosaic [runs]
 //   build/release/tests/bench/bench_pixelsim night [runs]
+#include "bench_util.h"
 #include "fits/fits.h"
 #include "pipelines/pixelsim/simulator.h"
 
@@ -17,19 +18,10 @@
 using namespace paudm;
 using namespace paudm::pipelines;
 using namespace paudm::pipelines::pixelsim;
+using paudm::bench::median;
+using paudm::bench::seconds;
 
 namespace {
-
-double seconds(auto&& fn) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 /// The floor: the same 72 uint16 extensions, pixels ready in memory, written by cfitsio
 /// with checksums, fsynced and renamed, as pixelsim writes.

@@ -3,6 +3,7 @@
 // only reads every header of every HDU as text. Runs alternate; medians of RUNS.
 //   build/release/tests/bench/bench_register RUNS FILE...
 // register_bench.sh runs it, then the whole register through the job engine.
+#include "bench_util.h"
 #include "pipelines/register/register.h"
 
 #include <fitsio.h>
@@ -55,15 +56,10 @@ std::size_t ours(const std::vector<std::string>& files) {
 }
 
 double seconds(const std::function<std::size_t()>& f, std::size_t& out) {
-    const auto a = std::chrono::steady_clock::now();
-    out = f();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+    return bench::seconds([&] { out = f(); });
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
+using bench::median;
 
 } // namespace
 

@@ -16,16 +16,7 @@ source tests/bench/bench_lib.sh
 build=${1:-build/release}
 runs=${2:-5}
 mosaics=${3:-300}
-paudm=$(realpath "$build/app/paudm")
-bench=$(realpath "$build/tests/bench/bench_register")
-[ -x "$paudm" ] && [ -x "$bench" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
-
-work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/paudm-register-bench-XXXXXX")
-chmod 755 "$work"
-export PAUDM_HOME="$work/home"
-unset PAUDM_DB
-trap '"$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-"$paudm" db start >/dev/null
+bench_start "$build" bench_register
 "$paudm" simulate --out "$work/sim" --night 2026-11-20 --geometry full --bias 2 --flats-per-tray 2 \
   --trays NB455 --science 4 --threads 2 --no-db >/dev/null 2>&1
 sim=$(ls -d "$work"/sim/*_001)

@@ -149,6 +149,9 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
             d.cosmics.deferWithoutSharpness = defer;
             auto& result = results[static_cast<std::size_t>(k)];
             result = reduction::detrend(in, d);
+            // Kept until the file is written: only what goes into it.
+            result.sky = {};
+            result.cosmicInfo.mask = {};
             wcsOf[static_cast<std::size_t>(k)] = r.wcs;
             return reduction::CcdSharpness{result.cosmicInfo.needsSharpness, result.cosmicInfo.sharpnessSamples};
         });

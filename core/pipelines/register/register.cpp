@@ -397,15 +397,29 @@ void registerEpilog(jobs::TaskContext& ctx) {
     ctx.log(already ? o.obsSet + " was registered already: nothing changed"
                     : o.obsSet + " registered: " + std::to_string(cmp.registered) + " mosaics, " +
                           std::to_string(images) + " images");
-    // The next stage: the nightly reduction of the obs set (unless asked not to).
+    // The next stage: the nightly reduction of the obs set (unless asked not to). An obs set
+    // registered already and reduced completely into that release is not reduced again
+    // (the morning routine run twice costs nothing); 'paudm reprocess' does that on purpose.
     if (jobs::configBool(ctx.config(), "nightly", true)) {
-        jobs::NewJob n;
-        n.name = "nightly";
-        n.config = {{"obs_set", QString::fromStdString(o.obsSet)}, {"archive", QString::fromStdString(o.layout.root())}};
-        if (const std::string release = jobs::configText(ctx.config(), "release"); !release.empty())
-            n.config["release"] = QString::fromStdString(release);
-        n.description = "nightly reduction of " + o.obsSet;
-        ctx.addChild(std::move(n));
+        std::string release = jobs::configText(ctx.config(), "release");
+        if (release.empty())
+            if (const jobs::TaskType* t = jobs::TaskRegistry::standard().find("nightly"))
+                release = t->defaults["release"].toString().toStdString();
+        const bool reduced =
+            already && c.query("SELECT 1 FROM job WHERE name = 'nightly' AND status = 'DONE' AND config ->> 'obs_set' = $1 "
+                               "AND config ->> 'release' = $2 AND coalesce((output ->> 'complete')::boolean, false) LIMIT 1",
+                               o.obsSet, release)
+                               .size() > 0;
+        if (reduced) {
+            ctx.log(o.obsSet + " is reduced already into release " + release + " (paudm reprocess reduces it again)");
+        } else {
+            jobs::NewJob n;
+            n.name = "nightly";
+            n.config = {{"obs_set", QString::fromStdString(o.obsSet)}, {"archive", QString::fromStdString(o.layout.root())}};
+            if (!release.empty()) n.config["release"] = QString::fromStdString(release);
+            n.description = "nightly reduction of " + o.obsSet;
+            ctx.addChild(std::move(n));
+        }
     }
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The reduction at full size against its peers (bench_reduction): combining 10 frames
+# against ccdproc, L.A.Cosmic on one CCD against astroscrappy, and the single_epoch job of
+# a science mosaic against the cfitsio floor of reading its raw file and writing its
+# products. Not part of the test suite.
+#
+#   tests/bench/reduction_bench.sh [BUILD_DIR] [RUNS]   (default build/release, 5)
+#
+# A full-size night (3 bias, 3 flats of one tray, 1 science mosaic; ~2.3 GB) is simulated
+# into $BENCH_DIR (default /var/tmp) and reduced by 'paudm night' on the embedded
+# database; the peers come from 'packaging/install-deps.sh --bench'.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/bench/bench_lib.sh
+build=${1:-build/release}
+runs=${2:-5}
+bench_start "$build" bench_reduction
+echo "simulating and reducing a full-size night..."
+"$paudm" simulate --out "$work/buffer" --night 2026-11-20 --geometry full --bias 3 --flats-per-tray 3 \
+  --trays NB615 --science 1 --threads 2 --quiet >/dev/null
+"$paudm" night --buffer "$work/buffer" --archive "$work/archive" | tail -3
+ccd=$(ls "$work"/archive/red/R1/*/paucam.*.ccd09.fits | head -1)
+
+"$bench" combine "$runs"
+"$bench" cosmics "$ccd" "$runs"
+taskset -c 0 "$bench" detrend "$("$paudm" db url)" "$runs"
