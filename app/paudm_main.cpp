@@ -1,6 +1,7 @@
 // paudm: the PAUdm command line. Every command works against the embedded server unless
 // --db or PAUDM_DB names another one.
 #include "cli.h"
+#include "common/pixel_memory.h"
 
 #include "jobs/runner.h"
 
@@ -65,6 +66,7 @@ Examples:
 int main(int argc, char** argv) {
     // A runner starts task processes as `paudm __task`: job on stdin, result on fd 3.
     if (argc == 2 && std::strcmp(argv[1], "__task") == 0) {
+        paudm::reuseFreedPixelMemory(); // short-lived, and where the pixel work runs
         QCoreApplication app(argc, argv);
         return paudm::jobs::taskProcessMain();
     }
@@ -100,7 +102,10 @@ int main(int argc, char** argv) {
     if (command == "buffer") return paudm::cli::bufferCommand(rest.mid(1), globals);
     if (command == "night") return paudm::cli::nightCommand(rest.mid(1), globals);
     if (command == "catalog") return paudm::cli::catalogCommand(rest.mid(1), globals);
-    if (command == "reduce") return paudm::cli::reduceCommand(rest.mid(1), globals);
+    if (command == "reduce") {
+        paudm::reuseFreedPixelMemory();
+        return paudm::cli::reduceCommand(rest.mid(1), globals);
+    }
     if (command == "reprocess") return paudm::cli::reprocessCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;

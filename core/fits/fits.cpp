@@ -449,8 +449,11 @@ std::vector<T> File::readImage() const {
     std::vector<long> first(info.axes.size(), 1);
     int status = 0, anynul = 0;
     if constexpr (std::is_floating_point_v<T>) {
+        // Integer pixels equal to BLANK become NaN. Floating-point ones need no check: a NaN
+        // stored is a NaN read (and the check costs a pass over the pixels).
         T nul = std::numeric_limits<T>::quiet_NaN();
-        fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), &nul, out.data(), &anynul, &status);
+        fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), info.bitpix < 0 ? nullptr : &nul, out.data(),
+                      &anynul, &status);
     } else {
         fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), nullptr, out.data(), &anynul, &status);
     }

@@ -30,7 +30,8 @@ double flatRelativeVariance(int frames, double level) {
     return frames > 0 && level > 0 ? 1.5707963267948966 / (frames * level) : 0.0;
 }
 
-FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int block) {
+FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int block, int step) {
+    step = std::max(1, step);
     const int nx = image.width, ny = image.height;
     block = std::max(4, std::min({block, nx, ny}));
     const int cx = std::max(1, nx / block), cy = std::max(1, ny / block);
@@ -41,8 +42,8 @@ FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int bloc
         for (int i = 0; i < cx; ++i) {
             const int x0 = i * nx / cx, x1 = (i + 1) * nx / cx, y0 = j * ny / cy, y1 = (j + 1) * ny / cy;
             values.clear();
-            for (int y = y0; y < y1; ++y)
-                for (int x = x0; x < x1; ++x) {
+            for (int y = y0; y < y1; y += step)
+                for (int x = x0; x < x1; x += step) {
                     const std::size_t k = static_cast<std::size_t>(y) * nx + x;
                     const float v = image.pixels[k];
                     if ((!exclude || !exclude->pixels[k]) && std::isfinite(v)) values.push_back(v);
@@ -58,20 +59,26 @@ FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int bloc
     for (float& v : cell)
         if (!std::isfinite(v)) v = fill;
     FloatImage out(nx, ny);
+    // Cell centres at (i + 0.5) * nx / cx; outside the first and last centre, constant. The
+    // columns' cells and weights are the same on every row.
+    std::vector<int> i0s(static_cast<std::size_t>(nx)), i1s(i0s.size());
+    std::vector<double> txs(i0s.size());
+    for (int x = 0; x < nx; ++x) {
+        const double fx = std::clamp((x + 0.5) * cx / nx - 0.5, 0.0, cx - 1.0);
+        i0s[x] = static_cast<int>(std::floor(fx));
+        i1s[x] = std::min(i0s[x] + 1, cx - 1);
+        txs[x] = fx - i0s[x];
+    }
+    std::vector<double> across(static_cast<std::size_t>(cx));
     for (int y = 0; y < ny; ++y) {
-        // Cell centres at (i + 0.5) * nx / cx; outside the first and last centre, constant.
         const double fy = std::clamp((y + 0.5) * cy / ny - 0.5, 0.0, cy - 1.0);
         const int j0 = static_cast<int>(std::floor(fy)), j1 = std::min(j0 + 1, cy - 1);
         const double ty = fy - j0;
+        for (int i = 0; i < cx; ++i) // the row's values at the cell centres
+            across[i] = cell[static_cast<std::size_t>(j0) * cx + i] * (1 - ty) + cell[static_cast<std::size_t>(j1) * cx + i] * ty;
         float* row = out.row(y);
-        for (int x = 0; x < nx; ++x) {
-            const double fx = std::clamp((x + 0.5) * cx / nx - 0.5, 0.0, cx - 1.0);
-            const int i0 = static_cast<int>(std::floor(fx)), i1 = std::min(i0 + 1, cx - 1);
-            const double tx = fx - i0;
-            const double a = cell[static_cast<std::size_t>(j0) * cx + i0], b = cell[static_cast<std::size_t>(j0) * cx + i1];
-            const double c = cell[static_cast<std::size_t>(j1) * cx + i0], d = cell[static_cast<std::size_t>(j1) * cx + i1];
-            row[x] = static_cast<float>((a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty);
-        }
+        for (int x = 0; x < nx; ++x)
+            row[x] = static_cast<float>(across[i0s[x]] * (1 - txs[x]) + across[i1s[x]] * txs[x]);
     }
     return out;
 }
@@ -173,52 +180,50 @@ Detrended detrend(const DetrendInputs& in, const DetrendOptions& o, const std::a
 
     Detrended out;
     const std::size_t n = raw.size();
-    // Bias subtracted, in electrons: what the noise model of cosmic-ray detection needs.
-    FloatImage electrons = raw;
-    if (in.bias)
-        for (std::size_t i = 0; i < n; ++i) electrons.pixels[i] -= in.bias->pixels[i];
+    // One pass: bias subtracted, in electrons (what the noise model of cosmic-ray detection
+    // and the sky map need), the pixels nothing can be measured on flagged, and the image
+    // flat-fielded. Cosmic rays are searched for after the flat: before it, the pixel
+    // response (1 % of a bright sky is more than its noise) looks like fine structure
+    // everywhere; the noise model is then off by the flat's departure from 1 (a few per cent).
+    FloatImage electrons(nx, ny);
     out.mask = Mask(nx, ny);
-    if (in.badPixels)
-        for (std::size_t i = 0; i < n; ++i) out.mask.pixels[i] |= in.badPixels->pixels[i] ? kBadPixel : 0;
+    out.image = FloatImage(nx, ny);
+    {
+        const float* r = raw.pixels.data();
+        const float* b = in.bias ? in.bias->pixels.data() : nullptr;
+        const float* f = in.flat ? in.flat->pixels.data() : nullptr;
+        const std::uint8_t* bad = in.badPixels ? in.badPixels->pixels.data() : nullptr;
+        float* e = electrons.pixels.data();
+        float* img = out.image.pixels.data();
+        std::uint8_t* m = out.mask.pixels.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            const float v = b ? r[i] - b[i] : r[i];
+            const float fl = f ? f[i] : 1.0f;
+            const bool usable = fl > 0.05f; // else nothing to divide by
+            e[i] = v;
+            img[i] = usable ? v / fl : 0.0f;
+            m[i] = static_cast<std::uint8_t>(((bad && bad[i]) || !usable ? kBadPixel : 0) | (std::isfinite(v) ? 0 : kNoData));
+        }
+    }
     if (in.saturated) {
         const int g = std::max(0, o.saturationGrow);
-        for (int y = 0; y < ny; ++y)
+        for (int y = 0; y < ny; ++y) {
+            const std::uint8_t* srow = in.saturated->pixels.data() + static_cast<std::size_t>(y) * nx;
             for (int x = 0; x < nx; ++x) {
-                if (!in.saturated->at(x, y)) continue;
-                for (int dy = -g; dy <= g; ++dy)
-                    for (int dx = -g; dx <= g; ++dx) {
-                        const int ax = x + dx, ay = y + dy;
-                        if (ax >= 0 && ay >= 0 && ax < nx && ay < ny) out.mask.at(ax, ay) |= kSaturated;
-                    }
+                if (!srow[x]) continue;
+                for (int ay = std::max(0, y - g); ay <= std::min(ny - 1, y + g); ++ay)
+                    for (int ax = std::max(0, x - g); ax <= std::min(nx - 1, x + g); ++ax) out.mask.at(ax, ay) |= kSaturated;
             }
+        }
     }
-    for (std::size_t i = 0; i < n; ++i)
-        if (!std::isfinite(electrons.pixels[i])) out.mask.pixels[i] |= kNoData;
-    // The read noise of each pixel: that of its amplifier.
-    FloatImage readNoise(nx, ny, 0.0f);
     double rnMean = 0;
-    for (const auto& a : in.amplifiers) {
-        rnMean += a.readNoise / in.amplifiers.size();
-        for (int y = a.det.ymin() - 1; y < a.det.ymax(); ++y)
-            for (int x = a.det.xmin() - 1; x < a.det.xmax(); ++x) readNoise.at(x, y) = static_cast<float>(a.readNoise);
-    }
-    // Flat-fielded, then searched for cosmic rays: before the flat, the pixel response
-    // (1 % of a bright sky is more than its noise) looks like fine structure everywhere.
-    // The noise model is then off by the flat's departure from 1 (a few per cent).
-    out.image = FloatImage(nx, ny);
-    for (std::size_t i = 0; i < n; ++i) {
-        const float f = in.flat ? in.flat->pixels[i] : 1.0f;
-        if (!(f > 0.05f)) out.mask.pixels[i] |= kBadPixel; // nothing to divide by
-        out.image.pixels[i] = f > 0.05f ? electrons.pixels[i] / f : 0.0f;
-    }
+    for (const auto& a : in.amplifiers) rnMean += a.readNoise / in.amplifiers.size();
     if (o.cosmicRays) {
         LaCosmicOptions co = o.cosmics;
         co.gain = 1;
         co.readNoise = rnMean;
         co.relativeVariance = in.flatRelativeVariance;
-        Mask exclude(nx, ny);
-        for (std::size_t i = 0; i < n; ++i) exclude.pixels[i] = out.mask.pixels[i] ? 1 : 0;
-        out.cosmicInfo = detectCosmicRays(out.image, exclude, co, cancelled);
+        out.cosmicInfo = detectCosmicRays(out.image, out.mask, co, cancelled);
         if (cancelled && *cancelled) return {};
         if (out.cosmicInfo.needsSharpness) return out; // the caller comes back with the mosaic's
         for (std::size_t i = 0; i < n; ++i)
@@ -226,26 +231,41 @@ Detrended detrend(const DetrendInputs& in, const DetrendOptions& o, const std::a
         out.cosmicInfo.cleaned = {}; // not kept: the image keeps its measured values, the mask says which
     }
     // The sky as the weights see it: smooth, from the pixels nothing is wrong with.
-    out.sky = blockMedianMap(electrons, &out.mask, o.skyBlock);
+    out.sky = blockMedianMap(electrons, &out.mask, o.skyBlock, 2); // a quarter of each cell's pixels: 1000 of 4096
+    electrons = {};
+    // The weights, row by row with each pixel's read noise (that of its amplifier).
     out.weight = FloatImage(nx, ny);
-    const double biasTerm = in.bias && in.biasFrames > 0 ? 1.0 + 1.0 / in.biasFrames : 1.0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const float f = in.flat ? in.flat->pixels[i] : 1.0f;
-        const double rn = readNoise.pixels[i];
-        const double sky = std::max(0.0f, out.sky.pixels[i]); // before the flat
-        const double var = (rn * rn * biasTerm + sky) / (double(f) * f) +
-                           (sky / f) * (sky / f) * in.flatRelativeVariance;
-        out.weight.pixels[i] = out.mask.pixels[i] || !(var > 0) || !(f > 0.05f) ? 0.0f : static_cast<float>(1 / var);
-        const std::uint8_t m = out.mask.pixels[i];
-        out.saturated += (m & kSaturated) != 0;
-        out.cosmic += (m & kCosmicRay) != 0;
-        out.bad += (m & kBadPixel) != 0;
-        out.masked += m != 0;
+    const float biasTerm = in.bias && in.biasFrames > 0 ? 1.0f + 1.0f / in.biasFrames : 1.0f;
+    const float rel = static_cast<float>(in.flatRelativeVariance);
+    std::vector<float> rn2(static_cast<std::size_t>(nx));
+    for (int y = 0; y < ny; ++y) {
+        std::fill(rn2.begin(), rn2.end(), 0.0f);
+        for (const auto& a : in.amplifiers)
+            if (y >= a.det.ymin() - 1 && y < a.det.ymax())
+                for (int x = std::max(0, a.det.xmin() - 1); x < std::min(nx, a.det.xmax()); ++x)
+                    rn2[x] = static_cast<float>(a.readNoise * a.readNoise) * biasTerm;
+        const std::size_t row = static_cast<std::size_t>(y) * nx;
+        const float* f = in.flat ? in.flat->pixels.data() + row : nullptr;
+        const float* sky = out.sky.pixels.data() + row;
+        const std::uint8_t* m = out.mask.pixels.data() + row;
+        float* w = out.weight.pixels.data() + row;
+        for (int x = 0; x < nx; ++x) {
+            const float fl = f ? f[x] : 1.0f;
+            const float sk = std::max(0.0f, sky[x]); // before the flat
+            const float var = (rn2[x] + sk) / (fl * fl) + (sk / fl) * (sk / fl) * rel;
+            w[x] = m[x] || !(var > 0) ? 0.0f : 1 / var;
+            out.saturated += (m[x] & kSaturated) != 0;
+            out.cosmic += (m[x] & kCosmicRay) != 0;
+            out.bad += (m[x] & kBadPixel) != 0;
+            out.masked += m[x] != 0;
+        }
     }
-    // The sky level of the reduced image: the sky map through the flat.
+    // The sky level of the reduced image: the sky map through the flat, at a regular sample
+    // of about kLevelSample pixels (the map is smooth: more would cost time, not precision).
     std::vector<float> sky;
-    sky.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
+    const std::size_t stride = std::max<std::size_t>(1, n / kLevelSample);
+    sky.reserve(n / stride + 1);
+    for (std::size_t i = 0; i < n; i += stride)
         if (!out.mask.pixels[i]) sky.push_back(out.sky.pixels[i] / (in.flat ? in.flat->pixels[i] : 1.0f));
     out.skyLevel = sky.empty() ? 0 : medianInPlace(sky);
     return out;

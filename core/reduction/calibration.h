@@ -22,7 +22,9 @@ double readNoiseFromPair(const FloatImage& a, const FloatImage& b, const Section
 
 /// A smooth version of an image: the median of each block x block cell (pixels flagged in
 /// `exclude` left out), interpolated bilinearly between cell centres.
-FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int block);
+/// `step` > 1 takes the median over every step-th pixel of every step-th row of a cell:
+/// for a map whose precision matters less than its cost (the sky the weights assume).
+FloatImage blockMedianMap(const FloatImage& image, const Mask* exclude, int block, int step = 1);
 
 struct FlatOptions {
     CombineOptions combine{.method = CombineOptions::Method::Median, .clip = true};

@@ -12,6 +12,7 @@
 // The peers run as Debian's python3 with the scripts of tests/peers; their times are the
 // ones the scripts measure around the work (reading included, interpreter start not).
 #include "bench_util.h"
+#include "common/pixel_memory.h"
 #include "common/random.h"
 #include "db/connection.h"
 #include "fits/fits.h"
@@ -69,14 +70,17 @@ int combineBench(int runs) {
         files << dir.filePath(QString("frame%1.fits").arg(k));
         writeFloat(files.back().toStdString(), img);
     }
+    std::vector<double> reading;
     auto ours = [&](int threads) {
         std::vector<reduction::FloatImage> frames;
-        for (const QString& f : files) {
-            auto in = fits::File::open(f.toStdString());
-            reduction::FloatImage img(w, h);
-            img.pixels = in.readImage<float>();
-            frames.push_back(std::move(img));
-        }
+        reading.push_back(seconds([&] {
+            for (const QString& f : files) {
+                auto in = fits::File::open(f.toStdString());
+                reduction::FloatImage img(w, h);
+                img.pixels = in.readImage<float>();
+                frames.push_back(std::move(img));
+            }
+        }));
         std::vector<const float*> ptrs;
         for (const auto& f : frames) ptrs.push_back(f.pixels.data());
         reduction::CombineOptions o;
@@ -91,7 +95,8 @@ int combineBench(int runs) {
         auto peer = [&] { them.push_back(runPeer("ccdproc_combine.py", QStringList{theirs, "average"} + files)); };
         bench::alternate(r, mine, peer);
         us2.push_back(seconds([&] { ours(2); }));
-        std::printf("run %d: ours %.2f s (2 threads %.2f s), ccdproc %.2f s\n", r + 1, us.back(), us2.back(), them.back());
+        std::printf("run %d: ours %.2f s (of which reading %.2f s; 2 threads %.2f s), ccdproc %.2f s\n", r + 1, us.back(),
+                    reading[reading.size() - 2], us2.back(), them.back());
     }
     const auto ref = fits::File::open(theirs.toStdString()).readImage<double>();
     double worst = 0;
@@ -247,6 +252,7 @@ int detrendBench(const std::string& conninfo, int runs) {
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
+    reuseFreedPixelMemory(); // as the task processes that run these steps in the pipeline do
     const std::string mode = argc > 1 ? argv[1] : "";
     try {
         if (mode == "combine") return combineBench(argc > 2 ? std::atoi(argv[2]) : 5);
