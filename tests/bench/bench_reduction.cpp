@@ -206,8 +206,11 @@ void detrendFloor(const std::string& raw, const std::string& outDir) {
 
 int detrendBench(const std::string& conninfo, int runs) {
     db::Connection c = db::Connection::open(conninfo);
-    const auto first = c.exec("SELECT config::text, input::text, description FROM job WHERE name = 'single_epoch' "
-                              "AND status = 'DONE' ORDER BY id LIMIT 1");
+    // The science mosaic with the fewest masked pixels: a night's ordinary exposure (not one
+    // that a bright moon saturated).
+    const auto first = c.exec("SELECT j.config::text, j.input::text, j.description FROM job j "
+                              "LEFT JOIN quality_control q ON q.job_id = j.id AND q.check_name = 'masked_fraction' "
+                              "WHERE j.name = 'single_epoch' AND j.status = 'DONE' ORDER BY q.value NULLS LAST, j.id LIMIT 1");
     if (first.size() == 0) throw Error("no single_epoch job has run in this database (see reduction_bench.sh)");
     const QJsonObject config = QJsonDocument::fromJson(QByteArray(first.text(0, 0).data())).object();
     const QJsonObject input = QJsonDocument::fromJson(QByteArray(first.text(0, 1).data())).object();

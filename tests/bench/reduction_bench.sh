@@ -6,7 +6,7 @@
 #
 #   tests/bench/reduction_bench.sh [BUILD_DIR] [RUNS]   (default build/release, 5)
 #
-# A full-size night (3 bias, 3 flats of one tray, 1 science mosaic; ~2.3 GB) is simulated
+# A full-size night (3 bias, 3 flats of one tray, 2 science mosaics; ~2.6 GB) is simulated
 # into $BENCH_DIR (default /var/tmp) and reduced by 'paudm night' on the embedded
 # database; the peers come from 'packaging/install-deps.sh --bench'.
 set -euo pipefail
@@ -17,9 +17,9 @@ runs=${2:-5}
 bench_start "$build" bench_reduction
 echo "simulating and reducing a full-size night..."
 "$paudm" simulate --out "$work/buffer" --night 2026-11-20 --geometry full --bias 3 --flats-per-tray 3 \
-  --trays NB615 --science 1 --threads 2 --quiet >/dev/null
+  --trays NB615 --science 2 --threads 2 --quiet >/dev/null
 "$paudm" night --buffer "$work/buffer" --archive "$work/archive" | tail -3
-ccd=$(ls "$work"/archive/red/R1/*/paucam.*.ccd09.fits | head -1)
+ccd=$(ls "$work"/archive/red/R1/*/paucam.*.ccd09.fits | tail -1) # the second: the moon is down
 
 "$bench" combine "$runs"
 "$bench" cosmics "$ccd" "$runs"
