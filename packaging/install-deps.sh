@@ -14,6 +14,8 @@ packages=(
   qt6-base-dev qt6-charts-dev libqt6charts6 libqt6opengl6-dev libxkbcommon-dev libgl-dev qt6-qpa-plugins
   # astronomy and data libraries
   libcfitsio-dev wcslib-dev libpq-dev libyaml-cpp-dev zlib1g-dev
+  # the reduction: SEP (SExtractor's background and extraction as a C library), Eigen
+  libsep-dev libeigen3-dev
   # the embedded database server and its client
   postgresql postgresql-client postgresql-server-dev-15
   # FITS validation used by the tests, fonts for offscreen rendering

@@ -6,12 +6,12 @@
 
 namespace paudm::reduction {
 
-/// The median of `values` (reorders them). NaN for an empty span. For an even count,
-/// the mean of the two middle values (as numpy does).
 /// Pixels a whole-image level is taken from, at a regular stride, where the level is a
 /// fill value or a header summary rather than a measurement.
 inline constexpr std::size_t kLevelSample = 1 << 19;
 
+/// The median of `values` (reorders them). NaN for an empty span. For an even count,
+/// the mean of the two middle values (as numpy does).
 double medianInPlace(std::span<float> values);
 double medianInPlace(std::span<double> values);
 /// The median of a copy.

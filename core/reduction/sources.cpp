@@ -1,0 +1,270 @@
+#include "reduction/sources.h"
+
+#include "common/error.h"
+#include "reduction/filters.h"
+
+// sep.h declares C functions without an extern "C" guard of its own.
+extern "C" {
+#include <sep.h>
+}
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <mutex>
+
+namespace paudm::reduction {
+
+namespace {
+
+/// Throws SEP's message for a failed call.
+void check(int status, const char* doing) {
+    if (status == 0) return;
+    char msg[61] = {}, detail[513] = {};
+    sep_get_errmsg(status, msg);
+    sep_get_errdetail(detail);
+    throw Error(std::string(doing) + ": " + msg + (detail[0] ? std::string(" (") + detail + ")" : std::string()));
+}
+
+/// SEP's global limits, once: room for the largest objects a full CCD holds (its default
+/// pixel stack of 300,000 overflows on a bright galaxy at 1.5 sigma).
+void configureSep() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        sep_set_extract_pixstack(20'000'000);
+        sep_set_sub_object_limit(4096);
+    });
+}
+
+sep_image sepImage(const FloatImage& data, const std::vector<std::uint8_t>* mask, const FloatImage* noise) {
+    sep_image im{};
+    im.data = data.pixels.data();
+    im.dtype = SEP_TFLOAT;
+    im.w = data.width;
+    im.h = data.height;
+    if (mask) {
+        im.mask = mask->data();
+        im.mdtype = SEP_TBYTE;
+        im.maskthresh = 0;
+    }
+    if (noise) {
+        im.noise = noise->pixels.data();
+        im.ndtype = SEP_TFLOAT;
+        im.noise_type = SEP_NOISE_STDDEV;
+    } else {
+        im.noise_type = SEP_NOISE_NONE;
+    }
+    return im;
+}
+
+struct BkgDeleter {
+    void operator()(sep_bkg* b) const { sep_bkg_free(b); }
+};
+struct CatalogDeleter {
+    void operator()(sep_catalog* c) const { sep_catalog_free(c); }
+};
+using BkgPtr = std::unique_ptr<sep_bkg, BkgDeleter>;
+using CatalogPtr = std::unique_ptr<sep_catalog, CatalogDeleter>;
+
+BkgPtr sepBackground(const FloatImage& image, const std::vector<std::uint8_t>& mask, const BackgroundOptions& o) {
+    const sep_image im = sepImage(image, &mask, nullptr);
+    sep_bkg* b = nullptr;
+    check(sep_background(&im, o.mesh, o.mesh, o.filter, o.filter, 0.0, &b), "background");
+    return BkgPtr(b);
+}
+
+void fill(Background& out, const sep_bkg* b, const FloatImage& image) {
+    out.level = FloatImage(image.width, image.height);
+    out.rms = FloatImage(image.width, image.height);
+    check(sep_bkg_array(b, out.level.pixels.data(), SEP_TFLOAT), "background map");
+    check(sep_bkg_rmsarray(b, out.rms.pixels.data(), SEP_TFLOAT), "background noise map");
+    out.globalLevel = sep_bkg_global(b);
+    out.globalRms = sep_bkg_globalrms(b);
+    out.meshWidth = b->bw;
+    out.meshHeight = b->bh;
+    out.cellsX = b->nx;
+    out.cellsY = b->ny;
+    out.meshLevel.assign(b->back, b->back + b->n);
+    out.meshRms.assign(b->sigma, b->sigma + b->n);
+}
+
+const float kPyramid[9] = {1, 2, 1, 2, 4, 2, 1, 2, 1}; // SExtractor's default.conv
+
+/// A Gaussian kernel of `fwhm` pixels, out to 1.5 FWHM (odd size), peak 1.
+std::vector<float> gaussianKernel(double fwhm, int& size) {
+    const int half = std::max(1, static_cast<int>(std::ceil(1.5 * fwhm)));
+    size = 2 * half + 1;
+    const double s2 = std::pow(fwhm / 2.35482, 2);
+    std::vector<float> k(static_cast<std::size_t>(size) * size);
+    for (int y = -half; y <= half; ++y)
+        for (int x = -half; x <= half; ++x)
+            k[static_cast<std::size_t>(y + half) * size + x + half] = static_cast<float>(std::exp(-0.5 * (x * x + y * y) / s2));
+    return k;
+}
+
+} // namespace
+
+Background measureBackground(const FloatImage& image, const Mask& mask, const BackgroundOptions& o) {
+    configureSep();
+    const std::size_t n = image.size();
+    if (!mask.empty() && mask.size() != n) throw Error("background: the mask and the image differ in size");
+    std::vector<std::uint8_t> leaveOut(n, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        leaveOut[i] = (!mask.empty() && mask.pixels[i]) || !std::isfinite(image.pixels[i]) ? 1 : 0;
+    Background out;
+    {
+        const BkgPtr first = sepBackground(image, leaveOut, o);
+        fill(out, first.get(), image);
+    }
+    // The sources over that first estimate, masked and grown: their footprints at the
+    // threshold, a few pixels more, and for the large ones twice their isophotal extent.
+    FloatImage sub(image.width, image.height);
+    for (std::size_t i = 0; i < n; ++i) sub.pixels[i] = leaveOut[i] ? 0.0f : image.pixels[i] - out.level.pixels[i];
+    const sep_image im = sepImage(sub, &leaveOut, &out.rms);
+    sep_catalog* raw = nullptr;
+    check(sep_extract(&im, static_cast<float>(o.maskSigma), SEP_THRESH_REL, 5, kPyramid, 3, 3, SEP_FILTER_CONV, 1, 1.0, 0,
+                      1.0, &raw),
+          "finding the sources to leave out of the background");
+    const CatalogPtr cat(raw);
+    std::vector<std::uint8_t> sources(n, 0), grown(n, 0);
+    for (int k = 0; k < cat->nobj; ++k) {
+        for (int p = 0; p < cat->npix[k]; ++p) sources[static_cast<std::size_t>(cat->pix[k][p])] = 1;
+        if (cat->npix[k] > 200 && cat->a[k] > 0 && cat->b[k] > 0) {
+            const double extent = std::sqrt(cat->npix[k] / (M_PI * cat->a[k] * cat->b[k]));
+            sep_set_ellipse(sources.data(), image.width, image.height, cat->x[k], cat->y[k], cat->cxx[k], cat->cyy[k],
+                            cat->cxy[k], 2 * extent, 1);
+        }
+    }
+    for (int g = 0; g < o.maskGrow; ++g) {
+        dilate3(sources.data(), grown.data(), image.width, image.height);
+        std::swap(sources, grown);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        out.maskedForSources += sources[i] && !leaveOut[i];
+        leaveOut[i] |= sources[i];
+    }
+    const BkgPtr second = sepBackground(image, leaveOut, o);
+    fill(out, second.get(), image);
+    return out;
+}
+
+MeasuredImage::MeasuredImage(const FloatImage& image, const Background& bkg, const Mask& mask)
+    : sub_(image.width, image.height), rms_(&bkg.rms), level_(&bkg.level), ignore_(image.width, image.height),
+      mask_(&mask) {
+    const std::size_t n = image.size();
+    if (bkg.level.size() != n || (!mask.empty() && mask.size() != n))
+        throw Error("measurement: the image, its background and its mask differ in size");
+    constexpr std::uint8_t kNotMeasured = kBadPixel | kCosmicRay | kNoData;
+    for (std::size_t i = 0; i < n; ++i) {
+        const bool bad = (!mask.empty() && (mask.pixels[i] & kNotMeasured)) || !std::isfinite(image.pixels[i]);
+        ignore_.pixels[i] = bad ? 1 : 0;
+        sub_.pixels[i] = bad ? 0.0f : image.pixels[i] - bkg.level.pixels[i];
+    }
+}
+
+std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double windowSigma) const {
+    configureSep();
+    const int nx = sub_.width, ny = sub_.height;
+    const Mask& mask = *mask_;
+    const sep_image im = sepImage(sub_, &ignore_.pixels, rms_);
+    sep_catalog* raw = nullptr;
+    int ksize = 3;
+    const std::vector<float> kernel = o.kernelFwhm > 0 ? gaussianKernel(o.kernelFwhm, ksize) : std::vector<float>();
+    const float* conv = !o.filter ? nullptr : kernel.empty() ? kPyramid : kernel.data();
+    check(sep_extract(&im, static_cast<float>(o.threshold), SEP_THRESH_REL, o.minArea, conv, conv ? ksize : 0,
+                      conv ? ksize : 0, kernel.empty() ? SEP_FILTER_CONV : SEP_FILTER_MATCHED, o.deblendThresholds,
+                      o.deblendContrast, o.clean ? 1 : 0, o.cleanParam, &raw),
+          "detection");
+    const CatalogPtr cat(raw);
+    // Apertures see the noise map and the Poisson noise of the sources (gain).
+    sep_image ap = im;
+    ap.gain = o.gain;
+    std::vector<Source> out;
+    out.reserve(static_cast<std::size_t>(cat->nobj));
+    for (int k = 0; k < cat->nobj; ++k) {
+        Source s;
+        s.xIso = cat->x[k];
+        s.yIso = cat->y[k];
+        s.a = cat->a[k];
+        s.b = cat->b[k];
+        // SEP's float theta may round to just past pi/2, which its own apertures refuse.
+        s.theta = std::clamp(static_cast<double>(cat->theta[k]), -M_PI / 2, M_PI / 2);
+        s.cxx = cat->cxx[k];
+        s.cyy = cat->cyy[k];
+        s.cxy = cat->cxy[k];
+        s.peak = cat->peak[k];
+        s.area = cat->tnpix[k];
+        if (cat->flag[k] & SEP_OBJ_MERGED) s.flags |= kSourceBlended;
+        if (cat->flag[k] & SEP_OBJ_TRUNC) s.flags |= kSourceTruncated;
+        if (!mask.empty())
+            for (int p = 0; p < cat->npix[k]; ++p)
+                if (mask.pixels[static_cast<std::size_t>(cat->pix[k][p])] & kSaturated) {
+                    s.flags |= kSourceSaturated;
+                    break;
+                }
+        // Kron: the first moment of the light within 6 times the ellipse, then the flux
+        // within 2.5 times that (at least 3.5), as SExtractor's FLUX_AUTO.
+        double kron = 0, sum = 0, err = 0, area = 0;
+        short flag = 0;
+        if (s.a > 0 && s.b > 0) {
+            // A Kron radius SEP cannot define (no positive light within reach) takes the
+            // minimum, as SExtractor does.
+            if (sep_kron_radius(&ap, s.xIso, s.yIso, s.cxx, s.cyy, s.cxy, 6.0, 0, &kron, &flag) != 0 || !std::isfinite(kron) ||
+                kron <= 0)
+                kron = 0;
+            s.kronRadius = kron;
+            const double r = std::max(o.kronFactor * kron, o.kronMinRadius);
+            flag = 0;
+            check(sep_sum_ellipse(&ap, s.xIso, s.yIso, std::max(s.a, s.b), std::min(s.a, s.b), s.theta, r, 0, 1, 0, &sum, &err,
+                                  &area, &flag),
+                  "Kron photometry");
+        }
+        if (flag & (SEP_APER_HASMASKED | SEP_APER_ALLMASKED)) s.flags |= kSourceNeighbours;
+        if (flag & SEP_APER_TRUNC) s.flags |= kSourceTruncated;
+        s.fluxAuto = sum;
+        s.fluxErrAuto = err;
+        // Half-light radius within the same reach, of the AUTO flux.
+        if (sum > 0) {
+            const double frac = 0.5, rmax = std::max(6.0 * s.a, 3.0);
+            double r50 = 0;
+            short rflag = 0;
+            if (sep_flux_radius(&ap, s.xIso, s.yIso, rmax, 0, 5, 0, &sum, &frac, 1, &r50, &rflag) == 0) s.fluxRadius = r50;
+        }
+        // The windowed centroid (SExtractor's XWIN): a Gaussian-weighted first moment,
+        // iterated; far less noisy than the isophotal barycentre.
+        s.x = s.xIso;
+        s.y = s.yIso;
+        const double sig = windowSigma > 0 ? windowSigma : std::max(0.5, 2 * s.fluxRadius / 2.35482);
+        double xw = 0, yw = 0;
+        int iter = 0;
+        short wflag = 0;
+        if (sep_windowed(&ap, s.xIso, s.yIso, sig, 11, 0, &xw, &yw, &iter, &wflag) == 0 && std::isfinite(xw) &&
+            std::isfinite(yw) && std::hypot(xw - s.xIso, yw - s.yIso) < 2)
+            s.x = xw, s.y = yw;
+        const int cx = static_cast<int>(std::lround(s.x)), cy = static_cast<int>(std::lround(s.y));
+        if (cx >= 0 && cy >= 0 && cx < nx && cy < ny) s.background = level_->at(cx, cy);
+        if (!mask.empty())
+            for (int dy = -2; dy <= 2; ++dy)
+                for (int dx = -2; dx <= 2; ++dx) {
+                    const int ax = cx + dx, ay = cy + dy;
+                    if (ax >= 0 && ay >= 0 && ax < nx && ay < ny && (mask.at(ax, ay) & (kBadPixel | kCosmicRay | kNoData)))
+                        s.flags |= kSourceMaskedCore;
+                }
+        out.push_back(s);
+    }
+    return out;
+}
+
+MeasuredImage::Aperture MeasuredImage::circle(double x, double y, double r, double gain) const {
+    sep_image im = sepImage(sub_, &ignore_.pixels, rms_);
+    im.gain = gain;
+    Aperture out;
+    short flag = 0;
+    check(sep_sum_circle(&im, x, y, r, 0, 5, 0, &out.flux, &out.err, &out.area, &flag), "aperture photometry");
+    out.flags = flag;
+    return out;
+}
+
+std::string sepVersion() { return sep_version_string; }
+
+} // namespace paudm::reduction

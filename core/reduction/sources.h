@@ -1,0 +1,131 @@
+#pragma once
+// The sky background and the sources on a reduced image, by SExtractor's methods through
+// SEP (Debian's libsep-dev, SExtractor's background, extraction and deblending code as a
+// C library; from version 1.2 it keeps its working state per thread, so CCDs may be
+// measured on several threads at once).
+//
+// Background: SExtractor's mesh (per cell, the mode of the clipped histogram, 2.5 median
+// - 1.5 mean, or the median where the two disagree), median-filtered over 3 x 3 cells and
+// interpolated by bicubic splines. Then the sources found on that first estimate are
+// masked, grown, and the estimate is made again, so that the wings of bright stars and
+// galaxies do not lift it.
+//
+// Detection: the background-subtracted image through a matched filter (a Gaussian of the
+// seeing), over a threshold in units of its noise, with a minimum area and 32-level
+// deblending. Each source then gets a windowed
+// centroid, second moments, a Kron (AUTO) flux with its error, and flags.
+#include "reduction/image.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace paudm::reduction {
+
+struct BackgroundOptions {
+    int mesh = 64;          ///< cell size (pixels), SExtractor's BACK_SIZE
+    int filter = 3;         ///< median filter over cells, BACK_FILTERSIZE
+    double maskSigma = 1.5; ///< sources above this many sigma are masked for the second estimate
+    int maskGrow = 3;       ///< and their footprints grown by this many pixels (more for big ones)
+};
+
+/// The background of an image and its noise, as smooth maps and as the mesh they come
+/// from (what the FITS viewer overlays).
+struct Background {
+    FloatImage level;    ///< per pixel, image units
+    FloatImage rms;      ///< per pixel
+    double globalLevel = 0, globalRms = 0;
+    int meshWidth = 0, meshHeight = 0; ///< cell size
+    int cellsX = 0, cellsY = 0;
+    std::vector<float> meshLevel, meshRms; ///< cellsX * cellsY, row-major
+    long long maskedForSources = 0;        ///< pixels the second estimate left out as sources
+};
+
+/// `mask` (may be empty): pixels to leave out (any nonzero value).
+Background measureBackground(const FloatImage& image, const Mask& mask, const BackgroundOptions& options = {});
+
+/// Detection defaults, measured on crowded simulated fields: a matched filter (a Gaussian
+/// of the seeing) at 4 sigma of the filtered noise over 3 pixels finds 98 % of the stars
+/// above 5 sigma with 0.5 % spurious detections, where SExtractor's defaults (1.5 sigma of
+/// the raw noise after the 3 x 3 pyramid, 5 pixels, cleaning) find 91 %. Cleaning is off:
+/// on those fields it removed one real star in six.
+struct DetectionOptions {
+    double threshold = 4;      ///< sigma of the (filtered) background noise (DETECT_THRESH)
+    int minArea = 3;           ///< pixels (DETECT_MINAREA)
+    bool filter = true;        ///< smooth before thresholding (else the raw pixels)
+    /// The smoothing kernel: a Gaussian of this FWHM (pixels) used as a matched filter,
+    /// so that the threshold is in units of the filtered signal to noise; 0: SExtractor's
+    /// 3 x 3 pyramid as a plain convolution (its default.conv).
+    double kernelFwhm = 3;
+    int deblendThresholds = 32;
+    double deblendContrast = 0.005;
+    bool clean = false;
+    double cleanParam = 1.0;
+    double kronFactor = 2.5;   ///< PHOT_AUTOPARAMS
+    double kronMinRadius = 3.5;
+    double gain = 1;           ///< e- per image unit (the Poisson part of the flux errors)
+};
+
+/// Flags of a source, SExtractor's where they mean the same.
+enum SourceFlag : int {
+    kSourceNeighbours = 1,  ///< bright neighbours or masked pixels within its Kron aperture
+    kSourceBlended = 2,     ///< deblended from a larger detection
+    kSourceSaturated = 4,   ///< at least one pixel saturated
+    kSourceTruncated = 8,   ///< touches the image border
+    kSourceMaskedCore = 16, ///< a masked (bad or cosmic-ray) pixel within 2 pixels of its centre
+};
+
+struct Source {
+    double x = 0, y = 0;             ///< windowed centroid, 0-based pixel coordinates
+    double xIso = 0, yIso = 0;       ///< isophotal barycentre
+    double a = 0, b = 0, theta = 0;  ///< second-moment ellipse (pixels; theta radians from +x, counter-clockwise)
+    double cxx = 0, cyy = 0, cxy = 0;
+    double fluxAuto = 0, fluxErrAuto = 0; ///< Kron aperture (image units)
+    double kronRadius = 0;           ///< in units of a and b
+    double fluxRadius = 0;           ///< half-light radius (pixels)
+    double peak = 0;                 ///< background-subtracted
+    double background = 0;           ///< local background at the centre
+    int area = 0;                    ///< pixels over the threshold
+    int flags = 0;                   ///< SourceFlag bits
+    double snr() const { return fluxErrAuto > 0 ? fluxAuto / fluxErrAuto : 0; }
+    double elongation() const { return b > 0 ? a / b : 0; }
+};
+
+/// A reduced image ready for measurement: background subtracted, and the pixels that
+/// cannot be measured on (bad, cosmic ray, no data) set aside. Saturated pixels stay
+/// (their sources are found and flagged). Made once per image, then asked for sources and
+/// apertures.
+class MeasuredImage {
+public:
+    MeasuredImage(const FloatImage& image, const Background& background, const Mask& mask);
+
+    const FloatImage& subtracted() const { return sub_; }
+    const FloatImage& rms() const { return *rms_; }
+    /// 1 where a pixel is not measured on.
+    const Mask& ignored() const { return ignore_; }
+
+    /// The sources. `windowSigma` (pixels, 0: from each source's half-light radius) sets
+    /// the Gaussian of the windowed centroids.
+    std::vector<Source> detect(const DetectionOptions& options = {}, double windowSigma = 0) const;
+
+    struct Aperture {
+        double flux = 0, err = 0, area = 0;
+        int flags = 0; ///< SEP's aperture flags
+    };
+    /// The flux within a circle of radius r (pixels) at (x, y) (0-based), its error from
+    /// the noise map and the Poisson noise (gain e- per unit); set-aside pixels replaced
+    /// by their mirror across the centre (SEP's correction).
+    Aperture circle(double x, double y, double r, double gain = 1) const;
+
+private:
+    FloatImage sub_;
+    const FloatImage* rms_;
+    const FloatImage* level_;
+    Mask ignore_;
+    const Mask* mask_;
+};
+
+/// SEP's version, for the products' headers.
+std::string sepVersion();
+
+} // namespace paudm::reduction
