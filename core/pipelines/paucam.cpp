@@ -1,6 +1,7 @@
 #include "pipelines/paucam.h"
 
 #include "common/error.h"
+#include "common/random.h"
 
 #include <cmath>
 #include <cstdio>
@@ -138,6 +139,20 @@ double throughput(double wavelengthNm) {
     constexpr double mirror = 0.90, corrector = 0.80, filterPeak = 0.90;
     return mirror * corrector * filterPeak * interpolate(kQe, std::size(kQe), wavelengthNm);
 }
+
+double illuminationTilt(const Filter& f) {
+    constexpr std::uint64_t kCamera = 0x50415543616dULL; // the camera's fixed random streams
+    Rng rng = Rng::stream({kCamera, 3, std::hash<std::string>{}(f.name)});
+    return rng.uniform(-0.03, 0.03);
+}
+
+double illumination(double u, double v, double tilt) {
+    constexpr double kVignettingRadius = 10000; // focal-plane pixels
+    const double r2 = (u * u + v * v) / (kVignettingRadius * kVignettingRadius);
+    return (1 - 0.06 * r2) * (1 + tilt * u / kVignettingRadius);
+}
+
+double illumination(double u, double v, const Filter& f) { return illumination(u, v, illuminationTilt(f)); }
 
 double zeroPoint(const Filter& f) {
     // Photons per second and cm^2 from an AB magnitude 0 source through a top-hat band:

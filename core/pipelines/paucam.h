@@ -85,5 +85,14 @@ double throughput(double wavelengthNm);
 double zeroPoint(const Filter& f);
 /// Atmospheric extinction at La Palma (mag per airmass).
 double extinction(double wavelengthNm);
+/// The focal plane's relative illumination in a filter at focal-plane pixel (u, v) (the
+/// optical axis at 0, 0): vignetting and a filter-dependent tilt, as the instrument's
+/// model of it. Flats and sky are multiplied by it, and so is the light of the stars: a
+/// flat normalised per CCD leaves a CCD's zero point lower by its median illumination,
+/// which the photometric calibration adds back when it judges the transparency.
+double illumination(double u, double v, const Filter& f);
+/// The same with the filter's tilt coefficient given (for loops over pixels).
+double illuminationTilt(const Filter& f);
+double illumination(double u, double v, double tilt);
 
 } // namespace paudm::pipelines::paucam

@@ -112,6 +112,7 @@ Wcs::~Wcs() = default;
 
 std::vector<Sky> Wcs::pixelToSky(const std::vector<Pixel>& p) const {
     const int n = static_cast<int>(p.size());
+    if (n == 0) return {}; // wcslib refuses zero coordinates as an inconsistent call
     const int naxis = d_->w->naxis;
     std::vector<double> pix(static_cast<size_t>(n * naxis), 1.0), img(pix.size()), world(pix.size());
     std::vector<double> phi(p.size()), theta(p.size());
@@ -131,6 +132,7 @@ std::vector<Sky> Wcs::pixelToSky(const std::vector<Pixel>& p) const {
 
 std::vector<Pixel> Wcs::skyToPixel(const std::vector<Sky>& s) const {
     const int n = static_cast<int>(s.size());
+    if (n == 0) return {};
     const int naxis = d_->w->naxis;
     std::vector<double> world(static_cast<size_t>(n * naxis), 0.0), img(world.size()), pix(world.size());
     std::vector<double> phi(s.size()), theta(s.size());

@@ -7,6 +7,8 @@
 #include "fits/fits.h"
 #include "jobs/config_values.h"
 #include "jobs/task.h"
+#include "pipelines/nightly/measure.h"
+#include "pipelines/paucam.h"
 #include "pipelines/nightly/products.h"
 #include "pipelines/nightly/raw_frames.h"
 #include "reduction/statistics.h"
@@ -42,7 +44,7 @@ QJsonObject qcRange(std::optional<double> passLo, std::optional<double> passHi, 
 } // namespace
 
 QJsonObject nightlyDefaults() {
-    return {
+    QJsonObject d{
         {"obs_set", ""},
         {"archive", ""},
         {"release", kDefaultRelease},
@@ -74,8 +76,24 @@ QJsonObject nightlyDefaults() {
              {"cosmic_ray_density", qcRange(0, 0.1, 0, 0.3)},
              {"calibration_from_earlier_night", qcRange(0, 0, 0, 1)},
              {"science_reduced_fraction", qcRange(1, 1, 0.9, 1)},
+             // The measurement (part 2): seeing and sky as the survey's planning cuts them.
+             {"seeing_arcsec", qcRange(0, 1.3, 0, 2.0)},
+             {"psf_stars", qcRange(10, std::nullopt, 3, std::nullopt)},
+             {"sky_mag_arcsec2", qcRange(19.0, std::nullopt, 17.5, std::nullopt)},
+             {"transparency", qcRange(0.8, 1.25, 0.5, 1.4)},
+             {"zero_point_stars", qcRange(10, std::nullopt, 3, std::nullopt)},
+             {"zero_point_scatter_mag", qcRange(0, 0.05, 0, 0.1)},
+             {"astro_rms_arcsec", qcRange(0, 0.1, 0, 0.3)},
+             {"astro_stars", qcRange(50, std::nullopt, 8, std::nullopt)},
+             {"astrometry_solved", qcRange(1, 1, 1, 1)},
+             {"photometry_calibrated_fraction", qcRange(1, 1, 0.5, 1)},
+             {"science_pass_fraction", qcRange(0.8, 1, 0.5, 1)},
          }},
+        {"measure", true}, // background, detection, PSF, astrometry and zero points
     };
+    const QJsonObject m = measureDefaults();
+    for (auto it = m.begin(); it != m.end(); ++it) d[it.key()] = it.value();
+    return d;
 }
 
 int ensureProduction(db::Connection& c, const std::string& release, std::int64_t jobId, std::optional<int> input) {
@@ -111,6 +129,8 @@ struct Options {
     reduction::CombineOptions biasCombine;
     reduction::FlatOptions flat;
     reduction::DetrendOptions detrend;
+    bool measure = true;
+    MeasureOptions measurement;
 };
 
 reduction::CombineOptions::Method combineMethod(const QJsonObject& c, const char* key, const char* fallback) {
@@ -157,6 +177,8 @@ Options optionsOf(const TaskContext& ctx) {
     o.detrend.cosmics.objlim = jobs::configReal(c, "cosmic_objlim", 5.0);
     o.detrend.cosmics.iterations = jobs::configCount(c, "cosmic_iterations", 4, 1, 10);
     o.detrend.cosmics.protectStars = jobs::configBool(c, "protect_stars", true);
+    o.measure = jobs::configBool(c, "measure", true);
+    o.measurement = measureOptionsOf(c);
     return o;
 }
 
@@ -574,10 +596,12 @@ struct CcdSummary {
     int width = 0, height = 0;
     std::optional<wcs::SkyBox> box;
     reduction::CcdSharpness stars; ///< for the mosaic's star test (deferred: nothing written)
+    std::optional<wcs::Wcs> headerWcs;
+    std::optional<CcdMeasurement> measured; ///< part 2, when measuring
 };
 
-/// Detrends one CCD and writes its file; the steps that measure it (part 2) come in here,
-/// on the same pixels, before they are written and let go.
+/// Detrends one CCD, measures it (background, sources, PSF) on the same pixels, and writes
+/// its file; what the mosaic's calibration needs stays in the summary.
 CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Options& o, const MasterRef& bias,
                      const MasterRef& flat, const std::string& outPath, const Provenance& p,
                      const std::vector<CarriedCard>& primary, const std::optional<reduction::Sharpness>& sharpness,
@@ -660,8 +684,270 @@ CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Op
     f.readNoise = s.readNoise;
     f.maxReadNoise = s.maxReadNoise;
     if (r.wcs) s.box = r.wcs->footprint(w, h);
+    s.headerWcs = r.wcs;
+    if (o.measure) {
+        s.measured = measureCcd(d.image, d.mask, o.measurement);
+        f.background = &s.measured->background;
+    }
     writeReducedCcd(outPath, f, p, primary);
     return s;
+}
+
+/// The mosaic's calibration, once all its CCDs are measured: astrometry against the
+/// reference stars, then per CCD the zero point from the matched stars.
+struct CcdCalibration {
+    std::optional<wcs::Wcs> fitted;
+    reduction::ZeroPoint zp;
+    double expectedZp = 0;      ///< above the atmosphere: the instrument's, times the CCD's illumination
+    double transparency = 0;    ///< NaN without a zero point
+    struct Star {
+        std::size_t detection, ref;
+        double mag;
+    };
+    std::vector<Star> stars;    ///< matched stars offered to the zero point (zp.used says which stayed)
+};
+
+struct MosaicCalibration {
+    Reference reference;
+    reduction::AstroResult astro;
+    std::vector<CcdCalibration> ccds; ///< as the summaries
+    double mjd = 0, airmass = 1, expTime = 0;
+};
+
+constexpr int kClippedFromZp = 256; ///< star_photometry.flags: left out of the zero point
+
+MosaicCalibration calibrateMosaic(db::Connection& c, std::vector<CcdSummary>& summaries, fits::File& raw,
+                                  const Options& o) {
+    MosaicCalibration m;
+    m.ccds.resize(summaries.size());
+    raw.moveTo(1);
+    m.mjd = raw.keyDouble("MJD-OBS").value_or(0);
+    m.airmass = raw.keyDouble("AIRMASS").value_or(1);
+    m.expTime = raw.keyDouble("EXPTIME").value_or(0);
+    std::vector<wcs::SkyBox> boxes;
+    for (const auto& s : summaries)
+        if (s.box) boxes.push_back(*s.box);
+    m.reference = loadReference(c, boxes, o.measurement.astrometry.searchRadius + 30, julianYear(m.mjd));
+    // Astrometry on the detections that can be trusted for position.
+    constexpr int kBadForPosition = reduction::kSourceSaturated | reduction::kSourceTruncated | reduction::kSourceMaskedCore;
+    std::vector<reduction::AstroCcd> acs;
+    std::vector<std::size_t> ccdOf; // AstroCcd -> summary
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        const auto& s = summaries[k];
+        if (!s.headerWcs || !s.measured) continue;
+        reduction::AstroCcd a{s.ccd, s.width, s.height, *s.headerWcs, {}};
+        const double sigmaPsf = (s.measured->psf.fwhm > 0 ? s.measured->psf.fwhm : 3.0) / 2.35482;
+        for (const auto& d : s.measured->detections) {
+            const double snr = d.source.snr();
+            if ((d.source.flags & kBadForPosition) || snr <= 0) {
+                a.sources.push_back({d.source.x + 1, d.source.y + 1, 0, 1}); // kept for the indices, never used
+                continue;
+            }
+            a.sources.push_back({d.source.x + 1, d.source.y + 1, snr, std::sqrt(2.0) * sigmaPsf / snr});
+        }
+        acs.push_back(std::move(a));
+        ccdOf.push_back(k);
+    }
+    if (acs.empty()) {
+        m.astro.status = "no_wcs";
+        m.astro.message = "no CCD has a WCS in its header to start from";
+    } else {
+        m.astro = reduction::solveAstrometry(acs, m.reference.stars, o.measurement.astrometry);
+    }
+    for (std::size_t i = 0; i < acs.size(); ++i)
+        if (m.astro.ok() && i < m.astro.fitted.size()) m.ccds[ccdOf[i]].fitted = m.astro.fitted[i];
+    // Sky positions and footprints through the best WCS each CCD has.
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        auto& s = summaries[k];
+        const auto& w = m.ccds[k].fitted ? m.ccds[k].fitted : s.headerWcs;
+        if (s.measured) placeOnSky(s.measured->detections, w);
+        if (w) s.box = w->footprint(s.width, s.height);
+    }
+    // Zero points from the matched stars, per CCD.
+    constexpr int kBadForFlux = kBadForPosition | reduction::kSourceBlended | reduction::kSourceNeighbours;
+    for (const auto& match : m.astro.matches) {
+        const std::size_t k = ccdOf[static_cast<std::size_t>(match.ccdIndex)];
+        const auto& d = summaries[k].measured->detections[match.source];
+        const double mag = m.reference.magnitude(match.ref, summaries[k].filter);
+        if ((d.source.flags & kBadForFlux) || !std::isfinite(d.apFlux) || !(d.apFlux > 0) || !std::isfinite(mag)) continue;
+        m.ccds[k].stars.push_back({match.source, match.ref, mag});
+    }
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        auto& cc = m.ccds[k];
+        const auto& s = summaries[k];
+        cc.transparency = std::numeric_limits<double>::quiet_NaN();
+        try {
+            const paucam::Filter& f = paucam::filter(s.filter);
+            const auto& place = paucam::placements().at(static_cast<std::size_t>(s.ccd - 1));
+            cc.expectedZp = paucam::zeroPoint(f) + 2.5 * std::log10(paucam::illumination(place.centreX, place.centreY, f));
+        } catch (const Error&) {
+            cc.expectedZp = std::numeric_limits<double>::quiet_NaN(); // not a PAUCam filter or CCD
+        }
+        if (!s.measured || !m.ccds[k].fitted) {
+            cc.zp.status = m.astro.ok() ? "not_measured" : "no_astrometry";
+            continue;
+        }
+        std::vector<reduction::CalibrationStar> stars;
+        for (const auto& st : cc.stars) {
+            const auto& d = s.measured->detections[st.detection];
+            stars.push_back({d.apFlux, d.apErr, st.mag});
+        }
+        cc.zp = reduction::zeroPoint(stars, m.expTime, o.measurement.zpMinStars, o.measurement.zpClip);
+        if (cc.zp.ok() && std::isfinite(cc.expectedZp)) {
+            const double extinction = paucam::extinction(paucam::filter(s.filter).centre) * m.airmass;
+            cc.transparency = std::pow(10.0, 0.4 * (cc.zp.zp - (cc.expectedZp - extinction)));
+        }
+    }
+    return m;
+}
+
+/// A database value for a measured number: NULL for NaN.
+db::Param numberOrNull(double v) { return std::isfinite(v) ? db::toParam(v) : db::Param(); }
+
+/// The phot_method row that says how the nightly pipeline measured (one per distinct set).
+int photMethodId(db::Connection& c, const MeasureOptions& o) {
+    char bkg[96], ext[160];
+    std::snprintf(bkg, sizeof bkg, "mesh %d px, median filter %d, sources masked and estimated again", o.background.mesh,
+                  o.background.filter);
+    std::snprintf(ext, sizeof ext, "matched filter %.1f sigma, %d px; aperture %.1f FWHM, PSF aperture correction",
+                  o.detection.threshold, o.detection.minArea, o.apertureFwhm);
+    const std::string code = "PAUdm nightly " PAUDM_VERSION ", SEP " + reduction::sepVersion();
+    c.query("INSERT INTO phot_method (background_method, background_parameter, extraction_code, extraction_method, "
+            "extraction_parameter, comments) VALUES ('sextractor_mesh', $1, $2, 'aperture', $3, "
+            "'zero points of the nightly pipeline from matched reference stars') ON CONFLICT DO NOTHING",
+            std::string(bkg), code, std::string(ext));
+    const auto r = c.query("SELECT id FROM phot_method WHERE background_method = 'sextractor_mesh' AND "
+                           "background_parameter = $1 AND extraction_code = $2 AND extraction_method = 'aperture' AND "
+                           "extraction_parameter = $3",
+                           std::string(bkg), code, std::string(ext));
+    return static_cast<int>(r.toInt(0, 0));
+}
+
+/// The measurement's rows: image columns, detections, star photometry and zero points, the
+/// mosaic's astrometric and photometric summary. Inside the caller's transaction.
+void insertMeasurements(db::Connection& c, std::int64_t mosaicId, const std::vector<CcdSummary>& summaries,
+                        const MosaicCalibration& m, const Options& o) {
+    std::map<int, std::int64_t> imageOfCcd;
+    {
+        const auto r = c.query("SELECT ccd_num, id FROM image WHERE mosaic_id = $1", mosaicId);
+        for (int i = 0; i < r.size(); ++i) imageOfCcd[static_cast<int>(r.toInt(i, 0))] = r.toInt(i, 1);
+    }
+    const double t = std::max(m.expTime, 1e-9);
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        const auto& s = summaries[k];
+        if (!s.measured) continue;
+        const auto& cc = m.ccds[k];
+        const auto& psf = s.measured->psf;
+        const bool zp = cc.zp.ok();
+        c.query("UPDATE image SET bkg_mean = $2, bkg_std = $3, n_extracted = $4, psf_fit = $5, psf_fwhm = $6, "
+                "psf_stars = $7, transparency = $8, zp_nightly = $9, zp_nightly_err = $10, zp_nightly_stars = $11 "
+                "WHERE id = $1",
+                imageOfCcd.at(s.ccd), s.measured->skyLevel / t, s.measured->skyRms / t,
+                static_cast<int>(s.measured->detections.size()), psf.stars ? db::toParam(psf.chi2) : db::Param(),
+                psf.stars ? db::toParam(psf.fwhm * paucam::kPixelScale) : db::Param(), psf.stars,
+                numberOrNull(cc.transparency), zp ? db::toParam(cc.zp.zp) : db::Param(),
+                zp ? db::toParam(cc.zp.err) : db::Param(), zp ? db::toParam(cc.zp.stars) : db::Param());
+    }
+    // Detections, all CCDs in one COPY.
+    std::size_t k = 0, i = 0;
+    c.copyIn("COPY detection (image_id, band, background, spread_model, spreaderr_model, flux_auto, flux_err_auto, "
+             "flux_psf, flux_err_psf, flags, elongation, ra, dec, x, y) FROM STDIN",
+             [&](std::string& buf) {
+                 for (; k < summaries.size() && buf.size() < (1 << 20); ++k, i = 0) {
+                     const auto& s = summaries[k];
+                     if (!s.measured) continue;
+                     const std::string image = std::to_string(imageOfCcd.at(s.ccd));
+                     for (; i < s.measured->detections.size(); ++i) {
+                         const Detection& d = s.measured->detections[i];
+                         const db::Param f[] = {image,
+                                                s.filter,
+                                                db::toParam(d.source.background),
+                                                numberOrNull(d.spread),
+                                                numberOrNull(d.spreadErr),
+                                                numberOrNull(d.source.fluxAuto),
+                                                numberOrNull(d.source.fluxErrAuto),
+                                                numberOrNull(d.fluxPsf),
+                                                numberOrNull(d.fluxErrPsf),
+                                                db::toParam(d.source.flags),
+                                                numberOrNull(d.source.elongation()),
+                                                numberOrNull(d.ra),
+                                                numberOrNull(d.dec),
+                                                db::toParam(d.source.x + 1),
+                                                db::toParam(d.source.y + 1)};
+                         for (std::size_t j = 0; j < std::size(f); ++j) {
+                             if (j) buf += '\t';
+                             db::Connection::appendCopyField(buf, f[j]);
+                         }
+                         buf += '\n';
+                     }
+                 }
+                 return k < summaries.size();
+             });
+    // The calibration stars and each CCD's zero point.
+    const int method = photMethodId(c, o.measurement);
+    for (std::size_t j = 0; j < summaries.size(); ++j) {
+        const auto& s = summaries[j];
+        const auto& cc = m.ccds[j];
+        if (!s.measured || cc.stars.empty()) continue;
+        std::vector<std::optional<std::string>> ref, x, y, flux, err, bg, bgErr, flags;
+        for (std::size_t n = 0; n < cc.stars.size(); ++n) {
+            const Detection& d = s.measured->detections[cc.stars[n].detection];
+            ref.push_back(db::toParam(m.reference.rowIds[cc.stars[n].ref]));
+            x.push_back(db::toParam(d.source.x + 1));
+            y.push_back(db::toParam(d.source.y + 1));
+            flux.push_back(db::toParam(d.apFlux));
+            err.push_back(db::toParam(d.apErr));
+            bg.push_back(db::toParam(d.source.background));
+            bgErr.push_back(db::toParam(s.measured->skyRms));
+            const bool used = n < cc.zp.used.size() && cc.zp.used[n];
+            flags.push_back(db::toParam(d.source.flags | (used ? 0 : kClippedFromZp)));
+        }
+        c.query("INSERT INTO star_photometry (image_id, phot_method_id, ref_cat, ref_id, x_image, y_image, flux, "
+                "flux_err, bg, bg_err, flags) SELECT $1, $2, $3, u.* FROM unnest($4::bigint[], $5::float8[], "
+                "$6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::int[]) AS u",
+                imageOfCcd.at(s.ccd), method, m.reference.catalogue, ref, x, y, flux, err, bg, bgErr, flags);
+        if (cc.zp.ok())
+            c.query("INSERT INTO image_zp (image_id, phot_method_id, calib_method, transparency, zp, zp_error) "
+                    "VALUES ($1, $2, 'nightly_ref_stars', $3, $4, $5)",
+                    imageOfCcd.at(s.ccd), method, numberOrNull(cc.transparency), cc.zp.zp, cc.zp.err);
+    }
+    // The mosaic.
+    int psfOk = 0, psfCcds = 0, zpOk = 0;
+    double fwhmSum = 0;
+    std::vector<double> lost;
+    for (std::size_t j = 0; j < summaries.size(); ++j) {
+        const auto& s = summaries[j];
+        if (!s.measured) continue;
+        ++psfCcds;
+        if (s.measured->psf.ok()) ++psfOk;
+        if (s.measured->psf.stars) fwhmSum += s.measured->psf.fwhm * paucam::kPixelScale;
+        if (m.ccds[j].zp.ok()) {
+            ++zpOk;
+            if (std::isfinite(m.ccds[j].expectedZp)) lost.push_back(m.ccds[j].expectedZp - m.ccds[j].zp.zp);
+        }
+    }
+    int psfMeasured = 0;
+    for (const auto& s : summaries) psfMeasured += s.measured && s.measured->psf.stars > 0;
+    const std::string psfStatus =
+        psfOk == psfCcds ? "ok" : "few_stars (" + std::to_string(psfCcds - psfOk) + " of " + std::to_string(psfCcds) + " CCDs)";
+    std::string photoStatus = "ok";
+    if (!m.astro.ok())
+        photoStatus = "no_astrometry";
+    else if (zpOk < psfCcds)
+        photoStatus = "few_stars (" + std::to_string(psfCcds - zpOk) + " of " + std::to_string(psfCcds) + " CCDs)";
+    double ext = 0, ext2 = 0;
+    for (double v : lost) ext += v / lost.size();
+    for (double v : lost) ext2 += (v - ext) * (v - ext) / std::max<std::size_t>(1, lost.size() - 1);
+    const bool solved = m.astro.ok();
+    c.query("UPDATE mosaic SET astro_status = $2, astro_ref_cat = $3, astro_nstars = $4, astro_nstars_highsn = $5, "
+            "astro_ref_sigma = $6, astro_href_sigma = $7, astro_chi2 = $8, astro_contrast = $9, photo_status = $10, "
+            "psf_model_status = $11, mean_psf_fwhm = $12, extinction = $13, extinction_err = $14 WHERE id = $1",
+            mosaicId, m.astro.status, m.reference.catalogue.empty() ? db::Param() : db::toParam(m.reference.catalogue),
+            m.astro.nstars, solved ? db::toParam(m.astro.nstarsHighSnr) : db::Param(),
+            solved ? db::toParam(m.astro.refSigma) : db::Param(), solved ? db::toParam(m.astro.hrefSigma) : db::Param(),
+            solved ? db::toParam(m.astro.chi2) : db::Param(), db::toParam(m.astro.contrast), photoStatus, psfStatus,
+            psfMeasured ? db::toParam(fwhmSum / psfMeasured) : db::Param(),
+            lost.empty() ? db::Param() : db::toParam(ext), lost.size() > 1 ? db::toParam(std::sqrt(ext2)) : db::Param());
 }
 
 void singleEpochRun(TaskContext& ctx) {
@@ -716,6 +1002,32 @@ void singleEpochRun(TaskContext& ctx) {
                           sharpness, defer, ctx.cancelledFlag());
             return s.stars;
         });
+    std::optional<MosaicCalibration> calibration;
+    if (o.measure) {
+        calibration = calibrateMosaic(c, summaries, raw.file, o);
+        const auto& a = calibration->astro;
+        ctx.log(file + ": astrometry " + a.status + ": " + a.message);
+        // The solution into the reduced headers (and what became of it when there is none).
+        for (std::size_t k = 0; k < summaries.size(); ++k) {
+            const auto& cc = calibration->ccds[k];
+            char v[64];
+            std::vector<CarriedCard> cards{{"ASTROSTA", "'" + a.status + "'", "astrometric solution of the mosaic"}};
+            if (cc.fitted) {
+                std::snprintf(v, sizeof v, "%.4f", a.refSigma);
+                cards.push_back({"ASTRRMS", v, "rms of the residuals (arcsec)"});
+                cards.push_back({"ASTRNSTR", std::to_string(a.nstars), "stars matched in the mosaic"});
+                cards.push_back({"ASTRMODL", "'" + a.ccdModel[k < a.ccdModel.size() ? k : 0] + "'", "this CCD's correction"});
+                cards.push_back({"ASTRREF", "'" + calibration->reference.catalogue + "'", "reference catalogue"});
+            }
+            if (cc.zp.ok()) {
+                std::snprintf(v, sizeof v, "%.4f", cc.zp.zp);
+                cards.push_back({"MAGZP", v, "AB mag for 1 e-/s (matched reference stars)"});
+                std::snprintf(v, sizeof v, "%.4f", cc.zp.err);
+                cards.push_back({"MAGZPERR", v, "its uncertainty (mag)"});
+            }
+            updateReducedWcs(staging + "/" + reducedCcdName(file, summaries[k].ccd), cc.fitted, cards);
+        }
+    }
     for (int ccd : ccds)
         fs::rename(staging + "/" + reducedCcdName(file, ccd), dir + "/" + reducedCcdName(file, ccd));
 
@@ -765,6 +1077,7 @@ void singleEpochRun(TaskContext& ctx) {
             productionId, reducedPath(o), static_cast<int>(ccds.size()), status, rawId);
         if (r.size() == 0) throw Error("raw mosaic " + std::to_string(rawId) + " (" + file + ") is not in PAUdb");
         insertImages(c, r.toInt(0, 0), rawId, rows);
+        if (calibration) insertMeasurements(c, r.toInt(0, 0), summaries, *calibration, o);
         notifyProducts(c, o.obsSet);
         tx.commit();
     }
@@ -778,13 +1091,81 @@ void singleEpochRun(TaskContext& ctx) {
     // altitude of La Palma brings (about 0.025).
     ctx.check("cosmic_ray_density", groups / area / std::max(1.0, expTime + 30), "cm^-2 s^-1", file);
     ctx.check("calibration_from_earlier_night", earlier ? 1 : 0, "", status);
+    QJsonObject measured;
+    if (calibration) {
+        const MosaicCalibration& m = *calibration;
+        std::vector<double> fwhm, transparency, skyMag;
+        int fewestPsf = 1 << 30, fewestZp = 1 << 30, calibrated = 0, measuredCcds = 0;
+        for (std::size_t k = 0; k < summaries.size(); ++k) {
+            const auto& sm = summaries[k];
+            if (!sm.measured) continue;
+            ++measuredCcds;
+            const auto& psf = sm.measured->psf;
+            if (psf.stars) fwhm.push_back(psf.fwhm * paucam::kPixelScale);
+            fewestPsf = std::min(fewestPsf, psf.stars);
+            const auto& cc = m.ccds[k];
+            if (!cc.zp.ok()) continue;
+            ++calibrated;
+            fewestZp = std::min(fewestZp, cc.zp.stars);
+            if (std::isfinite(cc.transparency)) transparency.push_back(cc.transparency);
+            const double rate = sm.measured->skyLevel / std::max(m.expTime, 1e-9);
+            if (rate > 0) skyMag.push_back(cc.zp.zp - 2.5 * std::log10(rate / (paucam::kPixelScale * paucam::kPixelScale)));
+        }
+        auto med = [](std::vector<double> v) {
+            return v.empty() ? std::numeric_limits<double>::quiet_NaN() : reduction::medianInPlace(std::span<double>(v));
+        };
+        const std::string what = file + " (" + tray + ")";
+        if (!fwhm.empty()) ctx.check("seeing_arcsec", med(fwhm), "arcsec", what + ", median PSF FWHM of the CCDs");
+        ctx.check("psf_stars", fewestPsf, "stars", what + ", CCD with the fewest");
+        ctx.check("astrometry_solved", m.astro.ok() ? 1 : 0, "", what + ": " + m.astro.status + ": " + m.astro.message);
+        if (m.astro.ok()) {
+            ctx.check("astro_rms_arcsec", m.astro.refSigma, "arcsec", what);
+            ctx.check("astro_stars", m.astro.nstars, "stars", what);
+        }
+        ctx.check("photometry_calibrated_fraction", measuredCcds ? double(calibrated) / measuredCcds : 0, "fraction",
+                  what + ", CCDs with a zero point");
+        if (calibrated) ctx.check("zero_point_stars", fewestZp, "stars", what + ", CCD with the fewest");
+        if (!transparency.empty()) {
+            ctx.check("transparency", med(transparency), "fraction", what + ", median of the CCDs");
+            double lo = 1e9, hi = -1e9;
+            for (double v : transparency) lo = std::min(lo, v), hi = std::max(hi, v);
+            ctx.check("zero_point_scatter_mag", 2.5 * std::log10(hi / lo), "mag", what + ", spread of the CCDs' transparency");
+        }
+        if (!skyMag.empty()) ctx.check("sky_mag_arcsec2", med(skyMag), "mag/arcsec^2", what + ", median of the CCDs");
+        measured = QJsonObject{{"astro_status", QString::fromStdString(m.astro.status)},
+                               {"astro_message", QString::fromStdString(m.astro.message)},
+                               {"astro_rms_arcsec", m.astro.refSigma},
+                               {"astro_stars", m.astro.nstars},
+                               {"pointing_offset_east_arcsec", m.astro.offsetEast},
+                               {"pointing_offset_north_arcsec", m.astro.offsetNorth},
+                               {"rotation_deg", m.astro.rotationDeg},
+                               {"seeing_arcsec", fwhm.empty() ? QJsonValue() : QJsonValue(med(fwhm))},
+                               {"transparency", transparency.empty() ? QJsonValue() : QJsonValue(med(transparency))},
+                               {"ccds_calibrated", calibrated}};
+    }
     QJsonArray ccdOut;
-    for (const auto& s : summaries)
-        ccdOut.append(QJsonObject{{"ccd", s.ccd},
-                                  {"file", QString::fromStdString(reducedPath(o) + "/" + reducedCcdName(file, s.ccd))},
-                                  {"sky_e", s.skyLevel},
-                                  {"cosmic_rays", s.cosmicGroups},
-                                  {"masked_fraction", double(s.masked) / s.pixels}});
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        const auto& s = summaries[k];
+        QJsonObject ccd{{"ccd", s.ccd},
+                        {"file", QString::fromStdString(reducedPath(o) + "/" + reducedCcdName(file, s.ccd))},
+                        {"sky_e", s.skyLevel},
+                        {"cosmic_rays", s.cosmicGroups},
+                        {"masked_fraction", double(s.masked) / s.pixels}};
+        if (s.measured) {
+            ccd["detections"] = static_cast<int>(s.measured->detections.size());
+            ccd["psf_fwhm_arcsec"] = s.measured->psf.fwhm * paucam::kPixelScale;
+            ccd["psf_status"] = QString::fromStdString(s.measured->psf.status);
+            const auto& cc = calibration->ccds[k];
+            ccd["zp_status"] = QString::fromStdString(cc.zp.status);
+            if (cc.zp.ok()) {
+                ccd["zp"] = cc.zp.zp;
+                ccd["zp_err"] = cc.zp.err;
+                ccd["zp_stars"] = cc.zp.stars;
+            }
+            if (std::isfinite(cc.transparency)) ccd["transparency"] = cc.transparency;
+        }
+        ccdOut.append(ccd);
+    }
     ctx.setOutput({{"file", QString::fromStdString(file)},
                    {"folder", QString::fromStdString(reducedPath(o))},
                    {"master_bias", QString::fromStdString(bias->file)},
@@ -792,6 +1173,7 @@ void singleEpochRun(TaskContext& ctx) {
                    {"calibration_from_earlier_night", earlier},
                    {"detrend_status", QString::fromStdString(status)},
                    {"sky_e", reduction::medianInPlace(std::span<double>(skies))},
+                   {"measured", measured},
                    {"ccds", ccdOut}});
 }
 
@@ -912,6 +1294,30 @@ void nightlyEpilog(TaskContext& ctx) {
     if (science > 0)
         ctx.check("science_reduced_fraction", double(reduced) / science, "fraction",
                   std::to_string(reduced) + " of " + std::to_string(science) + " science mosaics of " + o.obsSet);
+    // The science mosaics' quality: a reduced mosaic passes when none of its checks fails;
+    // the others are listed with the checks that failed and by how much.
+    const auto q = c.query(
+        "SELECT j.input ->> 'file', q.check_name, q.value, q.level, q.min_value, q.max_value, coalesce(q.units, '') "
+        "FROM job j JOIN quality_control q ON q.job_id = j.id WHERE j.super_id = $1 AND j.name = 'single_epoch' "
+        "AND j.status = 'DONE' AND q.level = 'fail' ORDER BY j.id, q.id",
+        ctx.jobId());
+    std::map<std::string, QJsonArray> failing;
+    for (int i = 0; i < q.size(); ++i) {
+        auto bound = [&](int col) { return q.isNull(i, col) ? std::string("...") : QString::number(q.toDouble(i, col), 'g', 4).toStdString(); };
+        const std::string line = std::string(q.text(i, 1)) + " " +
+                                 (q.isNull(i, 2) ? std::string("?") : QString::number(q.toDouble(i, 2), 'g', 4).toStdString()) +
+                                 (q.text(i, 6).empty() ? "" : " " + std::string(q.text(i, 6))) + " (pass " + bound(4) +
+                                 " to " + bound(5) + ")";
+        failing[std::string(q.text(i, 0))].append(QString::fromStdString(line));
+    }
+    QJsonArray failingOut;
+    for (const auto& [file, checks] : failing)
+        failingOut.append(QJsonObject{{"file", QString::fromStdString(file)}, {"failed", checks}});
+    const int passing = reduced - static_cast<int>(failing.size());
+    if (reduced > 0)
+        ctx.check("science_pass_fraction", double(passing) / reduced, "fraction",
+                  std::to_string(passing) + " of " + std::to_string(reduced) + " reduced science mosaics of " + o.obsSet +
+                      " pass their quality checks");
     QJsonObject out;
     out["obs_set"] = QString::fromStdString(o.obsSet);
     out["release"] = QString::fromStdString(o.release);
@@ -921,11 +1327,47 @@ void nightlyEpilog(TaskContext& ctx) {
     out["science_reduced"] = reduced;
     out["science"] = science;
     out["with_earlier_calibration"] = earlier;
+    // The night's zero point per band: the median over its calibrated science CCDs of the
+    // zero point above the atmosphere (zp_nightly + extinction x airmass).
+    const auto z = c.query(
+        "SELECT i.filter, i.zp_nightly, coalesce(m.airmass, 1), s.night::text, m.production_id FROM image i "
+        "JOIN mosaic m ON m.id = i.mosaic_id JOIN obs_set s ON s.id = m.obs_set_id WHERE s.obs_set = $1 "
+        "AND m.kind = 'red_science' AND i.zp_nightly IS NOT NULL AND i.filter IS NOT NULL "
+        "AND m.production_id = (SELECT id FROM production WHERE pipeline = 'nightly' AND release = $2)",
+        o.obsSet, o.release);
+    std::map<std::tuple<std::string, std::string, int>, std::vector<double>> perBand;
+    for (int i = 0; i < z.size(); ++i) {
+        double k = 0;
+        try {
+            k = paucam::extinction(paucam::filter(std::string(z.text(i, 0))).centre);
+        } catch (const Error&) {
+        }
+        perBand[{std::string(z.text(i, 0)), std::string(z.text(i, 3)), static_cast<int>(z.toInt(i, 4))}].push_back(
+            z.toDouble(i, 1) + k * z.toDouble(i, 2));
+    }
+    QJsonObject bands;
+    for (auto& [key, v] : perBand) {
+        const auto& [band, date, production] = key;
+        const double zp = reduction::medianInPlace(std::span<double>(v));
+        c.query("INSERT INTO phot_zp (production_id, band, date, zp) VALUES ($1, $2, $3::date, $4) "
+                "ON CONFLICT (production_id, band, date) DO UPDATE SET zp = excluded.zp",
+                production, band, date, zp);
+        bands[QString::fromStdString(band)] = zp;
+    }
+    out["zero_points"] = bands;
+    out["science_pass"] = passing;
+    out["science_failing_qc"] = failingOut;
     out["masters"] = masters;
     out["not_reduced"] = failed;
     out["complete"] = complete;
     ctx.setOutput(out);
-    ctx.log(o.obsSet + ": " + std::to_string(reduced) + " of " + std::to_string(science) + " science mosaics reduced" +
+    for (const auto& [file, checks] : failing) {
+        std::string why;
+        for (const auto& v : checks) why += (why.empty() ? "" : "; ") + v.toString().toStdString();
+        ctx.log(o.obsSet + "/" + file + " fails QC: " + why);
+    }
+    ctx.log(o.obsSet + ": " + std::to_string(reduced) + " of " + std::to_string(science) + " science mosaics reduced, " +
+            std::to_string(passing) + " pass QC" +
             (complete ? "" : "; " + std::to_string(failed.size()) + " jobs did not finish (see the output)"));
     notifyProducts(c, o.obsSet);
 }

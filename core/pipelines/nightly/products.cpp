@@ -221,6 +221,41 @@ void writeReducedCcd(const std::string& path, const ReducedCcdFile& c, const Pro
     f.writeKey("MASKBIT3", std::string("cosmic ray"), "value 4");
     f.writeKey("MASKBIT4", std::string("no data"), "value 8");
     if (c.wcs) f.writeCards(c.wcs->toHeader());
+    if (c.background) {
+        const reduction::Background& b = *c.background;
+        for (int k = 0; k < 2; ++k) {
+            f.appendImage<float>({b.cellsX, b.cellsY}, k == 0 ? b.meshLevel : b.meshRms);
+            f.writeKey("EXTNAME", std::string(k == 0 ? "BKG" : "BKGRMS"),
+                       k == 0 ? "sky background mesh (e-)" : "sky noise mesh (e-)");
+            f.writeKey("CCDNUM", static_cast<long long>(c.ccd), "CCD number");
+            f.writeKey("MESHSIZE", static_cast<long long>(b.meshWidth), "pixels per mesh cell, each axis");
+            f.writeKey("BUNIT", std::string("electron"), "per pixel");
+            f.writeComment("Cell (i, j) covers pixels MESHSIZE*i+1 ... MESHSIZE*(i+1) of the image; the background map "
+                           "is the bicubic spline through the cell centres.");
+        }
+    }
+    f.close();
+}
+
+void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fitted, const std::vector<CarriedCard>& cards) {
+    auto f = fits::File::open(path, true);
+    const std::string header = fitted ? fitted->toHeader() : std::string();
+    for (int h = 1; h <= f.hduCount(); ++h) {
+        f.moveTo(h);
+        const std::string ext = f.keyString("EXTNAME").value_or("");
+        if (fitted && (ext == "IMAGE" || ext == "WEIGHT" || ext == "MASK")) {
+            // Every key of a celestial WCS goes first, so that no part of the old one
+            // (a PC matrix beside a new CD, say) is left to confuse a reader.
+            for (const char* k : {"CTYPE1", "CTYPE2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1",
+                                  "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2", "CROTA2", "CUNIT1",
+                                  "CUNIT2", "LONPOLE", "LATPOLE", "RADESYS", "EQUINOX", "WCSAXES"})
+                while (f.deleteKey(k)) {
+                }
+            f.writeCards(header);
+        }
+        if (ext == "IMAGE") writeCarried(f, cards);
+        f.writeChecksum();
+    }
     f.close();
 }
 

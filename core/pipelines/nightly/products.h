@@ -4,12 +4,15 @@
 //   master_flat_<tray>.fits    MEF, per CCD the normalised flat (CCDnn) and its bad-pixel
 //                              mask (BPMnn)
 //   <raw stem>.ccdNN.fits      one per CCD of a science exposure: the reduced image (primary
-//                              HDU, electrons), its WEIGHT (inverse variance) and MASK
+//                              HDU, electrons), its WEIGHT (inverse variance) and MASK, and
+//                              the background mesh BKG and its noise BKGRMS (one value per
+//                              cell of MESHSIZE pixels; the map is their bicubic spline)
 // Every file is written under a temporary name and renamed when complete, with CHECKSUM
 // and DATASUM on every HDU (fits::File does both).
 #include "common/error.h"
 #include "reduction/calibration.h"
 #include "reduction/overscan.h"
+#include "reduction/sources.h"
 #include "wcs/wcs.h"
 
 #include <map>
@@ -69,6 +72,8 @@ struct ReducedCcdFile {
     std::string filter;
     std::optional<double> wavelength;
     const reduction::Detrended* data = nullptr;
+    /// The sky background's mesh (BKG and BKGRMS extensions), when measured.
+    const reduction::Background* background = nullptr;
     std::optional<wcs::Wcs> wcs;
     double readNoise = 0, maxReadNoise = 0;
 };
@@ -78,6 +83,11 @@ std::string reducedCcdName(const std::string& rawFile, int ccd);
 
 void writeReducedCcd(const std::string& path, const ReducedCcdFile& ccd, const Provenance& p,
                      const std::vector<CarriedCard>& primary);
+
+/// Replaces the WCS of every image HDU of a reduced CCD file by the astrometric solution
+/// (the header's pointing WCS goes; without a solution it stays), adds `cards` (what the
+/// calibration found), and seals each HDU again.
+void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fitted, const std::vector<CarriedCard>& cards);
 
 } // namespace paudm::pipelines::nightly
 

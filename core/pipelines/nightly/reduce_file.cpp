@@ -178,8 +178,13 @@ ReduceFileReport reduceFile(const ReduceFileOptions& o) {
         return worst ? max : mean;
     };
     if (ccds.size() == 1) {
-        ReducedCcdFile f{ccds.front(),  filters.front(), std::nullopt, &results.front(),
-                         wcsOf.front(), rnOf(0, false),  rnOf(0, true)};
+        ReducedCcdFile f;
+        f.ccd = ccds.front();
+        f.filter = filters.front();
+        f.data = &results.front();
+        f.wcs = wcsOf.front();
+        f.readNoise = rnOf(0, false);
+        f.maxReadNoise = rnOf(0, true);
         writeReducedCcd(o.out, f, p, primary);
     } else {
         auto out = fits::File::create(o.out, true);

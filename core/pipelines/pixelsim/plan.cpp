@@ -238,8 +238,13 @@ NightPlan planNight(const NightOptions& o, int counter) {
             const std::string& t = o.trays[i % nt];
             const auto& d = dither[(i / nt) % 5];
             const double dec = o.dec + d[1] / 60;
-            add("science", t, start + (i + 0.5) * spacing, paucam::tray(t).narrow() ? 100 : 45,
-                o.ra + d[0] / 60 / std::cos(dec * kDeg), dec);
+            auto& e = add("science", t, start + (i + 0.5) * spacing, paucam::tray(t).narrow() ? 100 : 45,
+                          o.ra + d[0] / 60 / std::cos(dec * kDeg), dec);
+            if (const auto it = o.badScience.find(i); it != o.badScience.end()) {
+                if (it->second.transparency) e.transparency = *it->second.transparency;
+                if (it->second.defocusFwhm) e.defocusFwhm = *it->second.defocusFwhm;
+                if (it->second.seeing) e.seeing = *it->second.seeing;
+            }
         }
     }
     return plan;

@@ -34,7 +34,6 @@ constexpr double kFullWell = 120000;     ///< electrons
 constexpr double kCosmicRate = 0.025;    ///< events per cm^2 per second at 2400 m
 constexpr double kReadoutS = 30;         ///< cosmic rays also arrive during readout
 constexpr double kMoffatBeta = 3;
-constexpr double kVignettingRadius = 10000; ///< focal-plane pixels
 
 struct AmpConstants {
     double gain;      ///< e-/ADU
@@ -88,12 +87,6 @@ std::vector<double> columnPattern(int ccd, int amp, const Layout& l) {
     std::vector<double> colPattern(static_cast<std::size_t>(l.rawWidth()));
     for (double& c : colPattern) c = colRng.normal(0, 0.8);
     return colPattern;
-}
-
-/// A coefficient per filter for the tilt of its illumination across the focal plane.
-double filterTilt(const paucam::Filter& f) {
-    Rng rng = Rng::stream({kCamera, 3, std::hash<std::string>{}(f.name)});
-    return rng.uniform(-0.03, 0.03);
 }
 
 /// The exponential profile exp(-r/h) as a mixture of Gaussians. It is exactly a Gaussian
@@ -282,7 +275,7 @@ void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, Q
         }
         // Flat field: illumination across the focal plane times the pixel response.
         const double base = e.kind == "flat" ? e.lampElectrons : cc.sky;
-        const double tilt = filterTilt(*cc.filter);
+        const double tilt = paucam::illuminationTilt(*cc.filter);
         const auto bad = badColumns(l);
         std::vector<float> response(static_cast<std::size_t>(W));
         std::vector<char> saturated(static_cast<std::size_t>(W), 0);
@@ -292,8 +285,7 @@ void renderCcd(CcdContext& cc, std::array<std::vector<std::uint16_t>, 4>& raw, Q
             float* row = img.data() + static_cast<std::size_t>(y - 1) * W;
             for (int x = 1; x <= W; ++x) {
                 const double u = cc.place->centreX + (x - (W + 1) / 2.0);
-                const double r2 = (u * u + v * v) / (kVignettingRadius * kVignettingRadius);
-                const double illum = (1 - 0.06 * r2) * (1 + tilt * u / kVignettingRadius);
+                const double illum = paucam::illumination(u, v, tilt);
                 const float val = static_cast<float>((base + row[x - 1]) * illum) * response[x - 1];
                 row[x - 1] = val;
                 if (val > kFullWell) saturated[x - 1] = 1;
@@ -386,21 +378,17 @@ std::vector<float> flatResponse(paucam::Geometry g, int ccd, const paucam::Filte
     const auto& place = paucam::placements().at(static_cast<std::size_t>(ccd - 1));
     const int W = l.ccdWidth, H = l.ccdHeight;
     const auto bad = badColumns(l);
+    const double tilt = paucam::illuminationTilt(f);
     std::vector<float> out(static_cast<std::size_t>(W) * H), response(static_cast<std::size_t>(W));
     for (int y = 1; y <= H; ++y) {
         responseRow(ccd, y, bad, response);
         const double v = place.centreY + (y - (H + 1) / 2.0);
         for (int x = 1; x <= W; ++x) {
             const double u = place.centreX + (x - (W + 1) / 2.0);
-            out[static_cast<std::size_t>(y - 1) * W + x - 1] = static_cast<float>(illumination(u, v, f)) * response[x - 1];
+            out[static_cast<std::size_t>(y - 1) * W + x - 1] = static_cast<float>(paucam::illumination(u, v, tilt)) * response[x - 1];
         }
     }
     return out;
-}
-
-double illumination(double u, double v, const paucam::Filter& f) {
-    const double r2 = (u * u + v * v) / (kVignettingRadius * kVignettingRadius);
-    return (1 - 0.06 * r2) * (1 + filterTilt(f) * u / kVignettingRadius);
 }
 
 SkyCatalog skyForNight(const NightOptions& o) {
@@ -422,7 +410,11 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
         const auto truth = wcs::Wcs::tan({0, 0}, {e.trueRa, e.trueDec}, -scale * std::cos(rho), scale * std::sin(rho),
                                          scale * std::sin(rho), scale * std::cos(rho));
         std::vector<wcs::Sky> s;
-        for (const auto& st : sky.stars) s.push_back({st.ra, st.dec});
+        // The stars where they are on the night: the catalogue's positions (epoch
+        // kCatalogueEpoch) moved by their proper motions.
+        const double years = 2000 + (e.mjd - 51544.5) / 365.25 - kCatalogueEpoch;
+        for (const auto& st : sky.stars)
+            s.push_back({st.ra + st.pmra * years / 3.6e6 / std::cos(st.dec * kDeg), st.dec + st.pmdec * years / 3.6e6});
         starPos = truth.skyToPixel(s);
         s.clear();
         for (const auto& g : sky.galaxies) s.push_back({g.ra, g.dec});

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,14 @@ class TaskRegistry;
 }
 
 namespace paudm::pipelines::pixelsim {
+
+/// A science exposure made bad on purpose, for the tests of the pipeline and the report:
+/// what is given replaces what the night's weather would have made.
+struct BadExposure {
+    std::optional<double> transparency; ///< clouds: the fraction of light let through
+    std::optional<double> defocusFwhm;  ///< arcsec added in quadrature to the seeing
+    std::optional<double> seeing;       ///< arcsec at 500 nm at the zenith
+};
 
 struct NightOptions {
     std::string buffer;  ///< the observatory buffer: the obs set folder is created in it
@@ -55,6 +64,8 @@ struct NightOptions {
     /// The night's median seeing (FWHM at 500 nm at the zenith, arcsec) instead of a
     /// random one: the exposures still vary around it through the night.
     std::optional<double> seeing;
+    /// Science exposures (0-based, in order of the night) made bad on purpose.
+    std::map<int, BadExposure> badScience;
 };
 
 /// What the night was like at one exposure (also the truth written for it).
@@ -135,9 +146,8 @@ BiasStructure biasStructure(paucam::Geometry geometry, int ccd, int amp);
 /// columns are not a response (they add charge): see the truth's bad_columns.
 std::vector<float> flatResponse(paucam::Geometry geometry, int ccd, const paucam::Filter& filter);
 
-/// Focal-plane illumination (vignetting and a filter-dependent tilt) at focal-plane
-/// pixel (u, v); flats and sky are multiplied by it. Exposed for the tests.
-double illumination(double u, double v, const paucam::Filter& f);
+/// Focal-plane illumination: the instrument's (paucam::illumination).
+using paucam::illumination;
 /// Electrons per second per pixel of dark-sky background in a filter, before the twilight
 /// and moonlight terms.
 double darkSkyRate(const paucam::Filter& f);

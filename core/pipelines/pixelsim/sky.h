@@ -29,6 +29,9 @@ struct SkyOptions {
     double galaxyMagLimit = 23.0;
 };
 
+/// The epoch (Julian year) of the catalogue's star positions (ref_star.epoch).
+constexpr double kCatalogueEpoch = 2016.0;
+
 struct Star {
     std::int64_t sourceId = 0;
     double ra = 0, dec = 0;  ///< deg

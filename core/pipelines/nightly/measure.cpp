@@ -1,0 +1,222 @@
+#include "pipelines/nightly/measure.h"
+
+#include "db/connection.h"
+#include "jobs/config_values.h"
+#include "pipelines/paucam.h"
+#include "reduction/statistics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <span>
+
+namespace paudm::pipelines::nightly {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kDeg = std::numbers::pi / 180;
+
+double median(std::vector<float> v) {
+    std::vector<double> d(v.begin(), v.end());
+    return d.empty() ? 0 : reduction::medianInPlace(std::span<double>(d));
+}
+} // namespace
+
+QJsonObject measureDefaults() {
+    const MeasureOptions o;
+    return {
+        {"back_size", o.background.mesh},
+        {"back_filtersize", o.background.filter},
+        {"detect_threshold", o.detection.threshold},
+        {"detect_minarea", o.detection.minArea},
+        {"deblend_contrast", o.detection.deblendContrast},
+        {"psf_min_snr", o.psf.minSnr},
+        {"astro_search_radius", o.astrometry.searchRadius},
+        {"astro_max_rotation", o.astrometry.maxRotationDeg},
+        {"astro_min_stars", o.astrometry.minStars},
+        {"zp_min_stars", o.zpMinStars},
+        {"zp_clip", o.zpClip},
+    };
+}
+
+MeasureOptions measureOptionsOf(const QJsonObject& c) {
+    MeasureOptions o;
+    o.background.mesh = jobs::configCount(c, "back_size", o.background.mesh, 8, 1024);
+    o.background.filter = jobs::configCount(c, "back_filtersize", o.background.filter, 1, 15);
+    o.detection.threshold = jobs::configReal(c, "detect_threshold", o.detection.threshold);
+    o.detection.minArea = jobs::configCount(c, "detect_minarea", o.detection.minArea, 1, 1000);
+    o.detection.deblendContrast = jobs::configReal(c, "deblend_contrast", o.detection.deblendContrast);
+    o.psf.minSnr = jobs::configReal(c, "psf_min_snr", o.psf.minSnr);
+    o.astrometry.searchRadius = jobs::configReal(c, "astro_search_radius", o.astrometry.searchRadius);
+    o.astrometry.maxRotationDeg = jobs::configReal(c, "astro_max_rotation", o.astrometry.maxRotationDeg);
+    o.astrometry.minStars = jobs::configCount(c, "astro_min_stars", o.astrometry.minStars, 3, 100000);
+    o.astrometry.pixelScale = paucam::kPixelScale;
+    o.zpMinStars = jobs::configCount(c, "zp_min_stars", o.zpMinStars, 1, 100000);
+    o.zpClip = jobs::configReal(c, "zp_clip", o.zpClip);
+    return o;
+}
+
+CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& o) {
+    CcdMeasurement out;
+    reduction::Background bkg = reduction::measureBackground(image, mask, o.background);
+    out.skyLevel = median(bkg.meshLevel);
+    out.skyRms = median(bkg.meshRms);
+    const reduction::MeasuredImage m(image, bkg, mask);
+    // The PSF first, from a quick detection of the bright sources; then the detection
+    // proper through a filter matched to it.
+    reduction::DetectionOptions seed = o.detection;
+    seed.threshold = std::max(o.psfSeedThreshold, o.detection.threshold);
+    reduction::PsfModel first = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), m.detect(seed), o.psf);
+    reduction::DetectionOptions full = o.detection;
+    if (first.ok()) full.kernelFwhm = first.fwhm;
+    std::vector<reduction::Source> sources = m.detect(full);
+    out.psf = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), sources, o.psf);
+    if (!out.psf.ok() && first.ok()) {
+        // Too few isolated stars among all the sources: the bright ones alone say it.
+        out.psf = first;
+        out.psf.starIndices.clear();
+    }
+    reduction::PsfModel apertures = out.psf;
+    if (!(apertures.stars > 0 && apertures.fwhm > 0)) {
+        // No star to fit (a sparse or defocused CCD): the apertures take their size from
+        // the most compact bright sources instead, the lower quartile of their half-light
+        // radii as a Moffat (beta 3) one's, FWHM = 1.584 r50. The CCD keeps its status
+        // (few_stars) and no psf_fwhm.
+        std::vector<double> r50;
+        for (const auto& s : sources)
+            if (s.snr() >= o.calibrationMinSnr && !(s.flags & ~reduction::kSourceNeighbours) && s.fluxRadius > 0)
+                r50.push_back(s.fluxRadius);
+        if (r50.size() >= 3) {
+            std::nth_element(r50.begin(), r50.begin() + r50.size() / 4, r50.end());
+            apertures.beta = 3;
+            apertures.fwhm = 1.584 * r50[r50.size() / 4];
+            apertures.alpha = apertures.fwhm / (2 * std::sqrt(std::pow(2.0, 1 / apertures.beta) - 1));
+        }
+    }
+    const bool havePsf = apertures.fwhm > 0 && apertures.alpha > 0;
+    const double radius = havePsf ? o.apertureFwhm * apertures.fwhm : 0;
+    const double correction = havePsf ? 1 / reduction::moffatEnclosed(apertures.alpha, apertures.beta, radius) : kNaN;
+    out.detections.reserve(sources.size());
+    for (const auto& s : sources) {
+        Detection d;
+        d.source = s;
+        d.fluxPsf = d.fluxErrPsf = d.spread = d.spreadErr = kNaN;
+        d.apFlux = d.apErr = kNaN;
+        d.ra = d.dec = kNaN;
+        if (havePsf) {
+            const auto p = reduction::psfPhotometry(m.subtracted(), m.rms(), m.ignored(), apertures, s.x, s.y);
+            if (p.ok) {
+                d.fluxPsf = p.flux;
+                d.fluxErrPsf = p.fluxErr;
+                d.spread = p.spread;
+                d.spreadErr = p.spreadErr;
+            }
+            if (s.snr() >= o.calibrationMinSnr) {
+                const auto a = m.circle(s.x, s.y, radius);
+                d.apFlux = a.flux * correction;
+                d.apErr = a.err * correction;
+            }
+        }
+        out.detections.push_back(d);
+    }
+    // Keep the meshes (for the product file) and let the full-size maps go.
+    bkg.level = {};
+    bkg.rms = {};
+    out.background = std::move(bkg);
+    return out;
+}
+
+void placeOnSky(std::vector<Detection>& detections, const std::optional<wcs::Wcs>& w) {
+    if (!w) {
+        for (auto& d : detections) d.ra = d.dec = kNaN;
+        return;
+    }
+    std::vector<wcs::Pixel> px;
+    px.reserve(detections.size());
+    for (const auto& d : detections) px.push_back({d.source.x + 1, d.source.y + 1});
+    const auto sky = w->pixelToSky(px);
+    for (std::size_t i = 0; i < detections.size(); ++i) {
+        detections[i].ra = sky[i].ra;
+        detections[i].dec = sky[i].dec;
+    }
+}
+
+double julianYear(double mjd) { return 2000 + (mjd - 51544.5) / 365.25; }
+
+double Reference::magnitude(std::size_t star, const std::string& filter) const {
+    const int nb = paucam::narrowBandIndex(filter);
+    static const char* broad[] = {"u", "g", "r", "i", "z", "Y"};
+    int k = nb;
+    if (k < 0)
+        for (int b = 0; b < 6; ++b)
+            if (filter == broad[b]) k = 40 + b;
+    if (k < 0 || star >= magnitudes.size() || static_cast<std::size_t>(k) >= magnitudes[star].size()) return kNaN;
+    return magnitudes[star][static_cast<std::size_t>(k)];
+}
+
+Reference loadReference(db::Connection& c, const std::vector<wcs::SkyBox>& boxes, double margin, double epochYear) {
+    Reference ref;
+    if (boxes.empty()) return ref;
+    double decMin = 90, decMax = -90;
+    for (const auto& b : boxes) {
+        decMin = std::min(decMin, b.decMin);
+        decMax = std::max(decMax, b.decMax);
+    }
+    decMin -= margin / 3600;
+    decMax += margin / 3600;
+    // Right ascension per box (a box may straddle 0 h: then raMin > raMax), widened by the
+    // margin at the box's worst declination.
+    std::string where;
+    std::vector<double> lims;
+    for (const auto& b : boxes) {
+        const double cosd = std::max(0.01, std::cos(std::max(std::fabs(decMin), std::fabs(decMax)) * kDeg));
+        lims.push_back(std::fmod(b.raMin - margin / 3600 / cosd + 360, 360));
+        lims.push_back(std::fmod(b.raMax + margin / 3600 / cosd + 360, 360));
+    }
+    // One query over the union: the stars within the declination band and any box's RA.
+    const auto r = c.query(
+        "SELECT id, catalogue, ra, dec, coalesce(pmra, 0), coalesce(pmdec, 0), epoch, "
+        "array_to_string(coalesce(mag_nb, '{}'::real[]) || ARRAY[mag_u, mag_g, mag_r, mag_i, mag_z, mag_y], ',', '') "
+        "FROM ref_star s WHERE dec BETWEEN $1 AND $2 AND EXISTS (SELECT 1 FROM unnest($3::float8[], $4::float8[]) "
+        "AS b(lo, hi) WHERE CASE WHEN b.lo <= b.hi THEN s.ra BETWEEN b.lo AND b.hi ELSE s.ra >= b.lo OR s.ra <= b.hi END) "
+        "ORDER BY id",
+        decMin, decMax,
+        [&] {
+            std::vector<std::optional<std::string>> v;
+            for (std::size_t i = 0; i < lims.size(); i += 2) v.push_back(db::toParam(lims[i]));
+            return v;
+        }(),
+        [&] {
+            std::vector<std::optional<std::string>> v;
+            for (std::size_t i = 1; i < lims.size(); i += 2) v.push_back(db::toParam(lims[i]));
+            return v;
+        }());
+    for (int i = 0; i < r.size(); ++i) {
+        const double ra = r.toDouble(i, 2), dec = r.toDouble(i, 3);
+        const double years = epochYear - r.toDouble(i, 6);
+        reduction::RefStar s;
+        s.dec = dec + r.toDouble(i, 5) * years / 3.6e6;
+        s.ra = std::fmod(ra + r.toDouble(i, 4) * years / 3.6e6 / std::max(1e-6, std::cos(dec * kDeg)) + 360, 360);
+        s.id = r.toInt(i, 0);
+        // The narrow bands may be missing as a whole (a broad-band catalogue): pad them.
+        std::vector<float> mags;
+        const std::string_view text = r.text(i, 7);
+        std::size_t start = 0;
+        while (start <= text.size()) {
+            const std::size_t end = std::min(text.find(',', start), text.size());
+            const std::string item(text.substr(start, end - start));
+            mags.push_back(item.empty() ? std::numeric_limits<float>::quiet_NaN() : std::stof(item));
+            start = end + 1;
+        }
+        if (mags.size() == 6) mags.insert(mags.begin(), 40, std::numeric_limits<float>::quiet_NaN());
+        s.mag = mags.size() > 42 ? mags[42] : kNaN; // r
+        if (ref.catalogue.empty()) ref.catalogue = std::string(r.text(i, 1));
+        ref.stars.push_back(s);
+        ref.rowIds.push_back(s.id);
+        ref.magnitudes.push_back(std::move(mags));
+    }
+    return ref;
+}
+
+} // namespace paudm::pipelines::nightly

@@ -1,0 +1,79 @@
+#pragma once
+// The measuring half of single_epoch, on the pixels the detrending left in memory: per
+// CCD the background, the sources and the PSF; per mosaic the astrometric solution
+// against the reference stars and, per CCD, the photometric zero point.
+#include "reduction/astrometry.h"
+#include "reduction/photometry.h"
+#include "reduction/psf.h"
+#include "reduction/sources.h"
+#include "wcs/wcs.h"
+
+#include <QJsonObject>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace paudm::db {
+class Connection;
+}
+
+namespace paudm::pipelines::nightly {
+
+struct MeasureOptions {
+    reduction::BackgroundOptions background;
+    reduction::DetectionOptions detection;
+    reduction::PsfOptions psf;
+    reduction::AstrometryOptions astrometry;
+    double psfSeedThreshold = 10; ///< sigma: the first, quick detection the PSF is measured on
+    double apertureFwhm = 2;      ///< radius of the calibration apertures, in PSF FWHMs
+    double calibrationMinSnr = 20;
+    int zpMinStars = 3;
+    double zpClip = 3;
+};
+
+/// Measurement options from a task configuration (keys detect_threshold, detect_minarea,
+/// back_size, psf_min_snr, astro_search_radius, astro_min_stars, zp_min_stars, ...).
+MeasureOptions measureOptionsOf(const QJsonObject& config);
+/// Those keys with their defaults, for the task's defaults.
+QJsonObject measureDefaults();
+
+/// One detection with what the catalogue keeps of it.
+struct Detection {
+    reduction::Source source;             ///< 0-based pixel coordinates
+    double fluxPsf = 0, fluxErrPsf = 0;   ///< NaN without a PSF
+    double spread = 0, spreadErr = 0;     ///< NaN without a PSF
+    double apFlux = 0, apErr = 0;         ///< aperture flux corrected to total; NaN if not measured
+    double ra = 0, dec = 0;               ///< NaN without a WCS
+};
+
+struct CcdMeasurement {
+    double skyLevel = 0, skyRms = 0;  ///< median of the background and its noise maps (image units)
+    reduction::Background background; ///< meshes only: the full-size maps are let go
+    reduction::PsfModel psf;
+    std::vector<Detection> detections;
+};
+
+/// Background, detection, PSF and photometry of one reduced CCD (electrons; `mask` the
+/// detrending's bit mask).
+CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& options);
+
+/// Sky positions of the detections through `wcs` (NaN without one).
+void placeOnSky(std::vector<Detection>& detections, const std::optional<wcs::Wcs>& wcs);
+
+/// The reference stars that may fall on a mosaic (its CCDs' header footprints widened by
+/// the astrometry's search radius), moved by their proper motions to `epochYear`.
+struct Reference {
+    std::string catalogue;
+    std::vector<reduction::RefStar> stars;
+    std::vector<std::int64_t> rowIds;               ///< ref_star.id
+    std::vector<std::vector<float>> magnitudes;      ///< per star: the 40 narrow bands then u g r i z Y (NaN if absent)
+    /// The star's magnitude in a filter (NaN where the catalogue has none).
+    double magnitude(std::size_t star, const std::string& filter) const;
+};
+Reference loadReference(db::Connection& c, const std::vector<wcs::SkyBox>& boxes, double marginArcsec, double epochYear);
+
+/// A Julian year from an MJD.
+double julianYear(double mjd);
+
+} // namespace paudm::pipelines::nightly
