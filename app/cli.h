@@ -27,6 +27,7 @@ int transferCommand(const QStringList& args, const Globals& globals);
 int bufferCommand(const QStringList& args, const Globals& globals);
 int nightCommand(const QStringList& args, const Globals& globals);
 int reduceCommand(const QStringList& args, const Globals& globals);
+int detectCommand(const QStringList& args, const Globals& globals);
 int reprocessCommand(const QStringList& args, const Globals& globals);
 
 // ---- shared by the commands

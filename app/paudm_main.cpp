@@ -33,6 +33,8 @@ const char* kCommands = R"TXT(Commands:
                           reduce registered obs sets again from the archive, as a new release
   reduce RAW --out OUT [--bias B] [--flat F]
                           detrend one raw frame by hand (any frame with BIASSEC/DATASEC/GAIN)
+  detect IMAGE[EXT] --out CSV
+                          background, sources and sky positions of one image, as single_epoch
   transfer --from BUFFER [--archive DIR] [--streams N]
                           copy the buffer's obs sets into the archive, verified, with a ledger
   buffer status | clean [--dry-run] [--min-age 5d]
@@ -58,6 +60,7 @@ Examples:
   paudm night --buffer buffer --archive archive
   paudm reprocess --night 2026-11-24 --release R2
   paudm reduce archive/raw/20261124_001/paucam.43450010.fits --out reduced.fits
+  paudm detect archive/red/R1/20261124_001/paucam.43450010.ccd07.fits --out ccd07.csv
   paudm buffer status --buffer buffer
 )TXT";
 
@@ -82,7 +85,7 @@ int main(int argc, char** argv) {
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
     parser.addPositionalArgument("command",
-                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess or reduce (see below)");
+                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess, reduce or detect (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -105,6 +108,10 @@ int main(int argc, char** argv) {
     if (command == "reduce") {
         paudm::reuseFreedPixelMemory();
         return paudm::cli::reduceCommand(rest.mid(1), globals);
+    }
+    if (command == "detect") {
+        paudm::reuseFreedPixelMemory();
+        return paudm::cli::detectCommand(rest.mid(1), globals);
     }
     if (command == "reprocess") return paudm::cli::reprocessCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));

@@ -123,7 +123,7 @@ PsfModel measurePsf(const FloatImage& image, const FloatImage& rms, const Mask& 
     std::vector<std::size_t> candidates;
     for (std::size_t k = 0; k < order.size(); ++k) {
         const Source& s = sources[order[k]];
-        if (s.flags || s.snr() < o.minSnr || s.elongation() > o.maxElongation || s.fluxRadius <= 0) continue;
+        if ((s.flags & ~kSourceNeighbours) || s.snr() < o.minSnr || s.elongation() > o.maxElongation || s.fluxRadius <= 0) continue;
         bool alone = true;
         for (std::size_t j = k; j-- > 0 && sources[order[j]].x > s.x - o.isolation && alone;)
             alone = std::hypot(sources[order[j]].x - s.x, sources[order[j]].y - s.y) >= o.isolation;

@@ -36,7 +36,7 @@ MoffatFit fitMoffat(const FloatImage& image, const FloatImage& rms, const Mask& 
                     double gain = 1);
 
 struct PsfOptions {
-    double minSnr = 50;       ///< stars at least this bright
+    double minSnr = 30;       ///< stars at least this bright
     double isolation = 8;     ///< pixels to the nearest other source
     double maxElongation = 1.4;
     int maxStars = 150;       ///< brightest candidates fitted

@@ -77,3 +77,31 @@ Reference loadReference(db::Connection& c, const std::vector<wcs::SkyBox>& boxes
 double julianYear(double mjd);
 
 } // namespace paudm::pipelines::nightly
+
+namespace paudm::pipelines::nightly {
+
+/// `paudm detect`: background, detection and (with a WCS) sky positions of one image,
+/// outside the pipeline.
+struct DetectFileOptions {
+    std::string path;             ///< FILE, FILE[N] (HDU number, 1 = primary) or FILE[EXTNAME]
+    std::string out;              ///< the CSV written
+    std::optional<double> gain;   ///< e- per pixel value (default: the header's GAIN, else 1)
+    MeasureOptions measure;
+};
+
+struct DetectFileReport {
+    std::string hdu;              ///< which HDU was measured
+    int width = 0, height = 0;
+    int detections = 0;
+    bool sky = false;             ///< positions on the sky written
+    double background = 0, noise = 0, fwhm = 0;
+    std::string psfStatus;
+};
+
+/// Writes OUT (RFC 4180 CSV: id,x,y,ra,dec,flux_auto,flux_err_auto,flux_psf,flux_err_psf,
+/// a,b,theta,elongation,flux_radius,spread_model,background,flags; x and y FITS, the first
+/// pixel's centre at 1,1; ra and dec empty without a WCS), under a temporary name renamed
+/// when complete. Our reduced CCD files' MASK extension is used when the image has one.
+DetectFileReport detectFile(const DetectFileOptions& options);
+
+} // namespace paudm::pipelines::nightly

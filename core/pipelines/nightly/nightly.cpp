@@ -764,7 +764,8 @@ MosaicCalibration calibrateMosaic(db::Connection& c, std::vector<CcdSummary>& su
         if (w) s.box = w->footprint(s.width, s.height);
     }
     // Zero points from the matched stars, per CCD.
-    constexpr int kBadForFlux = kBadForPosition | reduction::kSourceBlended | reduction::kSourceNeighbours;
+    // (Neighbours in the wide Kron aperture do not touch the 2-FWHM calibration aperture.)
+    constexpr int kBadForFlux = kBadForPosition | reduction::kSourceBlended;
     for (const auto& match : m.astro.matches) {
         const std::size_t k = ccdOf[static_cast<std::size_t>(match.ccdIndex)];
         const auto& d = summaries[k].measured->detections[match.source];
