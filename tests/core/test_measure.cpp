@@ -2,6 +2,7 @@
 // background, detection and centroids, SEP on several threads, the PSF, PSF fluxes and
 // spread model, the astrometric solution of a mosaic, the zero point.
 #include "common/random.h"
+#include "common/workers.h"
 #include "pipelines/paucam.h"
 #include "reduction/astrometry.h"
 #include "reduction/photometry.h"
@@ -12,7 +13,6 @@
 
 #include <cmath>
 #include <numbers>
-#include <thread>
 
 using namespace paudm;
 using namespace paudm::reduction;
@@ -178,9 +178,7 @@ private slots:
         std::vector<std::vector<double>> serial(4), parallel(4);
         for (int i = 0; i < 4; ++i) serial[static_cast<std::size_t>(i)] = catalogue(i);
         for (int round = 0; round < 3; ++round) {
-            std::vector<std::thread> threads;
-            for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { parallel[static_cast<std::size_t>(i)] = catalogue(i); });
-            for (auto& t : threads) t.join();
+            runWorkers(4, [&](int i, const WorkerGroup&) { parallel[static_cast<std::size_t>(i)] = catalogue(i); });
             for (int i = 0; i < 4; ++i) QCOMPARE(parallel[static_cast<std::size_t>(i)], serial[static_cast<std::size_t>(i)]);
         }
         QVERIFY(serial[0].size() > 3 * 200);

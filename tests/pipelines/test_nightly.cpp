@@ -3,7 +3,7 @@
 // against the flat-field response and the bad columns, the masks against the injected
 // cosmic rays, the stars and the saturated pixels, the detrended sky's flatness; then the
 // nights that lack calibrations, re-runs and reprocessing, and bad input.
-#include "jobtest.h"
+#include "nightly_support.h"
 
 #include "archive/obs_set.h"
 #include "common/random.h"
@@ -38,95 +38,6 @@ namespace pc = paudm::pipelines::paucam;
 namespace ps = paudm::pipelines::pixelsim;
 namespace fs = std::filesystem;
 
-namespace {
-
-constexpr const char* kRelease = "R1";
-
-QJsonObject readJson(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) throw Error("cannot read " + path);
-    return QJsonDocument::fromJson(f.readAll()).object();
-}
-
-/// A reduced CCD: image, mask, header values.
-struct ReducedCcd {
-    reduction::FloatImage image;
-    reduction::Mask mask;
-    double skyLevel = 0;
-};
-
-ReducedCcd readReduced(const std::string& path) {
-    auto f = fits::File::open(path);
-    ReducedCcd r;
-    const auto info = f.imageInfo();
-    r.image = reduction::FloatImage(static_cast<int>(info.axes[0]), static_cast<int>(info.axes[1]));
-    r.image.pixels = f.readImage<float>();
-    r.skyLevel = f.requireDouble("SKYLEVEL");
-    f.moveTo(3);
-    r.mask = reduction::Mask(r.image.width, r.image.height);
-    r.mask.pixels = f.readImage<std::uint8_t>();
-    return r;
-}
-
-/// A night through the engine, as `paudm night` does it: transfer, register, nightly.
-void runNight(const std::string& conninfo, const std::string& buffer, const std::string& archive) {
-    db::Connection c = db::Connection::open(conninfo);
-    jobs::NewJob t;
-    t.name = "transfer";
-    t.config = {{"buffer", QString::fromStdString(buffer)}, {"archive", QString::fromStdString(archive)}};
-    jobs::JobStore(c).create(t, true);
-    runUntilIdle(conninfo, 2, 600);
-}
-
-std::int64_t count(db::Connection& c, const std::string& sql) { return c.exec(sql).toInt(0, 0); }
-
-QJsonObject jsonOf(db::Connection& c, const std::string& sql) {
-    const auto r = c.exec(sql);
-    if (r.size() == 0) return {};
-    return QJsonDocument::fromJson(QByteArray(r.text(0, 0).data(), static_cast<int>(r.text(0, 0).size()))).object();
-}
-
-/// Every file under `dir` (hidden ones too), relative, with its modification time.
-std::map<std::string, fs::file_time_type> filesUnder(const std::string& dir) {
-    std::map<std::string, fs::file_time_type> out;
-    if (!fs::exists(dir)) return out;
-    for (const auto& e : fs::recursive_directory_iterator(dir))
-        out[fs::relative(e.path(), dir).string()] = e.last_write_time();
-    return out;
-}
-
-struct Run {
-    int code = -1;
-    QString out, err;
-};
-
-/// The paudm command line on the test's database.
-Run runPaudm(const QStringList& args, const std::string& conninfo) {
-    QProcess p;
-    auto env = QProcessEnvironment::systemEnvironment();
-    env.insert("PAUDM_DB", QString::fromStdString(conninfo));
-    p.setProcessEnvironment(env);
-    p.start(PAUDM_EXE, args);
-    if (!p.waitForFinished(600000)) return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromLocal8Bit(p.readAllStandardOutput()),
-            QString::fromLocal8Bit(p.readAllStandardError())};
-}
-
-/// Pixels of a simulated cosmic-ray track, as the simulator drew it (0-based).
-std::vector<std::pair<int, int>> trackPixels(const QJsonObject& cr, int w, int h) {
-    const double x = cr["x"].toDouble(), y = cr["y"].toDouble(), x1 = cr["x_end"].toDouble(), y1 = cr["y_end"].toDouble();
-    const double len = std::hypot(x1 - x, y1 - y);
-    const int steps = 1 + static_cast<int>(len * 2);
-    std::vector<std::pair<int, int>> px;
-    for (int s = 0; s < steps; ++s) {
-        const double f = steps > 1 ? double(s) / (steps - 1) : 0;
-        const int cx = static_cast<int>(std::lround(x + f * (x1 - x))), cy = static_cast<int>(std::lround(y + f * (y1 - y)));
-        if (cx >= 1 && cy >= 1 && cx <= w && cy <= h) px.push_back({cx - 1, cy - 1});
-    }
-    return px;
-}
-
-} // namespace
 
 class TestNightly : public QObject {
     Q_OBJECT
@@ -148,21 +59,8 @@ private slots:
         conninfo_ = freshJobDatabase("t_nightly");
         archive_ = dir_.filePath("archive").toStdString();
         truth_ = dir_.filePath("truth").toStdString();
-        // Night A: its own calibrations, the best seeing the simulator makes (median 0.45"
-        // at 500 nm: about 1.5 px FWHM in the red), two narrow-band trays.
-        night_.buffer = dir_.filePath("bufferA").toStdString();
-        night_.night = "2026-11-24";
-        night_.truth = truth_;
-        night_.geometry = pc::Geometry::Small;
-        night_.bias = 4;
-        night_.flatsPerTray = 4;
-        night_.trays = {"FT_NB455_NB525", "FT_NB535_NB605"};
-        night_.science = 4;
-        night_.seeing = 0.45;
-        // A field as crowded as one at low galactic latitude (ten times COSMOS's stars):
-        // enough bright star peaks on small CCDs for "fewer than 1 % flagged" to mean something.
-        night_.sky.starDensity = 20000;
-        night_.threads = 2;
+        // Night A: its own calibrations, good seeing, a crowded field (see crowdedNight).
+        night_ = crowdedNight(dir_, truth_);
         a_ = ps::simulateNight(night_);
         {
             db::Connection c = db::Connection::open(conninfo_);
@@ -486,66 +384,6 @@ private slots:
     // saying so in their QC and output. The third tray has no master anywhere: its mosaic
     // fails with a message naming the tray, leaves no file, no staging folder and no row,
     // and the rest of the night is reduced all the same.
-    // paudm detect on a reduced CCD finds what single_epoch stored for it, at the same
-    // places on the sky; on an image without WCS, pixel positions in the FITS convention
-    // and empty sky columns; a missing HDU is an error that names it.
-    void detectByHand() {
-        db::Connection c = db::Connection::open(conninfo_);
-        const auto r = c.exec("SELECT m.filename, i.ccd_num, i.id, i.n_extracted FROM image i JOIN mosaic m ON m.id = i.mosaic_id "
-                              "WHERE m.kind = 'red_science' AND m.astro_status = 'ok' AND i.n_extracted > 5 "
-                              "ORDER BY m.filename, i.ccd_num LIMIT 1");
-        QCOMPARE(r.size(), 1);
-        const std::string path = reducedDir(a_.obsSet) + "/" +
-                                 pipelines::nightly::reducedCcdName(std::string(r.text(0, 0)), static_cast<int>(r.toInt(0, 1)));
-        const QString csv = dir_.filePath("detect.csv");
-        const Run run = runPaudm({"detect", QString::fromStdString(path), "--out", csv}, conninfo_);
-        QVERIFY2(run.code == 0, qPrintable(run.err));
-        QFile f(csv);
-        QVERIFY(f.open(QIODevice::ReadOnly));
-        const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
-        QVERIFY(lines.first().startsWith("id,x,y,ra,dec,flux_auto,flux_err_auto,"));
-        QCOMPARE(lines.size() - 1, static_cast<int>(r.toInt(0, 3)));
-        const auto det = c.query("SELECT x, y, ra, dec FROM detection WHERE image_id = $1", r.toInt(0, 2));
-        int same = 0;
-        for (int i = 1; i < lines.size(); ++i) {
-            const QStringList v = lines[i].split(',');
-            for (int k = 0; k < det.size(); ++k)
-                if (std::fabs(det.toDouble(k, 0) - v[1].toDouble()) < 1e-4 && std::fabs(det.toDouble(k, 1) - v[2].toDouble()) < 1e-4 &&
-                    std::fabs(det.toDouble(k, 2) - v[3].toDouble()) < 1e-7 && std::fabs(det.toDouble(k, 3) - v[4].toDouble()) < 1e-7) {
-                    ++same;
-                    break;
-                }
-        }
-        QCOMPARE(same, lines.size() - 1);
-        // No WCS: one star at 0-based (40, 30) is at FITS (41, 31).
-        const std::string plain = dir_.filePath("plain.fits").toStdString();
-        {
-            std::vector<float> px(128 * 96, 100.0f);
-            Rng rng = Rng::stream({77});
-            for (int y = 0; y < 96; ++y)
-                for (int x = 0; x < 128; ++x) {
-                    const double r2 = (x - 40.0) * (x - 40.0) + (y - 30.0) * (y - 30.0);
-                    px[static_cast<std::size_t>(y) * 128 + x] += static_cast<float>(5000 * std::exp(-r2 / (2 * 1.5 * 1.5)) + rng.normal(0, 10));
-                }
-            auto out = fits::File::create(plain, true);
-            out.appendImage<float>({128, 96}, px);
-            out.close();
-        }
-        const Run bare = runPaudm({"detect", QString::fromStdString(plain), "--out", csv}, conninfo_);
-        QVERIFY2(bare.code == 0, qPrintable(bare.err));
-        QVERIFY2(bare.out.contains("no WCS"), qPrintable(bare.out));
-        QVERIFY(f.open(QIODevice::ReadOnly) || (f.close(), f.open(QIODevice::ReadOnly)));
-        f.seek(0);
-        const QStringList rows = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
-        QCOMPARE(rows.size(), 2);
-        const QStringList v = rows[1].split(',');
-        QVERIFY2(std::fabs(v[1].toDouble() - 41) < 0.05 && std::fabs(v[2].toDouble() - 31) < 0.05, qPrintable(rows[1]));
-        QVERIFY(v[3].isEmpty() && v[4].isEmpty());
-        const Run missing = runPaudm({"detect", QString::fromStdString(plain) + "[9]", "--out", csv}, conninfo_);
-        QVERIFY(missing.code != 0);
-        QVERIFY2(missing.err.contains("no HDU 9"), qPrintable(missing.err));
-    }
-
     void nightWithoutItsOwnCalibrations() {
         ps::NightOptions b = night_;
         b.buffer = dir_.filePath("bufferB").toStdString();

@@ -239,7 +239,13 @@ void writeReducedCcd(const std::string& path, const ReducedCcdFile& c, const Pro
 
 void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fitted, const std::vector<CarriedCard>& cards) {
     auto f = fits::File::open(path, true);
-    const std::string header = fitted ? fitted->toHeader() : std::string();
+    // The keywords only: the first write left wcslib's COMMENT card, which would repeat.
+    std::string header;
+    if (fitted) {
+        const std::string all = fitted->toHeader();
+        for (std::size_t i = 0; i + 80 <= all.size(); i += 80)
+            if (all.compare(i, 8, "COMMENT ") != 0 && all.compare(i, 8, "HISTORY ") != 0) header += all.substr(i, 80);
+    }
     for (int h = 1; h <= f.hduCount(); ++h) {
         f.moveTo(h);
         const std::string ext = f.keyString("EXTNAME").value_or("");
@@ -248,7 +254,7 @@ void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fi
             // (a PC matrix beside a new CD, say) is left to confuse a reader.
             for (const char* k : {"CTYPE1", "CTYPE2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1",
                                   "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2", "CROTA2", "CUNIT1",
-                                  "CUNIT2", "LONPOLE", "LATPOLE", "RADESYS", "EQUINOX", "WCSAXES"})
+                                  "CUNIT2", "LONPOLE", "LATPOLE", "WCSAXES"})
                 while (f.deleteKey(k)) {
                 }
             f.writeCards(header);

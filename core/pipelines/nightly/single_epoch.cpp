@@ -1,0 +1,667 @@
+// single_epoch: one science mosaic detrended and measured, CCD by CCD on the pixels in
+// memory, then calibrated as a whole (astrometry, zero points), its products written and
+// its rows inserted together.
+#include "pipelines/nightly/steps.h"
+
+#include "archive/obs_set.h"
+#include "common/workers.h"
+#include "db/connection.h"
+#include "jobs/config_values.h"
+#include "pipelines/paucam.h"
+#include "reduction/statistics.h"
+
+#include <QJsonArray>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <span>
+
+namespace paudm::pipelines::nightly {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// What single_epoch keeps of one CCD once its file is written: numbers, not pixels.
+struct CcdSummary {
+    int ccd = 0;
+    std::string filter;
+    long long pixels = 0, saturated = 0, cosmic = 0, masked = 0;
+    int cosmicGroups = 0;
+    double skyLevel = 0, readNoise = 0, maxReadNoise = 0;
+    int width = 0, height = 0;
+    std::optional<wcs::SkyBox> box;
+    reduction::CcdSharpness stars; ///< for the mosaic's star test (deferred: nothing written)
+    std::optional<wcs::Wcs> headerWcs;
+    std::optional<CcdMeasurement> measured; ///< part 2, when measuring
+};
+
+/// Detrends one CCD, measures it (background, sources, PSF) on the same pixels, and writes
+/// its file; what the mosaic's calibration needs stays in the summary.
+CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Options& o, const MasterRef& bias,
+                     const MasterRef& flat, const std::string& outPath, const Provenance& p,
+                     const std::vector<CarriedCard>& primary, const std::optional<reduction::Sharpness>& sharpness,
+                     bool defer, const std::atomic<bool>* cancelled) {
+    RawCcd r = loadCcd(raw, layout, ccd, o.overscan);
+    const int w = r.electrons.width, h = r.electrons.height;
+    const auto mb = readMasterBiasCcd(bias.path, ccd, w, h);
+    const auto mf = readMasterFlatCcd(flat.path, ccd, w, h);
+    reduction::DetrendInputs in;
+    in.electrons = &r.electrons;
+    in.saturated = &r.saturated;
+    in.bias = &mb.image;
+    in.flat = &mf.flat.flat;
+    in.badPixels = &mf.flat.bad;
+    in.biasFrames = mb.frames;
+    in.flatRelativeVariance = reduction::flatRelativeVariance(mf.frames, mf.flat.level);
+    // The read noise the master bias measured, amplifier by amplifier (the header's where
+    // it has none).
+    for (const auto& a : r.amps) {
+        double rn = a.headerReadNoise.value_or(0);
+        for (const auto& m : mb.amplifiers)
+            if (m.det.xmin() == a.det.xmin() && m.det.ymin() == a.det.ymin()) rn = m.readNoise;
+        in.amplifiers.push_back({a.det, rn});
+    }
+    reduction::DetrendOptions opts = o.detrend;
+    opts.cosmics.satLevel = 1e30; // saturation comes from the raw values (SATURATE), already masked
+    opts.cosmics.sharpness = sharpness;
+    opts.cosmics.deferWithoutSharpness = defer;
+    const reduction::Detrended d = reduction::detrend(in, opts, cancelled);
+    if (d.image.empty()) throw Error("stopped: the job was aborted");
+    CcdSummary s;
+    s.stars = {d.cosmicInfo.needsSharpness, d.cosmicInfo.sharpnessSamples};
+    if (s.stars.deferred) return s;
+    s.ccd = ccd;
+    s.filter = mf.filter;
+    raw.moveTo(layout.amps[layout.ccds.at(ccd).front()].hdu);
+    if (auto f = raw.keyString("FILTER")) s.filter = *f;
+    s.pixels = static_cast<long long>(d.image.size());
+    s.saturated = d.saturated;
+    s.cosmic = d.cosmic;
+    s.masked = d.masked;
+    s.skyLevel = d.skyLevel;
+    s.width = w;
+    s.height = h;
+    // Cosmic-ray events: the 8-connected groups of flagged pixels.
+    {
+        reduction::Mask seen(w, h);
+        std::vector<std::size_t> stack;
+        for (std::size_t i = 0; i < d.mask.size(); ++i) {
+            if (!(d.mask.pixels[i] & reduction::kCosmicRay) || seen.pixels[i]) continue;
+            ++s.cosmicGroups;
+            stack.assign(1, i);
+            seen.pixels[i] = 1;
+            while (!stack.empty()) {
+                const std::size_t j = stack.back();
+                stack.pop_back();
+                const int x = static_cast<int>(j % w), y = static_cast<int>(j / w);
+                for (int dy = -1; dy <= 1; ++dy)
+                    for (int dx = -1; dx <= 1; ++dx) {
+                        const int ax = x + dx, ay = y + dy;
+                        if (ax < 0 || ay < 0 || ax >= w || ay >= h) continue;
+                        const std::size_t k = static_cast<std::size_t>(ay) * w + ax;
+                        if ((d.mask.pixels[k] & reduction::kCosmicRay) && !seen.pixels[k]) {
+                            seen.pixels[k] = 1;
+                            stack.push_back(k);
+                        }
+                    }
+            }
+        }
+    }
+    for (const auto& a : in.amplifiers) {
+        s.readNoise += a.readNoise / in.amplifiers.size();
+        s.maxReadNoise = std::max(s.maxReadNoise, a.readNoise);
+    }
+    ReducedCcdFile f;
+    f.ccd = ccd;
+    f.filter = s.filter;
+    f.data = &d;
+    f.wcs = r.wcs;
+    f.readNoise = s.readNoise;
+    f.maxReadNoise = s.maxReadNoise;
+    if (r.wcs) s.box = r.wcs->footprint(w, h);
+    s.headerWcs = r.wcs;
+    if (o.measure) {
+        s.measured = measureCcd(d.image, d.mask, o.measurement);
+        f.background = &s.measured->background;
+    }
+    writeReducedCcd(outPath, f, p, primary);
+    return s;
+}
+
+/// The mosaic's calibration, once all its CCDs are measured: astrometry against the
+/// reference stars, then per CCD the zero point from the matched stars.
+struct CcdCalibration {
+    std::optional<wcs::Wcs> fitted;
+    reduction::ZeroPoint zp;
+    double expectedZp = 0;      ///< above the atmosphere: the instrument's, times the CCD's illumination
+    double transparency = 0;    ///< NaN without a zero point
+    struct Star {
+        std::size_t detection, ref;
+        double mag;
+    };
+    std::vector<Star> stars;    ///< matched stars offered to the zero point (zp.used says which stayed)
+};
+
+/// The exposure, from the raw primary header.
+struct Exposure {
+    double mjd = 0, airmass = 1, expTime = 0;
+};
+
+Exposure exposureOf(fits::File& raw) {
+    raw.moveTo(1);
+    return {raw.keyDouble("MJD-OBS").value_or(0), raw.keyDouble("AIRMASS").value_or(1),
+            raw.keyDouble("EXPTIME").value_or(0)};
+}
+
+/// What the mosaic's rows and its QC both say of it, worked out once.
+struct MosaicSummary {
+    int measuredCcds = 0, psfOk = 0, calibrated = 0;
+    int fewestPsfStars = 0, fewestZpStars = 0;
+    std::vector<double> fwhm;         ///< arcsec, CCDs with PSF stars
+    std::vector<double> transparency; ///< CCDs with a zero point
+    std::vector<double> skyMag;       ///< mag/arcsec^2, CCDs with a zero point
+    std::vector<double> lost;         ///< expected zero point above the atmosphere minus the measured (mag)
+    std::string psfStatus, photoStatus;
+};
+
+struct MosaicCalibration {
+    Exposure exposure;
+    Reference reference;
+    reduction::AstroResult astro;
+    std::vector<CcdCalibration> ccds; ///< as the summaries
+    MosaicSummary summary;
+};
+
+double median(std::vector<double> v) {
+    return v.empty() ? std::numeric_limits<double>::quiet_NaN() : reduction::medianInPlace(std::span<double>(v));
+}
+double mean(const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return v.empty() ? std::numeric_limits<double>::quiet_NaN() : sum / v.size();
+}
+double standardDeviation(const std::vector<double>& v) {
+    if (v.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+    const double m = mean(v);
+    double s2 = 0;
+    for (double x : v) s2 += (x - m) * (x - m);
+    return std::sqrt(s2 / (v.size() - 1));
+}
+
+MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCalibration& m) {
+    MosaicSummary out;
+    out.fewestPsfStars = out.fewestZpStars = 1 << 30;
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        const auto& s = summaries[k];
+        if (!s.measured) continue;
+        ++out.measuredCcds;
+        const auto& psf = s.measured->psf;
+        out.psfOk += psf.ok();
+        if (psf.stars) out.fwhm.push_back(psf.fwhm * paucam::kPixelScale);
+        out.fewestPsfStars = std::min(out.fewestPsfStars, psf.stars);
+        const auto& cc = m.ccds[k];
+        if (!cc.zp.ok()) continue;
+        ++out.calibrated;
+        out.fewestZpStars = std::min(out.fewestZpStars, cc.zp.stars);
+        if (std::isfinite(cc.transparency)) out.transparency.push_back(cc.transparency);
+        if (std::isfinite(cc.expectedZp)) out.lost.push_back(cc.expectedZp - cc.zp.zp);
+        const double rate = s.measured->skyLevel / std::max(m.exposure.expTime, 1e-9);
+        if (rate > 0) out.skyMag.push_back(cc.zp.zp - 2.5 * std::log10(rate / (paucam::kPixelScale * paucam::kPixelScale)));
+    }
+    auto ofCcds = [&](int bad) {
+        return " (" + std::to_string(bad) + " of " + std::to_string(out.measuredCcds) + " CCDs)";
+    };
+    out.psfStatus = out.psfOk == out.measuredCcds ? "ok" : "few_stars" + ofCcds(out.measuredCcds - out.psfOk);
+    out.photoStatus = !m.astro.ok()                         ? "no_astrometry"
+                      : out.calibrated == out.measuredCcds ? "ok"
+                                                           : "few_stars" + ofCcds(out.measuredCcds - out.calibrated);
+    return out;
+}
+
+constexpr int kClippedFromZp = 256; ///< star_photometry.flags: left out of the zero point
+
+MosaicCalibration calibrateMosaic(db::Connection& c, std::vector<CcdSummary>& summaries, const Exposure& exposure,
+                                  const Options& o) {
+    MosaicCalibration m;
+    m.exposure = exposure;
+    m.ccds.resize(summaries.size());
+    std::vector<wcs::SkyBox> boxes;
+    for (const auto& s : summaries)
+        if (s.box) boxes.push_back(*s.box);
+    m.reference = loadReference(c, boxes, o.measurement.astrometry.searchRadius + 30, julianYear(m.exposure.mjd));
+    // Astrometry on the detections that can be trusted for position.
+    constexpr int kBadForPosition = reduction::kSourceSaturated | reduction::kSourceTruncated | reduction::kSourceMaskedCore;
+    std::vector<reduction::AstroCcd> acs;
+    std::vector<std::size_t> ccdOf; // AstroCcd -> summary
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        const auto& s = summaries[k];
+        if (!s.headerWcs || !s.measured) continue;
+        reduction::AstroCcd a{s.ccd, s.width, s.height, *s.headerWcs, {}};
+        const double sigmaPsf = (s.measured->psf.fwhm > 0 ? s.measured->psf.fwhm : 3.0) / 2.35482;
+        for (const auto& d : s.measured->detections) {
+            const double snr = d.source.snr();
+            if ((d.source.flags & kBadForPosition) || snr <= 0) {
+                a.sources.push_back({d.source.x + 1, d.source.y + 1, 0, 1}); // kept for the indices, never used
+                continue;
+            }
+            a.sources.push_back({d.source.x + 1, d.source.y + 1, snr, std::sqrt(2.0) * sigmaPsf / snr});
+        }
+        acs.push_back(std::move(a));
+        ccdOf.push_back(k);
+    }
+    if (acs.empty()) {
+        m.astro.status = "no_wcs";
+        m.astro.message = "no CCD has a WCS in its header to start from";
+    } else {
+        m.astro = reduction::solveAstrometry(acs, m.reference.stars, o.measurement.astrometry);
+    }
+    for (std::size_t i = 0; i < acs.size(); ++i)
+        if (m.astro.ok() && i < m.astro.fitted.size()) m.ccds[ccdOf[i]].fitted = m.astro.fitted[i];
+    // Sky positions and footprints through the best WCS each CCD has.
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        auto& s = summaries[k];
+        const auto& w = m.ccds[k].fitted ? m.ccds[k].fitted : s.headerWcs;
+        if (s.measured) placeOnSky(s.measured->detections, w);
+        if (w) s.box = w->footprint(s.width, s.height);
+    }
+    // Zero points from the matched stars, per CCD.
+    // (Neighbours in the wide Kron aperture do not touch the 2-FWHM calibration aperture.)
+    constexpr int kBadForFlux = kBadForPosition | reduction::kSourceBlended;
+    for (const auto& match : m.astro.matches) {
+        const std::size_t k = ccdOf[static_cast<std::size_t>(match.ccdIndex)];
+        const auto& d = summaries[k].measured->detections[match.source];
+        const double mag = m.reference.magnitude(match.ref, summaries[k].filter);
+        if ((d.source.flags & kBadForFlux) || !std::isfinite(d.apFlux) || !(d.apFlux > 0) || !std::isfinite(mag)) continue;
+        m.ccds[k].stars.push_back({match.source, match.ref, mag});
+    }
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        auto& cc = m.ccds[k];
+        const auto& s = summaries[k];
+        cc.transparency = std::numeric_limits<double>::quiet_NaN();
+        try {
+            const paucam::Filter& f = paucam::filter(s.filter);
+            const auto& place = paucam::placements().at(static_cast<std::size_t>(s.ccd - 1));
+            cc.expectedZp = paucam::zeroPoint(f) + 2.5 * std::log10(paucam::illumination(place.centreX, place.centreY, f));
+        } catch (const Error&) {
+            cc.expectedZp = std::numeric_limits<double>::quiet_NaN(); // not a PAUCam filter or CCD
+        }
+        if (!s.measured || !m.ccds[k].fitted) {
+            cc.zp.status = m.astro.ok() ? "not_measured" : "no_astrometry";
+            continue;
+        }
+        std::vector<reduction::CalibrationStar> stars;
+        for (const auto& st : cc.stars) {
+            const auto& d = s.measured->detections[st.detection];
+            stars.push_back({d.apFlux, d.apErr, st.mag});
+        }
+        cc.zp = reduction::zeroPoint(stars, m.exposure.expTime, o.measurement.zpMinStars, o.measurement.zpClip);
+        if (cc.zp.ok() && std::isfinite(cc.expectedZp)) {
+            const double extinction = paucam::extinction(paucam::filter(s.filter).centre) * m.exposure.airmass;
+            cc.transparency = std::pow(10.0, 0.4 * (cc.zp.zp - (cc.expectedZp - extinction)));
+        }
+    }
+    m.summary = summarise(summaries, m);
+    return m;
+}
+
+/// A database value for a measured number: NULL for NaN.
+db::Param numberOrNull(double v) { return std::isfinite(v) ? db::toParam(v) : db::Param(); }
+
+/// The phot_method row that says how the nightly pipeline measured (one per distinct set).
+int photMethodId(db::Connection& c, const MeasureOptions& o) {
+    char bkg[96], ext[160];
+    std::snprintf(bkg, sizeof bkg, "mesh %d px, median filter %d, sources masked and estimated again", o.background.mesh,
+                  o.background.filter);
+    std::snprintf(ext, sizeof ext, "matched filter %.1f sigma, %d px; aperture %.1f FWHM, annulus 6-8 FWHM, curve of growth",
+                  o.detection.threshold, o.detection.minArea, o.apertureFwhm);
+    const std::string code = "PAUdm nightly " PAUDM_VERSION ", SEP " + reduction::sepVersion();
+    // One statement, whoever else inserts the same row at the same time: the conflict
+    // updates nothing that matters and returns the row.
+    const auto r = c.query(
+        "INSERT INTO phot_method (background_method, background_parameter, extraction_code, extraction_method, "
+        "extraction_parameter, comments) VALUES ('sextractor_mesh', $1, $2, 'aperture', $3, "
+        "'zero points of the nightly pipeline from matched reference stars') "
+        "ON CONFLICT (background_method, background_parameter, extraction_code, extraction_method, extraction_parameter) "
+        "DO UPDATE SET comments = excluded.comments RETURNING id",
+        std::string(bkg), code, std::string(ext));
+    return static_cast<int>(r.toInt(0, 0));
+}
+
+/// The measurement's rows: image columns, detections, star photometry and zero points, the
+/// mosaic's astrometric and photometric summary. Inside the caller's transaction; one
+/// statement per table.
+void insertMeasurements(db::Connection& c, std::int64_t mosaicId, const std::vector<CcdSummary>& summaries,
+                        const MosaicCalibration& m, const Options& o) {
+    std::map<int, std::int64_t> imageOfCcd;
+    {
+        const auto r = c.query("SELECT ccd_num, id FROM image WHERE mosaic_id = $1", mosaicId);
+        for (int i = 0; i < r.size(); ++i) imageOfCcd[static_cast<int>(r.toInt(i, 0))] = r.toInt(i, 1);
+    }
+    using Column = std::vector<std::optional<std::string>>;
+    const double t = std::max(m.exposure.expTime, 1e-9);
+    {
+        Column id, bkg, bkgStd, n, fit, fwhm, stars, transparency, zp, zpErr, zpStars;
+        for (std::size_t k = 0; k < summaries.size(); ++k) {
+            const auto& s = summaries[k];
+            if (!s.measured) continue;
+            const auto& cc = m.ccds[k];
+            const auto& psf = s.measured->psf;
+            const bool ok = cc.zp.ok();
+            id.push_back(db::toParam(imageOfCcd.at(s.ccd)));
+            bkg.push_back(db::toParam(s.measured->skyLevel / t));
+            bkgStd.push_back(db::toParam(s.measured->skyRms / t));
+            n.push_back(db::toParam(static_cast<int>(s.measured->detections.size())));
+            fit.push_back(psf.stars ? db::toParam(psf.chi2) : db::Param());
+            fwhm.push_back(psf.stars ? db::toParam(psf.fwhm * paucam::kPixelScale) : db::Param());
+            stars.push_back(db::toParam(psf.stars));
+            transparency.push_back(numberOrNull(cc.transparency));
+            zp.push_back(ok ? db::toParam(cc.zp.zp) : db::Param());
+            zpErr.push_back(ok ? db::toParam(cc.zp.err) : db::Param());
+            zpStars.push_back(ok ? db::toParam(cc.zp.stars) : db::Param());
+        }
+        c.query("UPDATE image i SET bkg_mean = u.bkg, bkg_std = u.bstd, n_extracted = u.n, psf_fit = u.fit, "
+                "psf_fwhm = u.fwhm, psf_stars = u.stars, transparency = u.t, zp_nightly = u.zp, zp_nightly_err = u.zpe, "
+                "zp_nightly_stars = u.zps FROM unnest($1::bigint[], $2::real[], $3::real[], $4::int[], $5::real[], "
+                "$6::real[], $7::int[], $8::real[], $9::real[], $10::real[], $11::int[]) "
+                "AS u(id, bkg, bstd, n, fit, fwhm, stars, t, zp, zpe, zps) WHERE i.id = u.id",
+                id, bkg, bkgStd, n, fit, fwhm, stars, transparency, zp, zpErr, zpStars);
+    }
+    // Detections, all CCDs in one COPY.
+    std::size_t k = 0, i = 0;
+    c.copyIn("COPY detection (image_id, band, background, spread_model, spreaderr_model, flux_auto, flux_err_auto, "
+             "flux_psf, flux_err_psf, flags, elongation, ra, dec, x, y) FROM STDIN",
+             [&](std::string& buf) {
+                 for (; k < summaries.size() && buf.size() < (1 << 20); ++k, i = 0) {
+                     const auto& s = summaries[k];
+                     if (!s.measured) continue;
+                     const std::string image = std::to_string(imageOfCcd.at(s.ccd));
+                     for (; i < s.measured->detections.size(); ++i) {
+                         const Detection& d = s.measured->detections[i];
+                         const db::Param f[] = {image,
+                                                s.filter,
+                                                db::toParam(d.source.background),
+                                                numberOrNull(d.spread),
+                                                numberOrNull(d.spreadErr),
+                                                numberOrNull(d.source.fluxAuto),
+                                                numberOrNull(d.source.fluxErrAuto),
+                                                numberOrNull(d.fluxPsf),
+                                                numberOrNull(d.fluxErrPsf),
+                                                db::toParam(d.source.flags),
+                                                numberOrNull(d.source.elongation()),
+                                                numberOrNull(d.ra),
+                                                numberOrNull(d.dec),
+                                                db::toParam(d.source.x + 1),
+                                                db::toParam(d.source.y + 1)};
+                         for (std::size_t j = 0; j < std::size(f); ++j) {
+                             if (j) buf += '\t';
+                             db::Connection::appendCopyField(buf, f[j]);
+                         }
+                         buf += '\n';
+                     }
+                 }
+                 return k < summaries.size();
+             });
+    // The calibration stars and each CCD's zero point.
+    const int method = photMethodId(c, o.measurement);
+    Column image, ref, x, y, flux, err, bg, bgErr, flags, zpImage, zpT, zpValue, zpErr;
+    for (std::size_t j = 0; j < summaries.size(); ++j) {
+        const auto& s = summaries[j];
+        const auto& cc = m.ccds[j];
+        if (!s.measured) continue;
+        const auto imageId = db::toParam(imageOfCcd.at(s.ccd));
+        for (std::size_t n = 0; n < cc.stars.size(); ++n) {
+            const Detection& d = s.measured->detections[cc.stars[n].detection];
+            image.push_back(imageId);
+            ref.push_back(db::toParam(m.reference.rowIds[cc.stars[n].ref]));
+            x.push_back(db::toParam(d.source.x + 1));
+            y.push_back(db::toParam(d.source.y + 1));
+            flux.push_back(db::toParam(d.apFlux));
+            err.push_back(db::toParam(d.apErr));
+            bg.push_back(db::toParam(d.source.background));
+            bgErr.push_back(db::toParam(s.measured->skyRms));
+            const bool used = n < cc.zp.used.size() && cc.zp.used[n];
+            flags.push_back(db::toParam(d.source.flags | (used ? 0 : kClippedFromZp)));
+        }
+        if (cc.zp.ok()) {
+            zpImage.push_back(imageId);
+            zpT.push_back(numberOrNull(cc.transparency));
+            zpValue.push_back(db::toParam(cc.zp.zp));
+            zpErr.push_back(db::toParam(cc.zp.err));
+        }
+    }
+    c.query("INSERT INTO star_photometry (image_id, phot_method_id, ref_cat, ref_id, x_image, y_image, flux, flux_err, bg, "
+            "bg_err, flags) SELECT u.image, $1, $2, u.ref, u.x, u.y, u.flux, u.err, u.bg, u.bge, u.flags FROM "
+            "unnest($3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], "
+            "$10::float8[], $11::int[]) AS u(image, ref, x, y, flux, err, bg, bge, flags)",
+            method, m.reference.catalogue, image, ref, x, y, flux, err, bg, bgErr, flags);
+    c.query("INSERT INTO image_zp (image_id, phot_method_id, calib_method, transparency, zp, zp_error) "
+            "SELECT u.image, $1, 'nightly_ref_stars', u.t, u.zp, u.err FROM unnest($2::bigint[], $3::float8[], "
+            "$4::float8[], $5::float8[]) AS u(image, t, zp, err)",
+            method, zpImage, zpT, zpValue, zpErr);
+    // The mosaic.
+    const MosaicSummary& sum = m.summary;
+    const bool solved = m.astro.ok();
+    c.query("UPDATE mosaic SET astro_status = $2, astro_ref_cat = $3, astro_nstars = $4, astro_nstars_highsn = $5, "
+            "astro_ref_sigma = $6, astro_href_sigma = $7, astro_chi2 = $8, astro_contrast = $9, photo_status = $10, "
+            "psf_model_status = $11, mean_psf_fwhm = $12, extinction = $13, extinction_err = $14 WHERE id = $1",
+            mosaicId, m.astro.status, m.reference.catalogue.empty() ? db::Param() : db::toParam(m.reference.catalogue),
+            m.astro.nstars, solved ? db::toParam(m.astro.nstarsHighSnr) : db::Param(),
+            solved ? db::toParam(m.astro.refSigma) : db::Param(), solved ? db::toParam(m.astro.hrefSigma) : db::Param(),
+            solved ? db::toParam(m.astro.chi2) : db::Param(), db::toParam(m.astro.contrast), sum.photoStatus,
+            sum.psfStatus, numberOrNull(mean(sum.fwhm)), numberOrNull(mean(sum.lost)),
+            numberOrNull(standardDeviation(sum.lost)));
+}
+
+} // namespace
+
+void singleEpochRun(TaskContext& ctx) {
+    const Options o = optionsOf(ctx);
+    const int productionId = ctx.input()["production_id"].toInt();
+    const std::int64_t rawId = ctx.input()["mosaic_id"].toInteger();
+    const std::string file = ctx.input()["file"].toString().toStdString();
+    const std::string tray = ctx.input()["tray"].toString().toStdString();
+    if (rawId <= 0 || file.empty() || file.find('/') != std::string::npos)
+        throw PermanentError("single_epoch needs input mosaic_id and file (a raw mosaic of the obs set)");
+    db::Connection& c = ctx.db();
+    const ObsSetRow set = obsSetOf(c, o.obsSet);
+    const auto bias = findMaster(c, o, productionId, set, "master_bias", "");
+    const auto flat = findMaster(c, o, productionId, set, "master_flat", tray);
+    if (!bias || !flat) {
+        std::string missing =
+            !bias ? "no master bias (no bias frames in " + o.obsSet + ", none from an earlier night)" : "";
+        if (!flat)
+            missing += std::string(missing.empty() ? "" : ", and ") + "no master flat for " + tray + " (no flats of " +
+                       tray + " in " + o.obsSet + ", none from an earlier night)";
+        throw PermanentError("cannot reduce " + file + ": " + missing + " in release " + o.release);
+    }
+    OpenRaw raw = openRaw(rawPathOf(o, file));
+    const std::vector<CarriedCard> primary = carriedPrimaryCards(raw.file);
+    const Exposure exposure = exposureOf(raw.file);
+    const std::vector<int> ccds = ccdsOf(raw.layout);
+    const std::string dir = o.archive.reducedDir(o.release, o.obsSet);
+    // The CCD files are written in a hidden folder, then moved into place together: the
+    // products of an exposure are there whole or not at all.
+    const std::string staging = dir + "/." + reducedCcdName(file, 0) + ".partial-" + std::to_string(ctx.jobId());
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    struct Cleanup {
+        std::string path;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    } cleanup{staging};
+    Provenance p = provenanceOf(o, productionId);
+    p.extra.push_back({"RAWFILE", "raw/" + o.obsSet + "/" + file});
+    p.extra.push_back({"BIASFILE", bias->file});
+    p.extra.push_back({"FLATFILE", flat->file});
+    std::vector<CcdSummary> summaries(ccds.size());
+    reduction::withMosaicSharpness(
+        static_cast<int>(ccds.size()),
+        [&](int n, const std::function<void(int)>& work) { forEach(ctx, n, o.threads, work); },
+        [&](int k, const std::optional<reduction::Sharpness>& sharpness, bool defer) {
+            auto f = fits::File::open(raw.layout.path); // a fitsfile is never shared between threads
+            const int ccd = ccds[static_cast<std::size_t>(k)];
+            auto& s = summaries[static_cast<std::size_t>(k)];
+            s = reduceCcd(f, raw.layout, ccd, o, *bias, *flat, staging + "/" + reducedCcdName(file, ccd), p, primary,
+                          sharpness, defer, ctx.cancelledFlag());
+            return s.stars;
+        });
+    std::optional<MosaicCalibration> calibration;
+    if (o.measure) {
+        calibration = calibrateMosaic(c, summaries, exposure, o);
+        const auto& a = calibration->astro;
+        ctx.log(file + ": astrometry " + a.status + ": " + a.message);
+        // The solution into the reduced headers (and what became of it when there is none).
+        for (std::size_t k = 0; k < summaries.size(); ++k) {
+            const auto& cc = calibration->ccds[k];
+            char v[64];
+            std::vector<CarriedCard> cards{{"ASTROSTA", "'" + a.status + "'", "astrometric solution of the mosaic"}};
+            if (cc.fitted) {
+                std::snprintf(v, sizeof v, "%.4f", a.refSigma);
+                cards.push_back({"ASTRRMS", v, "rms of the residuals (arcsec)"});
+                cards.push_back({"ASTRNSTR", std::to_string(a.nstars), "stars matched in the mosaic"});
+                cards.push_back({"ASTRMODL", "'" + a.ccdModel[k < a.ccdModel.size() ? k : 0] + "'", "this CCD's correction"});
+                cards.push_back({"ASTRREF", "'" + calibration->reference.catalogue + "'", "reference catalogue"});
+            }
+            if (cc.zp.ok()) {
+                std::snprintf(v, sizeof v, "%.4f", cc.zp.zp);
+                cards.push_back({"MAGZP", v, "AB mag for 1 e-/s (matched reference stars)"});
+                std::snprintf(v, sizeof v, "%.4f", cc.zp.err);
+                cards.push_back({"MAGZPERR", v, "its uncertainty (mag)"});
+            }
+            updateReducedWcs(staging + "/" + reducedCcdName(file, summaries[k].ccd), cc.fitted, cards);
+        }
+    }
+    for (int ccd : ccds)
+        fs::rename(staging + "/" + reducedCcdName(file, ccd), dir + "/" + reducedCcdName(file, ccd));
+
+    // Rows and QC.
+    long long pixels = 0, saturated = 0, cosmic = 0, masked = 0, groups = 0;
+    double worstMasked = 0, worstSaturated = 0;
+    std::vector<ImageRow> rows;
+    std::vector<double> skies;
+    for (const auto& s : summaries) {
+        pixels += s.pixels;
+        saturated += s.saturated;
+        cosmic += s.cosmic;
+        masked += s.masked;
+        groups += s.cosmicGroups;
+        worstMasked = std::max(worstMasked, double(s.masked) / s.pixels);
+        worstSaturated = std::max(worstSaturated, double(s.saturated) / s.pixels);
+        skies.push_back(s.skyLevel);
+        ImageRow row;
+        row.imageNum = s.ccd;
+        row.ccd = s.ccd;
+        row.filename = reducedCcdName(file, s.ccd);
+        row.rdnoise = s.readNoise;
+        row.maxReadnoise = s.maxReadNoise;
+        row.naxis1 = s.width;
+        row.naxis2 = s.height;
+        row.saturateRatio = double(s.saturated) / s.pixels;
+        row.cosmicRatio = double(s.cosmic) / s.pixels;
+        row.box = s.box;
+        rows.push_back(row);
+    }
+    const bool earlier = bias->earlier || flat->earlier;
+    std::string status = "ok";
+    if (flat->earlier) status += ", master flat of " + flat->obsSet;
+    if (bias->earlier) status += ", master bias of " + bias->obsSet;
+    {
+        db::Transaction tx(c);
+        c.query("DELETE FROM mosaic WHERE production_id = $1 AND raw_mosaic_id = $2", productionId, rawId);
+        const auto r = c.query(
+            "INSERT INTO mosaic (obs_set_id, production_id, filename, archivepath, kind, raw_mosaic_id, date_obs, "
+            "time_obs, rjd_obs, ra, dec, equinox, airmass, exp_time, exp_num, filtertray, obs_title, instrument, "
+            "telfocus, amb_temp, humidity, pressure, wind_spd, wind_dir, guide_enabled, guide_fwhm, guide_var, "
+            "nextend, "
+            "detrend_status) "
+            "SELECT obs_set_id, $1, filename, $2, 'red_science', id, date_obs, time_obs, rjd_obs, ra, dec, equinox, "
+            "airmass, exp_time, exp_num, filtertray, obs_title, instrument, telfocus, amb_temp, humidity, pressure, "
+            "wind_spd, wind_dir, guide_enabled, guide_fwhm, guide_var, $3, $4 FROM mosaic WHERE id = $5 RETURNING id",
+            productionId, reducedPath(o), static_cast<int>(ccds.size()), status, rawId);
+        if (r.size() == 0) throw Error("raw mosaic " + std::to_string(rawId) + " (" + file + ") is not in PAUdb");
+        insertImages(c, r.toInt(0, 0), rawId, rows);
+        if (calibration) insertMeasurements(c, r.toInt(0, 0), summaries, *calibration, o);
+        notifyProducts(c, o.obsSet);
+        tx.commit();
+    }
+    const double area = pixels * kPixelAreaCm2;
+    ctx.check("masked_fraction", worstMasked, "fraction", file + ", worst CCD");
+    ctx.check("saturated_fraction", worstSaturated, "fraction", file + ", worst CCD");
+    // Hits per cm^2 per second of exposure (readout included: 30 s), against what the
+    // altitude of La Palma brings (about 0.025).
+    ctx.check("cosmic_ray_density", groups / area / std::max(1.0, exposure.expTime + 30), "cm^-2 s^-1", file);
+    ctx.check("calibration_from_earlier_night", earlier ? 1 : 0, "", status);
+    QJsonObject measured;
+    if (calibration) {
+        const MosaicCalibration& m = *calibration;
+        const MosaicSummary& sum = m.summary;
+        const std::string what = file + " (" + tray + ")";
+        if (!sum.fwhm.empty()) ctx.check("seeing_arcsec", median(sum.fwhm), "arcsec", what + ", median PSF FWHM of the CCDs");
+        ctx.check("psf_stars", sum.fewestPsfStars, "stars", what + ", CCD with the fewest");
+        ctx.check("astrometry_solved", m.astro.ok() ? 1 : 0, "", what + ": " + m.astro.status + ": " + m.astro.message);
+        if (m.astro.ok()) {
+            ctx.check("astro_rms_arcsec", m.astro.refSigma, "arcsec", what);
+            ctx.check("astro_stars", m.astro.nstars, "stars", what);
+        }
+        ctx.check("photometry_calibrated_fraction", sum.measuredCcds ? double(sum.calibrated) / sum.measuredCcds : 0,
+                  "fraction", what + ", CCDs with a zero point");
+        if (sum.calibrated) ctx.check("zero_point_stars", sum.fewestZpStars, "stars", what + ", CCD with the fewest");
+        if (!sum.transparency.empty()) {
+            ctx.check("transparency", median(sum.transparency), "fraction", what + ", median of the CCDs");
+            const auto [lo, hi] = std::minmax_element(sum.transparency.begin(), sum.transparency.end());
+            ctx.check("zero_point_scatter_mag", 2.5 * std::log10(*hi / *lo), "mag", what + ", spread of the CCDs' transparency");
+        }
+        if (!sum.skyMag.empty()) ctx.check("sky_mag_arcsec2", median(sum.skyMag), "mag/arcsec^2", what + ", median of the CCDs");
+        auto orNull = [](double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(); };
+        measured = QJsonObject{{"astro_status", QString::fromStdString(m.astro.status)},
+                               {"astro_message", QString::fromStdString(m.astro.message)},
+                               {"astro_rms_arcsec", m.astro.refSigma},
+                               {"astro_stars", m.astro.nstars},
+                               {"pointing_offset_east_arcsec", m.astro.offsetEast},
+                               {"pointing_offset_north_arcsec", m.astro.offsetNorth},
+                               {"rotation_deg", m.astro.rotationDeg},
+                               {"seeing_arcsec", orNull(median(sum.fwhm))},
+                               {"transparency", orNull(median(sum.transparency))},
+                               {"ccds_calibrated", sum.calibrated}};
+    }
+    QJsonArray ccdOut;
+    for (std::size_t k = 0; k < summaries.size(); ++k) {
+        const auto& s = summaries[k];
+        QJsonObject ccd{{"ccd", s.ccd},
+                        {"file", QString::fromStdString(reducedPath(o) + "/" + reducedCcdName(file, s.ccd))},
+                        {"sky_e", s.skyLevel},
+                        {"cosmic_rays", s.cosmicGroups},
+                        {"masked_fraction", double(s.masked) / s.pixels}};
+        if (s.measured) {
+            ccd["detections"] = static_cast<int>(s.measured->detections.size());
+            ccd["psf_fwhm_arcsec"] = s.measured->psf.fwhm * paucam::kPixelScale;
+            ccd["psf_status"] = QString::fromStdString(s.measured->psf.status);
+            const auto& cc = calibration->ccds[k];
+            ccd["zp_status"] = QString::fromStdString(cc.zp.status);
+            if (cc.zp.ok()) {
+                ccd["zp"] = cc.zp.zp;
+                ccd["zp_err"] = cc.zp.err;
+                ccd["zp_stars"] = cc.zp.stars;
+            }
+            if (std::isfinite(cc.transparency)) ccd["transparency"] = cc.transparency;
+        }
+        ccdOut.append(ccd);
+    }
+    ctx.setOutput({{"file", QString::fromStdString(file)},
+                   {"folder", QString::fromStdString(reducedPath(o))},
+                   {"master_bias", QString::fromStdString(bias->file)},
+                   {"master_flat", QString::fromStdString(flat->file)},
+                   {"calibration_from_earlier_night", earlier},
+                   {"detrend_status", QString::fromStdString(status)},
+                   {"sky_e", reduction::medianInPlace(std::span<double>(skies))},
+                   {"measured", measured},
+                   {"ccds", ccdOut}});
+}
+
+} // namespace paudm::pipelines::nightly
