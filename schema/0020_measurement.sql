@@ -24,7 +24,8 @@ COMMENT ON COLUMN image.transparency IS
     'the instrument in the CCD''s filter (times its median illumination) less the atmospheric extinction at the airmass';
 COMMENT ON COLUMN image.zp_nightly IS
     'Zero point (AB mag giving 1 e-/s on the reduced CCD) from the matched reference stars: their weighted, 3-sigma '
-    'clipped mean, aperture photometry within 2 FWHM corrected to total by the PSF';
+    'clipped mean, aperture photometry within 2 FWHM (local background 6 to 8 FWHM out) corrected to total light by '
+    'the PSF stars'' curve of growth';
 COMMENT ON COLUMN image.zp_nightly_err IS 'Uncertainty of zp_nightly (mag): the larger of the formal error and scatter / sqrt(n)';
 COMMENT ON COLUMN image.zp_nightly_stars IS 'Reference stars behind zp_nightly (after clipping)';
 
@@ -70,7 +71,8 @@ COMMENT ON COLUMN detection.x IS 'Windowed centroid, column (pixels, FITS: the f
 COMMENT ON COLUMN detection.y IS 'Windowed centroid, row (pixels, FITS: the first pixel''s centre is 1)';
 COMMENT ON COLUMN detection.zp_offset IS 'Empty: fluxes are in e-; image.zp_nightly turns them into magnitudes';
 
-COMMENT ON COLUMN star_photometry.flux IS 'Aperture flux of the reference star within 2 FWHM, corrected to total by the PSF (e-)';
+COMMENT ON COLUMN star_photometry.flux IS
+    'Aperture flux of the reference star within 2 FWHM, less the local background, corrected to total light (e-)';
 COMMENT ON COLUMN star_photometry.bg IS 'Local background under the star (e-/pixel)';
 COMMENT ON COLUMN star_photometry.flags IS 'The detection''s flags; bit 256: clipped from the zero point';
 COMMENT ON COLUMN image_zp.calib_method IS 'How the zero point was found: nightly_ref_stars (matched reference stars of the CCD)';

@@ -133,7 +133,7 @@ PsfModel measurePsf(const FloatImage& image, const FloatImage& rms, const Mask& 
     }
     // Stars are the tight sequence of the smallest half-light radii among bright sources:
     // the densest 0.1-pixel bin of the lower half, and those within 15 % of it.
-    if (candidates.size() < static_cast<std::size_t>(o.minStars)) {
+    if (candidates.empty()) {
         out.status = "few_stars";
         return out;
     }
@@ -166,35 +166,32 @@ PsfModel measurePsf(const FloatImage& image, const FloatImage& rms, const Mask& 
         const MoffatFit f = fitMoffat(image, rms, mask, sources[i].x, sources[i].y, half, gain);
         if (f.ok) fits.push_back({i, f});
     }
+    // Clip the FWHMs at 3 robust sigma; the model is the median star's. Fewer stars than
+    // minStars still give their median (a defocused or sparse CCD is not left without a
+    // size), under the status few_stars.
     std::vector<float> fw;
     for (const auto& f : fits) fw.push_back(static_cast<float>(f.fit.fwhm));
-    if (fw.size() < static_cast<std::size_t>(o.minStars)) {
-        out.status = "few_stars";
-        out.stars = static_cast<int>(fw.size());
-        return out;
+    std::vector<Fitted> kept = fits;
+    if (fw.size() >= 3) {
+        const double med = median(fw), spread = madStd(fw);
+        kept.clear();
+        for (const auto& f : fits)
+            if (std::fabs(f.fit.fwhm - med) <= 3 * std::max(spread, 1e-3 * med)) kept.push_back(f);
     }
-    const double med = median(fw), spread = madStd(fw);
-    std::vector<float> keptFwhm, keptChi2;
-    std::vector<Fitted> kept;
-    for (const auto& f : fits)
-        if (std::fabs(f.fit.fwhm - med) <= 3 * std::max(spread, 1e-3 * med)) {
-            kept.push_back(f);
-            keptFwhm.push_back(static_cast<float>(f.fit.fwhm));
-            keptChi2.push_back(static_cast<float>(f.fit.chi2));
-            out.starIndices.push_back(f.index);
-        }
     out.stars = static_cast<int>(kept.size());
-    if (out.stars < o.minStars) {
-        out.status = "few_stars";
-        return out;
+    out.status = out.stars >= o.minStars ? "ok" : "few_stars";
+    if (kept.empty()) return out;
+    std::vector<float> keptFwhm, keptChi2, betas;
+    for (const auto& f : kept) {
+        keptFwhm.push_back(static_cast<float>(f.fit.fwhm));
+        keptChi2.push_back(static_cast<float>(f.fit.chi2));
+        betas.push_back(static_cast<float>(f.fit.beta));
+        out.starIndices.push_back(f.index);
     }
-    out.status = "ok";
     out.fwhm = median(keptFwhm);
-    out.fwhmScatter = madStd(keptFwhm);
+    out.fwhmScatter = keptFwhm.size() > 1 ? madStd(keptFwhm) : 0;
     out.chi2 = median(keptChi2);
     // The model: the median beta, and the alpha that gives the median FWHM with it.
-    std::vector<float> betas;
-    for (const auto& f : kept) betas.push_back(static_cast<float>(f.fit.beta));
     out.beta = median(betas);
     out.alpha = out.fwhm / (2 * std::sqrt(std::pow(2.0, 1 / out.beta) - 1));
     return out;

@@ -36,7 +36,7 @@ MoffatFit fitMoffat(const FloatImage& image, const FloatImage& rms, const Mask& 
                     double gain = 1);
 
 struct PsfOptions {
-    double minSnr = 30;       ///< stars at least this bright
+    double minSnr = 20;       ///< stars at least this bright (Kron signal to noise)
     double isolation = 8;     ///< pixels to the nearest other source
     double maxElongation = 1.4;
     int maxStars = 150;       ///< brightest candidates fitted
@@ -44,7 +44,9 @@ struct PsfOptions {
 };
 
 struct PsfModel {
-    std::string status;       ///< "ok", "few_stars"
+    /// "ok", or "few_stars": fewer than minStars fitted; the numbers are then those of the
+    /// stars there were (none: fwhm 0).
+    std::string status;
     double fwhm = 0;          ///< pixels (median of the stars')
     double fwhmScatter = 0;   ///< robust standard deviation of the stars' FWHMs (pixels)
     double alpha = 0, beta = 0; ///< the median star's profile (the model's)

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "reduction/filters.h"
+#include "reduction/statistics.h"
 
 // sep.h declares C functions without an extern "C" guard of its own.
 extern "C" {
@@ -263,6 +264,26 @@ MeasuredImage::Aperture MeasuredImage::circle(double x, double y, double r, doub
     check(sep_sum_circle(&im, x, y, r, 0, 5, 0, &out.flux, &out.err, &out.area, &flag), "aperture photometry");
     out.flags = flag;
     return out;
+}
+
+MeasuredImage::Aperture MeasuredImage::circleLocal(double x, double y, double r, double rIn, double rOut,
+                                                   double gain) const {
+    Aperture a = circle(x, y, r, gain);
+    std::vector<float> ring;
+    const int x0 = std::max(0, static_cast<int>(std::floor(x - rOut))), x1 = std::min(sub_.width - 1, static_cast<int>(std::ceil(x + rOut)));
+    const int y0 = std::max(0, static_cast<int>(std::floor(y - rOut))), y1 = std::min(sub_.height - 1, static_cast<int>(std::ceil(y + rOut)));
+    for (int py = y0; py <= y1; ++py)
+        for (int px = x0; px <= x1; ++px) {
+            const double d2 = (px - x) * (px - x) + (py - y) * (py - y);
+            if (d2 >= rIn * rIn && d2 <= rOut * rOut && !ignore_.at(px, py)) ring.push_back(sub_.at(px, py));
+        }
+    if (ring.size() < 10) return a;
+    const ClippedStats st = sigmaClippedStats(ring, 3);
+    a.flux -= st.median * a.area;
+    // The residual's own uncertainty (of a median: 1.25 sigma / sqrt(n)) over the aperture.
+    const double e = 1.2533 * st.stddev / std::sqrt(static_cast<double>(st.used)) * a.area;
+    a.err = std::sqrt(a.err * a.err + e * e);
+    return a;
 }
 
 std::string sepVersion() { return sep_version_string; }

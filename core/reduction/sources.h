@@ -116,6 +116,13 @@ public:
     /// the noise map and the Poisson noise (gain e- per unit); set-aside pixels replaced
     /// by their mirror across the centre (SEP's correction).
     Aperture circle(double x, double y, double r, double gain = 1) const;
+    /// The same, less the residual background around it: the 3-sigma clipped median of the
+    /// background-subtracted pixels in the annulus rIn..rOut (set-aside pixels left out),
+    /// as SExtractor's local photometric background. The mesh background is smooth over
+    /// its cells; where the sky is bright a residual of 0.1 % of it weighs on a faint
+    /// star's flux, and the annulus takes it out. Without 10 usable annulus pixels, the
+    /// plain circle.
+    Aperture circleLocal(double x, double y, double r, double rIn, double rOut, double gain = 1) const;
 
 private:
     FloatImage sub_;

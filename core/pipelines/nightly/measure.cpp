@@ -17,10 +17,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kDeg = std::numbers::pi / 180;
 
-double median(std::vector<float> v) {
-    std::vector<double> d(v.begin(), v.end());
-    return d.empty() ? 0 : reduction::medianInPlace(std::span<double>(d));
-}
 } // namespace
 
 QJsonObject measureDefaults() {
@@ -60,8 +56,8 @@ MeasureOptions measureOptionsOf(const QJsonObject& c) {
 CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& o) {
     CcdMeasurement out;
     reduction::Background bkg = reduction::measureBackground(image, mask, o.background);
-    out.skyLevel = median(bkg.meshLevel);
-    out.skyRms = median(bkg.meshRms);
+    out.skyLevel = bkg.meshLevel.empty() ? 0 : reduction::median(bkg.meshLevel);
+    out.skyRms = bkg.meshRms.empty() ? 0 : reduction::median(bkg.meshRms);
     const reduction::MeasuredImage m(image, bkg, mask);
     // The PSF first, from a quick detection of the bright sources; then the detection
     // proper through a filter matched to it.
@@ -69,11 +65,12 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     seed.threshold = std::max(o.psfSeedThreshold, o.detection.threshold);
     reduction::PsfModel first = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), m.detect(seed), o.psf);
     reduction::DetectionOptions full = o.detection;
-    if (first.ok()) full.kernelFwhm = first.fwhm;
+    if (first.stars > 0) full.kernelFwhm = first.fwhm;
     std::vector<reduction::Source> sources = m.detect(full);
     out.psf = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), sources, o.psf);
-    if (!out.psf.ok() && first.ok()) {
-        // Too few isolated stars among all the sources: the bright ones alone say it.
+    if (first.stars > out.psf.stars) {
+        // Fewer isolated stars among all the sources than among the bright ones alone
+        // (faint neighbours): the bright ones say it.
         out.psf = first;
         out.psf.starIndices.clear();
     }
@@ -83,20 +80,42 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
         // the most compact bright sources instead, the lower quartile of their half-light
         // radii as a Moffat (beta 3) one's, FWHM = 1.584 r50. The CCD keeps its status
         // (few_stars) and no psf_fwhm.
-        std::vector<double> r50;
+        std::vector<float> r50;
         for (const auto& s : sources)
             if (s.snr() >= o.calibrationMinSnr && !(s.flags & ~reduction::kSourceNeighbours) && s.fluxRadius > 0)
-                r50.push_back(s.fluxRadius);
+                r50.push_back(static_cast<float>(s.fluxRadius));
         if (r50.size() >= 3) {
-            std::nth_element(r50.begin(), r50.begin() + r50.size() / 4, r50.end());
             apertures.beta = 3;
-            apertures.fwhm = 1.584 * r50[r50.size() / 4];
+            apertures.fwhm = 1.584 * reduction::quantileInPlace(r50, 0.25);
             apertures.alpha = apertures.fwhm / (2 * std::sqrt(std::pow(2.0, 1 / apertures.beta) - 1));
         }
     }
     const bool havePsf = apertures.fwhm > 0 && apertures.alpha > 0;
     const double radius = havePsf ? o.apertureFwhm * apertures.fwhm : 0;
-    const double correction = havePsf ? 1 / reduction::moffatEnclosed(apertures.alpha, apertures.beta, radius) : kNaN;
+    // The local background comes from an annulus far enough out (6 to 8 FWHM) that the
+    // star's own light there (0.1 % for a Moffat of beta 3) does not matter.
+    const double annulusIn = std::max(6 * apertures.fwhm, radius + 4), annulusOut = std::max(8 * apertures.fwhm, radius + 10);
+    // The aperture correction to total light, from the PSF stars' own curve of growth
+    // (light within 5 FWHM over light within the aperture) where there are three bright
+    // ones, the model's enclosed light beyond 5 FWHM on top: a Moffat fitted to few stars
+    // may get its wings (beta) wrong, and with them the 4 % of the light that falls
+    // outside 2 FWHM. Else the model's.
+    double correction = havePsf ? 1 / reduction::moffatEnclosed(apertures.alpha, apertures.beta, radius) : kNaN;
+    if (havePsf) {
+        std::vector<float> growth;
+        for (std::size_t i : out.psf.starIndices) {
+            const auto& s = sources[i];
+            if (s.snr() < 50) continue;
+            const auto small = m.circleLocal(s.x, s.y, radius, annulusIn, annulusOut);
+            const auto big = m.circleLocal(s.x, s.y, 5 * apertures.fwhm, annulusIn, annulusOut);
+            if (small.flux > 0 && big.flux > 0 && !(small.flags | big.flags)) growth.push_back(static_cast<float>(big.flux / small.flux));
+        }
+        if (growth.size() >= 3)
+            correction = reduction::median(growth) /
+                         reduction::moffatEnclosed(apertures.alpha, apertures.beta, 5 * apertures.fwhm);
+        out.apertureCorrection = correction;
+        out.apertureCorrectionStars = static_cast<int>(growth.size() >= 3 ? growth.size() : 0);
+    }
     out.detections.reserve(sources.size());
     for (const auto& s : sources) {
         Detection d;
@@ -113,7 +132,7 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
                 d.spreadErr = p.spreadErr;
             }
             if (s.snr() >= o.calibrationMinSnr) {
-                const auto a = m.circle(s.x, s.y, radius);
+                const auto a = m.circleLocal(s.x, s.y, radius, annulusIn, annulusOut);
                 d.apFlux = a.flux * correction;
                 d.apErr = a.err * correction;
             }
@@ -145,14 +164,12 @@ void placeOnSky(std::vector<Detection>& detections, const std::optional<wcs::Wcs
 double julianYear(double mjd) { return 2000 + (mjd - 51544.5) / 365.25; }
 
 double Reference::magnitude(std::size_t star, const std::string& filter) const {
-    const int nb = paucam::narrowBandIndex(filter);
-    static const char* broad[] = {"u", "g", "r", "i", "z", "Y"};
-    int k = nb;
-    if (k < 0)
-        for (int b = 0; b < 6; ++b)
-            if (filter == broad[b]) k = 40 + b;
-    if (k < 0 || star >= magnitudes.size() || static_cast<std::size_t>(k) >= magnitudes[star].size()) return kNaN;
-    return magnitudes[star][static_cast<std::size_t>(k)];
+    // The magnitudes are in paucam::filters() order: the 40 narrow bands, then u g r i z Y.
+    const auto& all = paucam::filters();
+    const auto it = std::find_if(all.begin(), all.end(), [&](const paucam::Filter& f) { return f.name == filter; });
+    const auto k = static_cast<std::size_t>(it - all.begin());
+    if (it == all.end() || star >= magnitudes.size() || k >= magnitudes[star].size()) return kNaN;
+    return magnitudes[star][k];
 }
 
 Reference loadReference(db::Connection& c, const std::vector<wcs::SkyBox>& boxes, double margin, double epochYear) {

@@ -26,8 +26,8 @@ struct MeasureOptions {
     reduction::PsfOptions psf;
     reduction::AstrometryOptions astrometry;
     double psfSeedThreshold = 10; ///< sigma: the first, quick detection the PSF is measured on
-    double apertureFwhm = 2;      ///< radius of the calibration apertures, in PSF FWHMs
-    double calibrationMinSnr = 20;
+    double apertureFwhm = 2;      ///< radius of the calibration apertures, in PSF FWHMs (local background 6 to 8 FWHM out)
+    double calibrationMinSnr = 10; ///< Kron signal to noise of a calibration star
     int zpMinStars = 3;
     double zpClip = 3;
 };
@@ -51,6 +51,8 @@ struct CcdMeasurement {
     double skyLevel = 0, skyRms = 0;  ///< median of the background and its noise maps (image units)
     reduction::Background background; ///< meshes only: the full-size maps are let go
     reduction::PsfModel psf;
+    double apertureCorrection = 0;   ///< calibration apertures to total light
+    int apertureCorrectionStars = 0; ///< stars of the curve of growth behind it (0: the PSF model's)
     std::vector<Detection> detections;
 };
 

@@ -161,7 +161,8 @@ Exposure exposureOf(fits::File& raw) {
 struct MosaicSummary {
     int measuredCcds = 0, psfOk = 0, calibrated = 0;
     int fewestPsfStars = 0, fewestZpStars = 0;
-    std::vector<double> fwhm;         ///< arcsec, CCDs with PSF stars
+    std::vector<double> fwhm;         ///< arcsec, CCDs with a PSF (see summarise)
+    int seeingStars = 0;              ///< stars behind them
     std::vector<double> transparency; ///< CCDs with a zero point
     std::vector<double> skyMag;       ///< mag/arcsec^2, CCDs with a zero point
     std::vector<double> lost;         ///< expected zero point above the atmosphere minus the measured (mag)
@@ -201,7 +202,7 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
         ++out.measuredCcds;
         const auto& psf = s.measured->psf;
         out.psfOk += psf.ok();
-        if (psf.stars) out.fwhm.push_back(psf.fwhm * paucam::kPixelScale);
+        if (psf.ok()) out.fwhm.push_back(psf.fwhm * paucam::kPixelScale);
         out.fewestPsfStars = std::min(out.fewestPsfStars, psf.stars);
         const auto& cc = m.ccds[k];
         if (!cc.zp.ok()) continue;
@@ -211,6 +212,19 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
         if (std::isfinite(cc.expectedZp)) out.lost.push_back(cc.expectedZp - cc.zp.zp);
         const double rate = s.measured->skyLevel / std::max(m.exposure.expTime, 1e-9);
         if (rate > 0) out.skyMag.push_back(cc.zp.zp - 2.5 * std::log10(rate / (paucam::kPixelScale * paucam::kPixelScale)));
+    }
+    // Where no CCD has stars enough for its PSF (a defocused frame), the seeing comes from
+    // those with some, when they are five stars together; never from one or two stars.
+    if (out.fwhm.empty()) {
+        for (const auto& s : summaries)
+            if (s.measured && s.measured->psf.stars > 0) {
+                out.fwhm.push_back(s.measured->psf.fwhm * paucam::kPixelScale);
+                out.seeingStars += s.measured->psf.stars;
+            }
+        if (out.seeingStars < 5) out.fwhm.clear();
+    } else {
+        for (const auto& s : summaries)
+            if (s.measured && s.measured->psf.ok()) out.seeingStars += s.measured->psf.stars;
     }
     auto ofCcds = [&](int bad) {
         return " (" + std::to_string(bad) + " of " + std::to_string(out.measuredCcds) + " CCDs)";
@@ -602,7 +616,10 @@ void singleEpochRun(TaskContext& ctx) {
         const MosaicCalibration& m = *calibration;
         const MosaicSummary& sum = m.summary;
         const std::string what = file + " (" + tray + ")";
-        if (!sum.fwhm.empty()) ctx.check("seeing_arcsec", median(sum.fwhm), "arcsec", what + ", median PSF FWHM of the CCDs");
+        if (!sum.fwhm.empty())
+            ctx.check("seeing_arcsec", median(sum.fwhm), "arcsec",
+                      what + ", median PSF FWHM of " + std::to_string(sum.fwhm.size()) + " CCDs (" +
+                          std::to_string(sum.seeingStars) + " stars)");
         ctx.check("psf_stars", sum.fewestPsfStars, "stars", what + ", CCD with the fewest");
         ctx.check("astrometry_solved", m.astro.ok() ? 1 : 0, "", what + ": " + m.astro.status + ": " + m.astro.message);
         if (m.astro.ok()) {
