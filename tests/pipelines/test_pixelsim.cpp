@@ -349,7 +349,10 @@ private slots:
                                          -scale * std::cos(rho), scale * std::sin(rho), scale * std::sin(rho),
                                          scale * std::cos(rho));
             std::vector<wcs::Sky> starSky, galSky;
-            for (const auto& s : sky.stars) starSky.push_back({s.ra, s.dec});
+            for (const auto& s : sky.stars) { // moved by their proper motions to the night
+                const auto [ra, dec] = s.at(truth["mjd"].toDouble());
+                starSky.push_back({ra, dec});
+            }
             for (const auto& g : sky.galaxies) galSky.push_back({g.ra, g.dec});
             const auto starFp = w.skyToPixel(starSky), galFp = w.skyToPixel(galSky);
             std::vector<std::pair<double, double>> cosmics;

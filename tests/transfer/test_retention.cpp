@@ -72,7 +72,8 @@ private slots:
         o.science = 1;
         o.night = "2026-01-20"; // long past the minimum age
         const auto old = pipelines::pixelsim::simulateNight(o);
-        o.night = QDate::currentDate().addDays(-1).toString(Qt::ISODate).toStdString(); // last night
+        // The night before last: closed (at dawn) whatever the hour now, younger than 5 days.
+        o.night = QDate::currentDate().addDays(-2).toString(Qt::ISODate).toStdString();
         const auto recent = pipelines::pixelsim::simulateNight(o);
 
         transfer::RetentionOptions r;
@@ -188,7 +189,8 @@ private slots:
 
         // With a minimum age of 0 the recent one may go too.
         r.minAgeDays = 0;
-        QVERIFY(holdOf(transfer::retentionStatus(r), recent.obsSet).releasable());
+        status = transfer::retentionStatus(r);
+        QVERIFY2(holdOf(status, recent.obsSet).releasable(), reasons(status).c_str());
     }
 
     void agesParse() {

@@ -333,14 +333,15 @@ int photMethodId(db::Connection& c, const MeasureOptions& o) {
     std::snprintf(ext, sizeof ext, "matched filter %.1f sigma, %d px; aperture %.1f FWHM, annulus 6-8 FWHM, curve of growth",
                   o.detection.threshold, o.detection.minArea, o.apertureFwhm);
     const std::string code = "PAUdm nightly " PAUDM_VERSION ", SEP " + reduction::sepVersion();
-    // One statement, whoever else inserts the same row at the same time: the conflict
-    // updates nothing that matters and returns the row.
+    // One statement and no row lock: DO UPDATE would lock the shared row until this
+    // mosaic's transaction ends, and every single_epoch of the farm would wait on it.
     const auto r = c.query(
-        "INSERT INTO phot_method (background_method, background_parameter, extraction_code, extraction_method, "
-        "extraction_parameter, comments) VALUES ('sextractor_mesh', $1, $2, 'aperture', $3, "
-        "'zero points of the nightly pipeline from matched reference stars') "
-        "ON CONFLICT (background_method, background_parameter, extraction_code, extraction_method, extraction_parameter) "
-        "DO UPDATE SET comments = excluded.comments RETURNING id",
+        "WITH added AS (INSERT INTO phot_method (background_method, background_parameter, extraction_code, "
+        "extraction_method, extraction_parameter, comments) VALUES ('sextractor_mesh', $1, $2, 'aperture', $3, "
+        "'zero points of the nightly pipeline from matched reference stars') ON CONFLICT DO NOTHING RETURNING id) "
+        "SELECT id FROM added UNION ALL SELECT id FROM phot_method WHERE background_method = 'sextractor_mesh' AND "
+        "background_parameter = $1 AND extraction_code = $2 AND extraction_method = 'aperture' AND "
+        "extraction_parameter = $3 LIMIT 1",
         std::string(bkg), code, std::string(ext));
     return static_cast<int>(r.toInt(0, 0));
 }
@@ -659,6 +660,11 @@ void singleEpochRun(TaskContext& ctx) {
             ccd["detections"] = static_cast<int>(s.measured->detections.size());
             ccd["psf_fwhm_arcsec"] = s.measured->psf.fwhm * paucam::kPixelScale;
             ccd["psf_status"] = QString::fromStdString(s.measured->psf.status);
+            ccd["psf_stars"] = s.measured->psf.stars;
+            if (s.measured->apertureCorrection > 0) {
+                ccd["aperture_correction"] = s.measured->apertureCorrection;
+                ccd["aperture_correction_stars"] = s.measured->apertureCorrectionStars;
+            }
             const auto& cc = calibration->ccds[k];
             ccd["zp_status"] = QString::fromStdString(cc.zp.status);
             if (cc.zp.ok()) {

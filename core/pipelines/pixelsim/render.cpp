@@ -410,11 +410,10 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
         const auto truth = wcs::Wcs::tan({0, 0}, {e.trueRa, e.trueDec}, -scale * std::cos(rho), scale * std::sin(rho),
                                          scale * std::sin(rho), scale * std::cos(rho));
         std::vector<wcs::Sky> s;
-        // The stars where they are on the night: the catalogue's positions (epoch
-        // kCatalogueEpoch) moved by their proper motions.
-        const double years = 2000 + (e.mjd - 51544.5) / 365.25 - kCatalogueEpoch;
-        for (const auto& st : sky.stars)
-            s.push_back({st.ra + st.pmra * years / 3.6e6 / std::cos(st.dec * kDeg), st.dec + st.pmdec * years / 3.6e6});
+        for (const auto& st : sky.stars) { // where they are on the night
+            const auto [ra, dec] = st.at(e.mjd);
+            s.push_back({ra, dec});
+        }
         starPos = truth.skyToPixel(s);
         s.clear();
         for (const auto& g : sky.galaxies) s.push_back({g.ra, g.dec});

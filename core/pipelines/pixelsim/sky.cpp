@@ -92,6 +92,11 @@ void generateTile(int band, int raIndex, int nRa, const SkyOptions& o, SkyCatalo
 
 } // namespace
 
+std::pair<double, double> Star::at(double mjd) const {
+    const double years = 2000 + (mjd - 51544.5) / 365.25 - kCatalogueEpoch;
+    return {ra + pmra * years / 3.6e6 / std::cos(dec * std::numbers::pi / 180), dec + pmdec * years / 3.6e6};
+}
+
 double angularDistance(double ra1, double dec1, double ra2, double dec2) {
     const double s = std::sin((dec2 - dec1) * kDeg / 2), t = std::sin((ra2 - ra1) * kDeg / 2);
     const double h = s * s + std::cos(dec1 * kDeg) * std::cos(dec2 * kDeg) * t * t;

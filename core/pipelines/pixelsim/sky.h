@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace paudm::db {
@@ -40,6 +41,9 @@ struct Star {
     double magR = 0;         ///< AB
     /// AB magnitude through a filter.
     double mag(const paucam::Filter& f) const;
+    /// Where the star is at `mjd`: its catalogue position (epoch kCatalogueEpoch) moved by
+    /// its proper motion, (ra, dec) in degrees. What the simulator draws.
+    std::pair<double, double> at(double mjd) const;
 };
 
 struct Galaxy {
