@@ -63,6 +63,19 @@ Linear fitLinear(const std::vector<Pair>& pairs, bool affine, double* chi2 = nul
 /// degrees of freedom the distribution is closed-form, F = (dof / 2) (p^(-2/dof) - 1).
 double fCritical2(int dof) { return dof / 2.0 * (std::pow(0.01, -2.0 / dof) - 1); }
 
+/// ln P(X >= k) for X Poisson of mean mu < k: the sum of the terms from k on, each the one
+/// before times mu / j, in logarithms so that peaks of thousands of votes do not underflow.
+/// (Written here: the standard library has no incomplete gamma function.)
+double logPoissonTail(int k, double mu) {
+    const double first = -mu + k * std::log(mu) - std::lgamma(k + 1.0);
+    double sum = 1, term = 1;
+    for (int j = k + 1; term > 1e-12 * sum && j < k + 100000; ++j) {
+        term *= mu / j;
+        sum += term;
+    }
+    return first + std::log(sum);
+}
+
 /// The reference stars binned by cells of `cell` arcsec, for neighbour searches.
 class RefGrid {
 public:
@@ -182,6 +195,8 @@ AstroResult solveAstrometry(const std::vector<AstroCcd>& ccds, const std::vector
     // 1. The offset (and rotation) that most pairs agree on.
     const RefGrid searchGrid(refTp, o.searchRadius);
     const int bins = static_cast<int>(std::ceil(2 * o.searchRadius / o.binSize)) + 1;
+    const int rotations = static_cast<int>(std::floor(2 * o.maxRotationDeg / o.rotationStepDeg + 1e-9)) + 1;
+    const double logTrials = std::log(static_cast<double>(bins) * bins * rotations);
     double bestContrast = 0, bestRot = 0;
     Point bestOffset;
     for (double rot = -o.maxRotationDeg; rot <= o.maxRotationDeg + 1e-9; rot += o.rotationStepDeg) {
@@ -211,10 +226,12 @@ AstroResult solveAstrometry(const std::vector<AstroCcd>& ccds, const std::vector
                         sx += h * ((bx + i + 0.5) * o.binSize - o.searchRadius);
                         sy += h * ((by + j + 0.5) * o.binSize - o.searchRadius);
                     }
-                // Over what a field of random pairs would put into 9 bins (at the centre,
-                // where the search disc covers the bins fully).
+                // Against what a field of random pairs would put into 9 bins (at the
+                // centre, where the search disc covers the bins fully): how improbable the
+                // peak is, over every bin and rotation tried.
                 const double expected = votes * 9 * o.binSize * o.binSize / (std::numbers::pi * o.searchRadius * o.searchRadius);
-                const double contrast = s / std::max(expected, 1.0);
+                if (s <= expected) continue;
+                const double contrast = -(logPoissonTail(s, expected) + logTrials) / std::numbers::ln10;
                 if (contrast > bestContrast) {
                     bestContrast = contrast;
                     bestRot = rot;

@@ -6,7 +6,11 @@
 // rotation. All of the mosaic's detections vote for the offset that brings them onto the
 // reference stars (a histogram of the pairwise differences within the search radius, at a
 // few trial rotations): the mosaic moves as one body, so one offset serves every CCD. The
-// peak's height over the votes a random field would give is the match's contrast. Then,
+// match's contrast says how improbable its peak would be among random pairs: -log10 of
+// the chance that any bin of any rotation gets as many votes (Poisson, from the mean
+// number of votes per bin), so that it means the same in a sparse field and in the
+// galactic plane, where a deep reference catalogue gives every detection dozens of
+// chance pairs. Then,
 // in the tangent plane at the mosaic's centre: a similarity transform of the whole
 // mosaic (shift, rotation, scale) fitted to the pairs, re-matched and clipped; per CCD, a
 // similarity correction on top of it where the CCD has stars enough, and a full affine
@@ -50,7 +54,7 @@ struct AstrometryOptions {
     double rotationStepDeg = 0.1;
     double matchRadius = 1.0;     ///< arcsec, after the first fit
     int minStars = 8;             ///< fewer matched stars: "few_stars"
-    double minContrast = 6;       ///< a lower peak: "no_match"
+    double minContrast = 6;       ///< a less improbable peak (one in a million by chance): "no_match"
     int minStarsPerCcd = 6;       ///< for a CCD's own correction
     int minStarsAffine = 30;      ///< for a CCD's affine correction (when the F test asks)
     int maxSourcesPerCcd = 300;   ///< the brightest detections used
