@@ -24,12 +24,13 @@ ZeroPoint zeroPoint(const std::vector<CalibrationStar>& stars, double exptime, i
     }
     for (int pass = 0; pass < 10; ++pass) {
         std::vector<float> zps;
-        double sw = 0, swz = 0;
+        double sw = 0, sw2 = 0, swz = 0;
         for (std::size_t i : usable)
             if (out.used[i]) {
                 zps.push_back(static_cast<float>(out.starZp[i]));
                 const double w = 1 / (out.starErr[i] * out.starErr[i]);
                 sw += w;
+                sw2 += w * w;
                 swz += w * out.starZp[i];
             }
         out.stars = static_cast<int>(zps.size());
@@ -37,6 +38,23 @@ ZeroPoint zeroPoint(const std::vector<CalibrationStar>& stars, double exptime, i
             out.status = "few_stars";
             return out;
         }
+        // The stars scatter by more than their photon noise (neighbours, the flat field, the
+        // PSF across the CCD): that extra variance, estimated as DerSimonian and Laird do
+        // from the weighted scatter, is added to every star's, so that the brightest star
+        // of the field, with a photon error a hundred times smaller, does not set the zero
+        // point alone.
+        const double first = swz / sw;
+        double q = 0;
+        for (std::size_t i : usable)
+            if (out.used[i]) q += std::pow((out.starZp[i] - first) / out.starErr[i], 2);
+        const double extra = out.stars > 1 ? std::max(0.0, (q - (out.stars - 1)) / (sw - sw2 / sw)) : 0.0;
+        sw = swz = 0;
+        for (std::size_t i : usable)
+            if (out.used[i]) {
+                const double w = 1 / (out.starErr[i] * out.starErr[i] + extra);
+                sw += w;
+                swz += w * out.starZp[i];
+            }
         out.zp = swz / sw;
         out.scatter = madStd(zps);
         out.err = std::max(std::sqrt(1 / sw), out.scatter / std::sqrt(double(out.stars)));

@@ -322,6 +322,27 @@ private slots:
         const AstroResult none = solveAstrometry(ccds, elsewhere);
         QCOMPARE(none.status, std::string("no_match"));
         QVERIFY(!none.fitted[0]);
+
+        // The galactic plane: a reference catalogue 100 times deeper than the detections
+        // (4,000 stars per CCD, 25 per square arcminute), so that every detection has some
+        // 80 chance pairs within the search radius, and the peak stands only five times
+        // over the random pairs' level: found all the same, as a significance; and the same
+        // catalogue 10' away still matches nothing.
+        std::vector<RefStar> deep = refs;
+        for (std::size_t c = 0; c < ccds.size(); ++c)
+            for (int k = 0; k < 4000; ++k) {
+                const wcs::Sky sky = truths[c].pixelToSky({rng.uniform(1, w), rng.uniform(1, h)});
+                deep.push_back({sky.ra, sky.dec, 21, static_cast<std::int64_t>(deep.size())});
+            }
+        const AstroResult crowded = solveAstrometry(ccds, deep);
+        qInfo("crowded: %s; contrast %.0f", crowded.message.c_str(), crowded.contrast);
+        QCOMPARE(crowded.status, std::string("ok"));
+        QVERIFY2(std::fabs(crowded.offsetEast - 25) < 0.02 && std::fabs(crowded.offsetNorth + 18) < 0.02,
+                 qPrintable(QString("%1, %2").arg(crowded.offsetEast).arg(crowded.offsetNorth)));
+        for (auto& s : deep) s.dec += 10 / 60.0;
+        const AstroResult deepElsewhere = solveAstrometry(ccds, deep);
+        qInfo("crowded, wrong field: %s", deepElsewhere.message.c_str());
+        QCOMPARE(deepElsewhere.status, std::string("no_match"));
     }
 
     // The zero point: 40 stars at 25.00 with 0.01 mag of noise and 4 variables 0.3 mag off.
@@ -341,6 +362,24 @@ private slots:
         QVERIFY2(std::fabs(zp.zp - 25.0) < 0.005, qPrintable(QString::number(zp.zp, 'f', 4)));
         QVERIFY(zp.err > 0.001 && zp.err < 0.004);
         QCOMPARE(zeroPoint({stars[10], stars[11]}, 100).status, std::string("few_stars"));
+
+        // Stars scattered by 0.03 mag more than their photon noise (0.01), and one bright
+        // star 0.05 mag off with a photon error of 0.0005: weighted by photon noise alone it
+        // would hold 80 % of the weight and pull the zero point 0.04 off; with the
+        // scatter's extra variance given to every star, the zero point stays within 3 of
+        // its errors of the truth.
+        std::vector<CalibrationStar> scattered;
+        for (int k = 0; k < 30; ++k) {
+            const double mag = rng.uniform(17, 19);
+            const double flux = std::pow(10.0, -0.4 * (mag - 25.0)) * 100 * std::pow(10.0, 0.4 * rng.normal(0, std::hypot(0.01, 0.03)));
+            scattered.push_back({flux, 0.01 * flux, mag});
+        }
+        const double brightFlux = std::pow(10.0, -0.4 * (14 - 25.0)) * 100 * std::pow(10.0, 0.4 * 0.05);
+        scattered.push_back({brightFlux, 0.0005 * brightFlux, 14});
+        const ZeroPoint robust = zeroPoint(scattered, 100);
+        qInfo("with a bright star 0.05 off: %.4f +- %.4f from %d stars", robust.zp, robust.err, robust.stars);
+        QVERIFY2(std::fabs(robust.zp - 25.0) < 3 * robust.err && robust.err < 0.012,
+                 qPrintable(QString("%1 +- %2").arg(robust.zp, 0, 'f', 4).arg(robust.err, 0, 'f', 4)));
     }
 };
 
