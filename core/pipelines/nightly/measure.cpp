@@ -96,16 +96,28 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     // star's own light there (0.1 % for a Moffat of beta 3) does not matter.
     const double annulusIn = std::max(6 * apertures.fwhm, radius + 4), annulusOut = std::max(8 * apertures.fwhm, radius + 10);
     // The aperture correction to total light, from the PSF stars' own curve of growth
-    // (light within 5 FWHM over light within the aperture) where there are three bright
-    // ones, the model's enclosed light beyond 5 FWHM on top: a Moffat fitted to few stars
+    // (light within 5 FWHM over light within the aperture) where there are three bright,
+    // isolated ones, the model's enclosed light beyond 5 FWHM on top: a Moffat fitted to few stars
     // may get its wings (beta) wrong, and with them the 4 % of the light that falls
     // outside 2 FWHM. Else the model's.
     double correction = havePsf ? 1 / reduction::moffatEnclosed(apertures.alpha, apertures.beta, radius) : kNaN;
     if (havePsf) {
+        // Only stars with no detected neighbour whose light could reach the big aperture
+        // (within 5 + 3 FWHM, brighter than a thousandth of the star): in a crowded field
+        // the neighbours would lift the curve and with it every calibrated flux.
+        const double reach = 8 * apertures.fwhm;
+        auto isolated = [&](std::size_t i) {
+            const auto& s = sources[i];
+            for (std::size_t k = 0; k < sources.size(); ++k)
+                if (k != i && std::fabs(sources[k].x - s.x) < reach && std::fabs(sources[k].y - s.y) < reach &&
+                    std::hypot(sources[k].x - s.x, sources[k].y - s.y) < reach && sources[k].fluxAuto > 1e-3 * s.fluxAuto)
+                    return false;
+            return true;
+        };
         std::vector<float> growth;
         for (std::size_t i : out.psf.starIndices) {
             const auto& s = sources[i];
-            if (s.snr() < 50) continue;
+            if (s.snr() < 50 || !isolated(i)) continue;
             const auto small = m.circleLocal(s.x, s.y, radius, annulusIn, annulusOut);
             const auto big = m.circleLocal(s.x, s.y, 5 * apertures.fwhm, annulusIn, annulusOut);
             if (small.flux > 0 && big.flux > 0 && !(small.flags | big.flags)) growth.push_back(static_cast<float>(big.flux / small.flux));
