@@ -66,6 +66,9 @@ int simulate(const QStringList& args, const Globals& g) {
     p.addOption({"truth", "Folder for the truth (default: none written).", "dir"});
     p.addOption({"seeing", "The night's median seeing, FWHM in arcsec at 500 nm at the zenith (default: drawn "
                            "for the night, about 0.65).", "arcsec"});
+    p.addOption({"max-airmass", "Observe the field only while it is below this airmass: the science exposures "
+                                "are spread over that part of the night (default: from dusk to dawn, wherever the "
+                                "field is).", "x"});
     p.addOption({"threads", "Exposures simulated at once. Default: the number of cores.", "n"});
     p.addOption({"operator", "Operator named in the YAML.", "name", "pixelsim"});
     p.addOption({"notes", "Notes for the YAML.", "text", "simulated night"});
@@ -94,6 +97,7 @@ int simulate(const QStringList& args, const Globals& g) {
     if (p.isSet("truth")) config["truth"] = p.value("truth");
     if (p.isSet("seed")) config["seed"] = p.value("seed");
     if (p.isSet("seeing")) config["seeing"] = p.value("seeing");
+    if (p.isSet("max-airmass")) config["max_airmass"] = p.value("max-airmass");
     if (p.isSet("field")) {
         const QStringList parts = p.value("field").split(',');
         if (parts.size() != 2) return usage(p, "--field wants RA,DEC in degrees, e.g. 150.1,2.2");

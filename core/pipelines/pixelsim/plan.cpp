@@ -233,7 +233,21 @@ NightPlan planNight(const NightOptions& o, int counter) {
     const int nt = static_cast<int>(o.trays.size());
     if (o.science > 0) {
         const double longest = 100 + 40; // s, exposure and overheads
-        const double spacing = std::max((plan.dawnMjd - start) / o.science, longest / 86400);
+        double end = plan.dawnMjd;
+        if (o.maxAirmass) { // only while the field is up
+            double first = 0, last = 0;
+            for (double t = start; t <= plan.dawnMjd; t += kMinute)
+                if (airmassAt(altitude(o.ra, o.dec, t)) <= *o.maxAirmass) {
+                    if (first == 0) first = t;
+                    last = t;
+                }
+            if (first == 0)
+                throw Error("the field (" + std::to_string(o.ra) + ", " + std::to_string(o.dec) + ") is never below airmass " +
+                            std::to_string(*o.maxAirmass) + " in the dark of " + o.night);
+            start = first;
+            end = last;
+        }
+        const double spacing = std::max((end - start) / o.science, longest / 86400);
         for (int i = 0; i < o.science; ++i) {
             const std::string& t = o.trays[i % nt];
             const auto& d = dither[(i / nt) % 5];
@@ -244,6 +258,7 @@ NightPlan planNight(const NightOptions& o, int counter) {
                 if (it->second.transparency) e.transparency = *it->second.transparency;
                 if (it->second.defocusFwhm) e.defocusFwhm = *it->second.defocusFwhm;
                 if (it->second.seeing) e.seeing = *it->second.seeing;
+                if (it->second.starFraction) e.starFraction = std::clamp(*it->second.starFraction, 0.0, 1.0);
             }
         }
     }

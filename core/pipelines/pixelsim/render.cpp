@@ -473,6 +473,9 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
                 y = p.y - place.centreY + (l.ccdHeight + 1) / 2.0;
             };
             for (std::size_t i = 0; i < sky.stars.size(); ++i) {
+                if (e.starFraction < 1 &&
+                    Rng::stream({kCamera, 9, static_cast<std::uint64_t>(sky.stars[i].sourceId)}).uniform(0, 1) >= e.starFraction)
+                    continue;
                 double x, y;
                 toCcd(starPos[i], x, y);
                 if (x < -250 || y < -250 || x > l.ccdWidth + 250 || y > l.ccdHeight + 250) continue;
@@ -571,6 +574,7 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
     t = number(t, "moon_illumination", e.moonIllumination, 4);
     t = number(t, "lamp_electrons", e.lampElectrons, 2);
     t = number(t, "defocus_fwhm", e.defocusFwhm, 3);
+    t = number(t, "star_fraction", e.starFraction, 4);
     t["full_well"] = kFullWell;
     t["moffat_beta"] = kMoffatBeta;
     t["ccds"] = ccdTruth;

@@ -37,6 +37,9 @@ struct BadExposure {
     std::optional<double> transparency; ///< clouds: the fraction of light let through
     std::optional<double> defocusFwhm;  ///< arcsec added in quadrature to the seeing
     std::optional<double> seeing;       ///< arcsec at 500 nm at the zenith
+    /// A field far from the galactic plane: only this fraction of the field's stars is in
+    /// the image (the reference catalogue still lists them all).
+    std::optional<double> starFraction;
 };
 
 struct NightOptions {
@@ -66,6 +69,10 @@ struct NightOptions {
     std::optional<double> seeing;
     /// Science exposures (0-based, in order of the night) made bad on purpose.
     std::map<int, BadExposure> badScience;
+    /// Observe the field only while it is below this airmass: the science exposures are
+    /// spread over that part of the night instead of from dusk to dawn. (A night on which
+    /// the field never gets that high is an error.)
+    std::optional<double> maxAirmass;
 };
 
 /// What the night was like at one exposure (also the truth written for it).
@@ -86,6 +93,7 @@ struct ExposurePlan {
     double sunAlt = 0, moonAlt = 0, moonIllumination = 0;
     double telfocus = 0;      ///< mm
     double defocusFwhm = 0;   ///< arcsec added in quadrature (focus exposures)
+    double starFraction = 1;  ///< share of the field's stars drawn (BadExposure::starFraction)
     double lampElectrons = 0; ///< flats: electrons per pixel at unit illumination
     double ambientTemp = 0, humidity = 0, pressure = 0, windSpeed = 0, windDir = 0;
     double guideFwhm = 0, guideVar = 0;
@@ -164,7 +172,7 @@ namespace paudm::pipelines::pixelsim {
 
 /// Night options from a job configuration (also what `paudm simulate` builds from its
 /// flags): buffer, night, truth, geometry, bias, flats_per_tray, science, focus, trays
-/// (list or comma-separated), field_ra, field_dec, seed, sky_seed, threads, operator,
+/// (list or comma-separated), field_ra, field_dec, seed, sky_seed, seeing, max_airmass, threads, operator,
 /// notes. Errors name the key and the value that is wrong.
 NightOptions nightOptionsFromConfig(const QJsonObject& config);
 

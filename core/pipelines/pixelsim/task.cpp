@@ -55,6 +55,11 @@ NightOptions nightOptionsFromConfig(const QJsonObject& c) {
         if (*o.seeing < 0.2 || *o.seeing > 5)
             throw Error("configuration 'seeing' must be a FWHM in arcseconds from 0.2 to 5, not " + configText(c, "seeing"));
     }
+    if (c.contains("max_airmass") && !c.value("max_airmass").isNull()) {
+        o.maxAirmass = configReal(c, "max_airmass", 0);
+        if (*o.maxAirmass < 1 || *o.maxAirmass > 5)
+            throw Error("configuration 'max_airmass' must be an airmass from 1 to 5, not " + configText(c, "max_airmass"));
+    }
     o.operatorName = configText(c, "operator", o.operatorName);
     o.project = configText(c, "project", o.project);
     o.notes = configText(c, "notes", o.notes);
