@@ -658,6 +658,7 @@ void singleEpochRun(TaskContext& ctx) {
                         {"masked_fraction", double(s.masked) / s.pixels}};
         if (s.measured) {
             ccd["detections"] = static_cast<int>(s.measured->detections.size());
+            ccd["background_e"] = s.measured->skyLevel;
             ccd["psf_fwhm_arcsec"] = s.measured->psf.fwhm * paucam::kPixelScale;
             ccd["psf_status"] = QString::fromStdString(s.measured->psf.status);
             ccd["psf_stars"] = s.measured->psf.stars;
