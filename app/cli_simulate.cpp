@@ -60,7 +60,11 @@ int simulate(const QStringList& args, const Globals& g) {
     p.addOption({"flats-for", "Only these trays get flats (default: every tray), as --trays: a night for the "
                               "pipeline to reduce with an earlier night's master flats.",
                  "list"});
-    p.addOption({"field", "Field centre in degrees. Default 150.1,2.2 (COSMOS).", "ra,dec"});
+    p.addOption({"field", "Field centre in degrees. Default 150.1,2.2 (COSMOS). RA 'transit' takes the meridian at "
+                          "midnight (a field up all night), e.g. transit,2.2.", "ra,dec"});
+    p.addOption({"star-density", "Stars per square degree with 14 < r < 23 (default 2000, as in COSMOS; 40000 "
+                                 "at low galactic latitude gives small-geometry CCDs stars enough for a PSF and "
+                                 "a zero point each).", "n"});
     p.addOption({"seed", "Seed of the night (default: from the date).", "n"});
     p.addOption({"sky-seed", "Seed of the sky (default 1).", "n", "1"});
     p.addOption({"truth", "Folder for the truth (default: none written).", "dir"});
@@ -98,6 +102,7 @@ int simulate(const QStringList& args, const Globals& g) {
     if (p.isSet("seed")) config["seed"] = p.value("seed");
     if (p.isSet("seeing")) config["seeing"] = p.value("seeing");
     if (p.isSet("max-airmass")) config["max_airmass"] = p.value("max-airmass");
+    if (p.isSet("star-density")) config["star_density"] = p.value("star-density");
     if (p.isSet("field")) {
         const QStringList parts = p.value("field").split(',');
         if (parts.size() != 2) return usage(p, "--field wants RA,DEC in degrees, e.g. 150.1,2.2");

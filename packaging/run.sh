@@ -27,8 +27,11 @@ fi
 home="${PAUDM_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/paudm}"
 night="$(date -u -d yesterday +%F)"
 if ! ls -d "$home/buffer/$(date -u -d yesterday +%Y%m%d)"_* >/dev/null 2>&1; then
+  # A field on the meridian at midnight, observed while under airmass 2, at low galactic
+  # latitude, so that the small CCDs hold stars enough for each to be calibrated.
   "$bin/paudm" simulate --out "$home/buffer" --night "$night" --geometry small \
-    --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 --truth "$home/truth"
+    --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 --truth "$home/truth" \
+    --field transit,2.2 --max-airmass 2 --star-density 40000
 fi
 # Safe to repeat: verified files are skipped, registered and reduced obs sets left as they are.
 "$bin/paudm" night --buffer "$home/buffer" --archive "$home/archive"

@@ -468,6 +468,38 @@ private slots:
         QVERIFY(offset > 0.1); // there is an error to find
     }
 
+    // A field on the meridian at midnight is up all night: with maxAirmass 2 every science
+    // exposure of a short June night and of a long December one is under airmass 2 (the
+    // field's transit there is at airmass 1.12: dec 2.2 from latitude 28.76). COSMOS in
+    // June is never that high in the dark: an error that names the field and the night.
+    void scienceOnlyWhileTheFieldIsUp() {
+        for (const char* night : {"2026-06-21", "2026-12-21"}) {
+            NightOptions o;
+            o.night = night;
+            o.ra = meridianAtMidnight(night);
+            o.dec = 2.2;
+            o.science = 12;
+            o.maxAirmass = 2;
+            double lowest = 99;
+            for (const auto& e : planNight(o, 1).exposures)
+                if (e.kind == "science") {
+                    QVERIFY2(e.airmass <= 2.0 && e.sunAlt < -12,
+                             qPrintable(QString("%1 %2: airmass %3, Sun at %4").arg(night).arg(e.file.c_str()).arg(e.airmass).arg(e.sunAlt)));
+                    lowest = std::min(lowest, e.airmass);
+                }
+            QVERIFY2(lowest < 1.2, qPrintable(QString("%1: the lowest airmass %2").arg(night).arg(lowest)));
+        }
+        NightOptions cosmos;
+        cosmos.night = "2026-06-21";
+        cosmos.maxAirmass = 1.3;
+        try {
+            planNight(cosmos, 1);
+            QFAIL("COSMOS planned in June under airmass 1.3");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("2026-06-21") != std::string::npos, e.what());
+        }
+    }
+
     void taskTypeRunsInTheEngineAndLoadsTheCatalogues() {
         const std::string conninfo = test::freshJobDatabase("pixelsim_task");
         db::Connection c = db::Connection::open(conninfo);

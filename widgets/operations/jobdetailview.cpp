@@ -172,7 +172,7 @@ void JobDetailView::setJob(const JobView& job) {
             .arg(r.id)
             .arg(jobs::statusColour(r.status))
             .arg(QString::fromStdString(r.status), QString::fromStdString(r.phase))
-            .arg(r.qcChecks ? QString("<span style='color:%1'>&#9679;</span> %2 of %3 checks failed")
+            .arg(r.qcChecks ? QString("<span style='color:%1'>&#9679;</span> %2 of %3 checks not passed (warn or fail)")
                                   .arg(qc.name())
                                   .arg(r.qcFailed)
                                   .arg(r.qcChecks)

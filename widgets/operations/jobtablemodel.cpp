@@ -16,7 +16,7 @@ QString humanDuration(qint64 ms) {
 
 QString qcText(const jobs::JobRow& r) {
     if (!r.qcChecks) return {};
-    return r.qcFailed ? QObject::tr("%1 of %2 failed").arg(r.qcFailed).arg(r.qcChecks)
+    return r.qcFailed ? QObject::tr("%1 of %2 not passed").arg(r.qcFailed).arg(r.qcChecks)
                       : QObject::tr("%1 passed").arg(r.qcChecks);
 }
 

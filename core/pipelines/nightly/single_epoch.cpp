@@ -160,7 +160,7 @@ Exposure exposureOf(fits::File& raw) {
 /// What the mosaic's rows and its QC both say of it, worked out once.
 struct MosaicSummary {
     int measuredCcds = 0, psfOk = 0, calibrated = 0;
-    int fewestPsfStars = 0, fewestZpStars = 0;
+    int fewestZpStars = 0;
     std::vector<double> fwhm;         ///< arcsec, CCDs with a PSF (see summarise)
     int seeingStars = 0;              ///< stars behind them
     std::vector<double> transparency; ///< CCDs with a zero point
@@ -195,7 +195,7 @@ double standardDeviation(const std::vector<double>& v) {
 
 MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCalibration& m) {
     MosaicSummary out;
-    out.fewestPsfStars = out.fewestZpStars = 1 << 30;
+    out.fewestZpStars = 1 << 30;
     for (std::size_t k = 0; k < summaries.size(); ++k) {
         const auto& s = summaries[k];
         if (!s.measured) continue;
@@ -203,7 +203,6 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
         const auto& psf = s.measured->psf;
         out.psfOk += psf.ok();
         if (psf.ok()) out.fwhm.push_back(psf.fwhm * paucam::kPixelScale);
-        out.fewestPsfStars = std::min(out.fewestPsfStars, psf.stars);
         const auto& cc = m.ccds[k];
         if (!cc.zp.ok()) continue;
         ++out.calibrated;
@@ -621,7 +620,11 @@ void singleEpochRun(TaskContext& ctx) {
             ctx.check("seeing_arcsec", median(sum.fwhm), "arcsec",
                       what + ", median PSF FWHM of " + std::to_string(sum.fwhm.size()) + " CCDs (" +
                           std::to_string(sum.seeingStars) + " stars)");
-        ctx.check("psf_stars", sum.fewestPsfStars, "stars", what + ", CCD with the fewest");
+        // The stars behind the mosaic's seeing (a CCD short of stars leaves the seeing to
+        // the others, and says so in its own psf_status).
+        ctx.check("psf_stars", sum.fwhm.empty() ? 0 : sum.seeingStars, "stars",
+                  what + ", behind the seeing (" + std::to_string(sum.psfOk) + " of " + std::to_string(sum.measuredCcds) +
+                      " CCDs with a PSF of their own)");
         ctx.check("astrometry_solved", m.astro.ok() ? 1 : 0, "", what + ": " + m.astro.status + ": " + m.astro.message);
         if (m.astro.ok()) {
             ctx.check("astro_rms_arcsec", m.astro.refSigma, "arcsec", what);

@@ -134,6 +134,15 @@ double skyRate(const ExposurePlan& e, const paucam::Filter& f) {
     return darkSkyRate(f) * (1 + twilight + moonlight) * std::sqrt(e.airmass);
 }
 
+double meridianAtMidnight(const std::string& night) {
+    const QDate date = QDate::fromString(QString::fromStdString(night), Qt::ISODate);
+    if (!date.isValid()) throw Error("night '" + night + "' is not a date (YYYY-MM-DD)");
+    // Local solar midnight: 0 h UT of the next day (the Julian day number counts from
+    // noon), less the longitude's hours.
+    const double midnight = static_cast<double>(date.toJulianDay()) - 2400001.0 + 1 - kLongitude / 360;
+    return lst(midnight);
+}
+
 NightPlan planNight(const NightOptions& o, int counter) {
     const QDate date = QDate::fromString(QString::fromStdString(o.night), Qt::ISODate);
     if (!date.isValid()) throw Error("night '" + o.night + "' is not a date (YYYY-MM-DD)");

@@ -115,6 +115,10 @@ struct NightResult {
     NightPlan plan;
 };
 
+/// The right ascension (deg) on the meridian at La Palma at local midnight of `night`
+/// (YYYY-MM-DD, the evening): a field there is up all night.
+double meridianAtMidnight(const std::string& night);
+
 /// Plans the night (no pixels): times, pointings and conditions of every exposure.
 /// `counter` numbers the obs set within its night.
 NightPlan planNight(const NightOptions& options, int counter);
@@ -172,8 +176,9 @@ namespace paudm::pipelines::pixelsim {
 
 /// Night options from a job configuration (also what `paudm simulate` builds from its
 /// flags): buffer, night, truth, geometry, bias, flats_per_tray, science, focus, trays
-/// (list or comma-separated), field_ra, field_dec, seed, sky_seed, seeing, max_airmass, threads, operator,
-/// notes. Errors name the key and the value that is wrong.
+/// (list or comma-separated), field_ra (degrees, or "transit": the meridian at midnight),
+/// field_dec, seed, sky_seed, star_density, seeing, max_airmass, threads, operator, notes.
+/// Errors name the key and the value that is wrong.
 NightOptions nightOptionsFromConfig(const QJsonObject& config);
 
 /// Registers the `pixelsim` task type: simulates one obs set into a buffer and loads the

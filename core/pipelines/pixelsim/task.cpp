@@ -43,12 +43,18 @@ NightOptions nightOptionsFromConfig(const QJsonObject& c) {
     if (auto t = trayList("trays")) o.trays = *t;
     o.flatTrays = trayList("flat_trays");
     if (o.trays.empty()) throw Error("configuration 'trays' names no filter tray");
-    o.ra = configReal(c, "field_ra", o.ra);
+    o.ra = configText(c, "field_ra") == "transit" ? meridianAtMidnight(o.night) : configReal(c, "field_ra", o.ra);
     o.dec = configReal(c, "field_dec", o.dec);
     if (o.ra < 0 || o.ra >= 360 || o.dec < -90 || o.dec > 90)
         throw Error("the field centre must have 0 <= RA < 360 and -90 <= Dec <= 90");
     if (c.contains("seed") && !c.value("seed").isNull()) o.seed = configUnsigned(c, "seed");
     if (c.contains("sky_seed") && !c.value("sky_seed").isNull()) o.sky.seed = configUnsigned(c, "sky_seed");
+    if (c.contains("star_density") && !c.value("star_density").isNull()) {
+        o.sky.starDensity = configReal(c, "star_density", o.sky.starDensity);
+        if (o.sky.starDensity < 0 || o.sky.starDensity > 1e6)
+            throw Error("configuration 'star_density' must be stars per square degree from 0 to 1000000, not " +
+                        configText(c, "star_density"));
+    }
     o.threads = configCount(c, "threads", 1, 1, 256);
     if (c.contains("seeing") && !c.value("seeing").isNull()) {
         o.seeing = configReal(c, "seeing", 0);
