@@ -92,14 +92,22 @@ void fill(Background& out, const sep_bkg* b, const FloatImage& image) {
 const float kPyramid[9] = {1, 2, 1, 2, 4, 2, 1, 2, 1}; // SExtractor's default.conv
 
 /// A Gaussian kernel of `fwhm` pixels, out to 1.5 FWHM (odd size), peak 1.
+/// A Gaussian of `fwhm` pixels out to one FWHM each side (2.35 sigma: all but 2 % of its
+/// weight in each direction, a loss of signal to noise well under 1 %), its sum 1. Out to
+/// 1.5 FWHM, as it was, the matched filter cost three times as much for nothing.
 std::vector<float> gaussianKernel(double fwhm, int& size) {
-    const int half = std::max(1, static_cast<int>(std::ceil(1.5 * fwhm)));
+    const int half = std::max(1, static_cast<int>(std::ceil(fwhm)));
     size = 2 * half + 1;
     const double s2 = std::pow(fwhm / 2.35482, 2);
     std::vector<float> k(static_cast<std::size_t>(size) * size);
+    double sum = 0;
     for (int y = -half; y <= half; ++y)
-        for (int x = -half; x <= half; ++x)
-            k[static_cast<std::size_t>(y + half) * size + x + half] = static_cast<float>(std::exp(-0.5 * (x * x + y * y) / s2));
+        for (int x = -half; x <= half; ++x) {
+            const double v = std::exp(-0.5 * (x * x + y * y) / s2);
+            k[static_cast<std::size_t>(y + half) * size + x + half] = static_cast<float>(v);
+            sum += v;
+        }
+    for (float& v : k) v = static_cast<float>(v / sum);
     return k;
 }
 
@@ -172,6 +180,8 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
     int ksize = 3;
     const std::vector<float> kernel = o.kernelFwhm > 0 ? gaussianKernel(o.kernelFwhm, ksize) : std::vector<float>();
     const float* conv = !o.filter ? nullptr : kernel.empty() ? kPyramid : kernel.data();
+    // The Gaussian as a matched filter: the noise map weighs every pixel, so that masked
+    // pixels (bad columns, cosmic rays) count for nothing instead of as zeros.
     check(sep_extract(&im, static_cast<float>(o.threshold), SEP_THRESH_REL, o.minArea, conv, conv ? ksize : 0,
                       conv ? ksize : 0, kernel.empty() ? SEP_FILTER_CONV : SEP_FILTER_MATCHED, o.deblendThresholds,
                       o.deblendContrast, o.clean ? 1 : 0, o.cleanParam, &raw),

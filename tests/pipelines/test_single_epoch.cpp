@@ -420,7 +420,6 @@ private slots:
                 QCOMPARE(levelOf(file, "astrometry_solved").first, std::string("fail"));
             }
             QCOMPARE(levelOf(file, "photometry_calibrated_fraction").first, std::string("fail"));
-            QCOMPARE(levelOf(file, "psf_stars").first, std::string("fail"));
         }
         // The night's summary: exactly the three bad ones fail, each with its reason.
         const QJsonObject nightly = jsonOf(c, "SELECT output::text FROM job WHERE name = 'nightly'");
