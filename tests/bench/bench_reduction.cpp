@@ -8,6 +8,11 @@
 //                                        (DB: a database where one has run, see reduction_bench.sh)
 //                                        vs the floor: its raw file read and its products
 //                                        written by plain cfitsio
+//   bench_reduction astrometry DB DIR [runs]
+//                                        the astrometric solution of that mosaic from the
+//                                        pipeline's detections and PAUdb's reference stars,
+//                                        timed; inputs and solution written to DIR for SCAMP
+//                                        (astrometry_bench.sh)
 //
 // The peers run as Debian's python3 with the scripts of tests/peers; their times are the
 // ones the scripts measure around the work (reading included, interpreter start not).
@@ -18,7 +23,10 @@
 #include "fits/fits.h"
 #include "jobs/runner.h"
 #include "jobs/store.h"
+#include "pipelines/nightly/measure.h"
 #include "pipelines/paucam.h"
+#include "reduction/astrometry.h"
+#include "wcs/wcs.h"
 #include "reduction/combine.h"
 #include "reduction/cosmics.h"
 
@@ -32,6 +40,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <string>
 #include <vector>
 
@@ -204,18 +214,33 @@ void detrendFloor(const std::string& raw, const std::string& outDir) {
     }
 }
 
-int detrendBench(const std::string& conninfo, int runs) {
-    db::Connection c = db::Connection::open(conninfo);
-    // The science mosaic with the fewest masked pixels: a night's ordinary exposure (not one
-    // that a bright moon saturated).
+/// The single_epoch job the benchmarks rerun: an ordinary science mosaic of the night.
+struct ScienceJob {
+    QJsonObject config, input;
+    std::string description, raw;
+};
+ScienceJob scienceJob(db::Connection& c) {
     const auto first = c.exec("SELECT j.config::text, j.input::text, j.description FROM job j "
                               "LEFT JOIN quality_control q ON q.job_id = j.id AND q.check_name = 'masked_fraction' "
                               "WHERE j.name = 'single_epoch' AND j.status = 'DONE' ORDER BY q.value NULLS LAST, j.id LIMIT 1");
     if (first.size() == 0) throw Error("no single_epoch job has run in this database (see reduction_bench.sh)");
-    const QJsonObject config = QJsonDocument::fromJson(QByteArray(first.text(0, 0).data())).object();
-    const QJsonObject input = QJsonDocument::fromJson(QByteArray(first.text(0, 1).data())).object();
-    const std::string raw = config["archive"].toString().toStdString() + "/raw/" + config["obs_set"].toString().toStdString() +
-                            "/" + input["file"].toString().toStdString();
+    ScienceJob j;
+    j.config = QJsonDocument::fromJson(QByteArray(first.text(0, 0).data())).object();
+    j.input = QJsonDocument::fromJson(QByteArray(first.text(0, 1).data())).object();
+    j.description = first.text(0, 2);
+    j.raw = j.config["archive"].toString().toStdString() + "/raw/" + j.config["obs_set"].toString().toStdString() + "/" +
+            j.input["file"].toString().toStdString();
+    return j;
+}
+
+int detrendBench(const std::string& conninfo, int runs) {
+    db::Connection c = db::Connection::open(conninfo);
+    // The science mosaic with the fewest masked pixels: a night's ordinary exposure (not one
+    // that a bright moon saturated).
+    const ScienceJob job = scienceJob(c);
+    const QJsonObject& config = job.config;
+    const QJsonObject& input = job.input;
+    const std::string& raw = job.raw;
     QTemporaryDir dir;
     std::vector<double> wall, cpu, floor;
     std::vector<std::string> resources;
@@ -225,7 +250,7 @@ int detrendBench(const std::string& conninfo, int runs) {
             j.name = "single_epoch";
             j.config = config;
             j.input = input;
-            j.description = std::string(first.text(0, 2)) + " (benchmark)";
+            j.description = job.description + " (benchmark)";
             const std::int64_t id = jobs::JobStore(c).create(j, true);
             jobs::RunnerOptions o;
             o.conninfo = conninfo;
@@ -251,6 +276,72 @@ int detrendBench(const std::string& conninfo, int runs) {
     return 0;
 }
 
+/// The mosaic's astrometry as single_epoch does it (the same detections: not saturated,
+/// truncated or with a masked core; centroid errors from the PSF and the signal to noise),
+/// from the header WCS of each CCD (its first amplifier's, whose pixels are the CCD's),
+/// timed alone. DIR receives what SCAMP needs for the same work: ccdNN.csv (x, y, flux,
+/// flux_err, flags, sigma), ccdNN.wcs (the header WCS), ccdNN.size (width height), refs.csv (ra, dec, mag at the
+/// epoch) and our solution, ours_ccdNN.wcs.
+int astrometryBench(const std::string& conninfo, const std::string& dir, int runs) {
+    namespace pc = pipelines::paucam;
+    db::Connection c = db::Connection::open(conninfo);
+    const ScienceJob job = scienceJob(c);
+    fs::create_directories(dir);
+    auto raw = fits::File::open(job.raw);
+    raw.moveTo(1);
+    const double mjd = raw.requireDouble("MJD-OBS");
+    std::vector<reduction::AstroCcd> ccds;
+    std::vector<wcs::SkyBox> boxes;
+    for (int ccd = 1; ccd <= pc::kCcds; ++ccd) {
+        raw.moveTo(1 + (ccd - 1) * 4 + 1);
+        const auto header = wcs::Wcs::fromFits(raw);
+        const auto rows = c.query("SELECT d.x, d.y, d.flux_auto, d.flux_err_auto, d.flags, i.psf_fwhm, i.naxis1, i.naxis2 FROM detection d "
+                                  "JOIN image i ON i.id = d.image_id JOIN mosaic m ON m.id = i.mosaic_id "
+                                  "WHERE m.kind = 'red_science' AND m.filename = $1 AND i.ccd_num = $2",
+                                  job.input["file"].toString().toStdString(), ccd);
+        if (rows.size() == 0) continue;
+        const int width = static_cast<int>(rows.toInt(0, 6)), height = static_cast<int>(rows.toInt(0, 7));
+        reduction::AstroCcd a{ccd, width, height, header, {}};
+        char name[64];
+        std::snprintf(name, sizeof name, "%s/ccd%02d", dir.c_str(), ccd);
+        std::ofstream csv(std::string(name) + ".csv");
+        csv << "x,y,flux,flux_err,flags,sigma\n";
+        constexpr long long kBad = reduction::kSourceSaturated | reduction::kSourceTruncated | reduction::kSourceMaskedCore;
+        for (int i = 0; i < rows.size(); ++i) {
+            const double snr = rows.toDouble(i, 3) > 0 ? rows.toDouble(i, 2) / rows.toDouble(i, 3) : 0;
+            const double sigmaPsf = (rows.isNull(i, 5) ? 3.0 : rows.toDouble(i, 5) / pc::kPixelScale) / 2.35482;
+            const double sigma = snr > 0 ? std::sqrt(2.0) * sigmaPsf / snr : 1;
+            const bool usable = !(rows.toInt(i, 4) & kBad) && snr > 0;
+            a.sources.push_back({rows.toDouble(i, 0), rows.toDouble(i, 1), usable ? snr : 0, sigma});
+            csv << std::setprecision(10) << rows.toDouble(i, 0) << ',' << rows.toDouble(i, 1) << ',' << rows.toDouble(i, 2)
+                << ',' << rows.toDouble(i, 3) << ',' << rows.toInt(i, 4) << ',' << sigma << '\n';
+        }
+        std::ofstream(std::string(name) + ".wcs") << header.toHeader();
+        std::ofstream(std::string(name) + ".size") << width << ' ' << height << '\n';
+        if (const auto box = header.footprint(width, height)) boxes.push_back(*box);
+        ccds.push_back(std::move(a));
+    }
+    reduction::AstrometryOptions o;
+    const auto reference = pipelines::nightly::loadReference(c, boxes, o.searchRadius + 30, pipelines::nightly::julianYear(mjd));
+    {
+        std::ofstream refs(dir + "/refs.csv");
+        refs << "ra,dec,mag\n" << std::setprecision(12);
+        for (const auto& r : reference.stars) refs << r.ra << ',' << r.dec << ',' << r.mag << '\n';
+    }
+    std::vector<double> t;
+    reduction::AstroResult result;
+    for (int r = 0; r < runs; ++r) t.push_back(seconds([&] { result = reduction::solveAstrometry(ccds, reference.stars, o); }));
+    if (!result.ok()) throw Error("the astrometry did not solve: " + result.message);
+    for (std::size_t k = 0; k < ccds.size(); ++k) {
+        char name[64];
+        std::snprintf(name, sizeof name, "%s/ours_ccd%02d.wcs", dir.c_str(), ccds[k].ccd);
+        std::ofstream(name) << result.fitted[k]->toHeader();
+    }
+    std::printf("ours: %s; %zu reference stars; %.3f s (median of %d, one core)\n", result.message.c_str(),
+                reference.stars.size(), median(t), runs);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -261,10 +352,12 @@ int main(int argc, char** argv) {
         if (mode == "combine") return combineBench(argc > 2 ? std::atoi(argv[2]) : 5);
         if (mode == "cosmics" && argc > 2) return cosmicsBench(argv[2], argc > 3 ? std::atoi(argv[3]) : 5);
         if (mode == "detrend" && argc > 2) return detrendBench(argv[2], argc > 3 ? std::atoi(argv[3]) : 5);
+        if (mode == "astrometry" && argc > 3) return astrometryBench(argv[2], argv[3], argc > 4 ? std::atoi(argv[4]) : 5);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_reduction: %s\n", e.what());
         return 1;
     }
-    std::fprintf(stderr, "usage: bench_reduction combine [runs] | cosmics CCD.fits [runs] | detrend CONNINFO [runs]\n");
+    std::fprintf(stderr, "usage: bench_reduction combine [runs] | cosmics CCD.fits [runs] | detrend CONNINFO [runs] | "
+                         "astrometry CONNINFO DIR [runs]\n");
     return 2;
 }

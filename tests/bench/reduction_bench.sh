@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The reduction at full size against its peers (bench_reduction): combining 10 frames
-# against ccdproc, L.A.Cosmic on one CCD against astroscrappy, and the single_epoch job of
-# a science mosaic against the cfitsio floor of reading its raw file and writing its
-# products. Not part of the test suite.
+# against ccdproc, L.A.Cosmic on one CCD against astroscrappy, the single_epoch job of a
+# science mosaic (detrending and measuring) against the cfitsio floor of reading its raw
+# file and writing its products, the mosaic's astrometry against SCAMP, and background and
+# detection on one CCD against source-extractor (detection_bench.sh). Not part of the test
+# suite.
 #
 #   tests/bench/reduction_bench.sh [BUILD_DIR] [RUNS]   (default build/release, 5)
 #
@@ -24,3 +26,6 @@ ccd=$(ls "$work"/archive/red/R1/*/paucam.*.ccd09.fits | tail -1) # the second: t
 "$bench" combine "$runs"
 "$bench" cosmics "$ccd" "$runs"
 taskset -c 0 "$bench" detrend "$("$paudm" db url)" "$runs"
+taskset -c 0 "$bench" astrometry "$("$paudm" db url)" "$work/astrometry" "$runs"
+/usr/bin/python3 tests/peers/scamp_astrometry.py "$work/astrometry" "$runs"
+tests/bench/detection_bench.sh "$build" "$runs" "$ccd"
