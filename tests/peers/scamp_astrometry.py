@@ -56,10 +56,11 @@ det, size = {}, {}
 for ccd in ccds:
     t = table(os.path.join(d, f"ccd{ccd:02d}.csv"))
     det[ccd] = t
-    head = header_of(open(os.path.join(d, f"ccd{ccd:02d}.wcs")).read())
     size[ccd] = [int(v) for v in open(os.path.join(d, f"ccd{ccd:02d}.size")).read().split()]
-    head["NAXIS"] = 2
-    head["NAXIS1"], head["NAXIS2"] = size[ccd]
+    # An image header as source-extractor copies it: the mandatory keys first, then the WCS.
+    head = fits.Header([("SIMPLE", True), ("BITPIX", -32), ("NAXIS", 2), ("NAXIS1", size[ccd][0]),
+                        ("NAXIS2", size[ccd][1])])
+    head.extend(header_of(open(os.path.join(d, f"ccd{ccd:02d}.wcs")).read()).cards)
     head["FILTER"] = "NB615"
     head["EXPTIME"] = 100.0
     head["CCDNUM"] = ccd
