@@ -215,6 +215,9 @@ AstroResult solveAstrometry(const std::vector<AstroCcd>& ccds, const std::vector
             });
         }
         if (votes == 0) continue;
+        // The rotation's highest peak (of 3 x 3 bins)...
+        int peak = 0;
+        Point peakOffset;
         for (int by = 1; by < bins - 1; ++by)
             for (int bx = 1; bx < bins - 1; ++bx) {
                 int s = 0;
@@ -226,18 +229,22 @@ AstroResult solveAstrometry(const std::vector<AstroCcd>& ccds, const std::vector
                         sx += h * ((bx + i + 0.5) * o.binSize - o.searchRadius);
                         sy += h * ((by + j + 0.5) * o.binSize - o.searchRadius);
                     }
-                // Against what a field of random pairs would put into 9 bins (at the
-                // centre, where the search disc covers the bins fully): how improbable the
-                // peak is, over every bin and rotation tried.
-                const double expected = votes * 9 * o.binSize * o.binSize / (std::numbers::pi * o.searchRadius * o.searchRadius);
-                if (s <= expected) continue;
-                const double contrast = -(logPoissonTail(s, expected) + logTrials) / std::numbers::ln10;
-                if (contrast > bestContrast) {
-                    bestContrast = contrast;
-                    bestRot = rot;
-                    bestOffset = {sx / s, sy / s};
+                if (s > peak) {
+                    peak = s;
+                    peakOffset = {sx / s, sy / s};
                 }
             }
+        // ...against what a field of random pairs would put into 9 bins (at the centre,
+        // where the search disc covers the bins fully): how improbable it is, over every
+        // bin and rotation tried.
+        const double expected = votes * 9 * o.binSize * o.binSize / (std::numbers::pi * o.searchRadius * o.searchRadius);
+        if (peak <= expected) continue;
+        const double contrast = -(logPoissonTail(peak, expected) + logTrials) / std::numbers::ln10;
+        if (contrast > bestContrast) {
+            bestContrast = contrast;
+            bestRot = rot;
+            bestOffset = peakOffset;
+        }
     }
     out.contrast = bestContrast;
     if (bestContrast < o.minContrast) {

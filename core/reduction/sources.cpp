@@ -91,7 +91,6 @@ void fill(Background& out, const sep_bkg* b, const FloatImage& image) {
 
 const float kPyramid[9] = {1, 2, 1, 2, 4, 2, 1, 2, 1}; // SExtractor's default.conv
 
-/// A Gaussian kernel of `fwhm` pixels, out to 1.5 FWHM (odd size), peak 1.
 /// A Gaussian of `fwhm` pixels out to one FWHM each side (2.35 sigma: all but 2 % of its
 /// weight in each direction, a loss of signal to noise well under 1 %), its sum 1. Out to
 /// 1.5 FWHM, as it was, the matched filter cost three times as much for nothing.

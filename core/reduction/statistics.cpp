@@ -30,6 +30,11 @@ double median(std::span<const float> values) {
     return medianInPlace(copy);
 }
 
+double median(std::span<const double> values) {
+    std::vector<double> copy(values.begin(), values.end());
+    return medianInPlace(copy);
+}
+
 double quantileInPlace(std::span<float> v, double q) {
     const std::size_t n = v.size();
     if (n == 0) return std::numeric_limits<double>::quiet_NaN();

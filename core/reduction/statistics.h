@@ -16,6 +16,7 @@ double medianInPlace(std::span<float> values);
 double medianInPlace(std::span<double> values);
 /// The median of a copy.
 double median(std::span<const float> values);
+double median(std::span<const double> values);
 
 /// The q-quantile (0..1) by linear interpolation between order statistics (numpy's
 /// default); reorders `values`.

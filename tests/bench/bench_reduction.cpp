@@ -306,15 +306,13 @@ int astrometryBench(const std::string& conninfo, const std::string& dir, int run
         std::snprintf(name, sizeof name, "%s/ccd%02d", dir.c_str(), ccd);
         std::ofstream csv(std::string(name) + ".csv");
         csv << "x,y,flux,flux_err,flags,sigma\n";
-        constexpr long long kBad = reduction::kSourceSaturated | reduction::kSourceTruncated | reduction::kSourceMaskedCore;
         for (int i = 0; i < rows.size(); ++i) {
             const double snr = rows.toDouble(i, 3) > 0 ? rows.toDouble(i, 2) / rows.toDouble(i, 3) : 0;
-            const double sigmaPsf = (rows.isNull(i, 5) ? 3.0 : rows.toDouble(i, 5) / pc::kPixelScale) / 2.35482;
-            const double sigma = snr > 0 ? std::sqrt(2.0) * sigmaPsf / snr : 1;
-            const bool usable = !(rows.toInt(i, 4) & kBad) && snr > 0;
-            a.sources.push_back({rows.toDouble(i, 0), rows.toDouble(i, 1), usable ? snr : 0, sigma});
+            const double fwhm = rows.isNull(i, 5) ? 0 : rows.toDouble(i, 5) / pc::kPixelScale;
+            a.sources.push_back(pipelines::nightly::astrometrySource(rows.toDouble(i, 0), rows.toDouble(i, 1), snr,
+                                                                     static_cast<int>(rows.toInt(i, 4)), fwhm));
             csv << std::setprecision(10) << rows.toDouble(i, 0) << ',' << rows.toDouble(i, 1) << ',' << rows.toDouble(i, 2)
-                << ',' << rows.toDouble(i, 3) << ',' << rows.toInt(i, 4) << ',' << sigma << '\n';
+                << ',' << rows.toDouble(i, 3) << ',' << rows.toInt(i, 4) << ',' << a.sources.back().sigma << '\n';
         }
         std::ofstream(std::string(name) + ".wcs") << header.toHeader();
         std::ofstream(std::string(name) + ".size") << width << ' ' << height << '\n';

@@ -26,6 +26,8 @@ ccd=$(ls "$work"/archive/red/R1/*/paucam.*.ccd09.fits | tail -1) # the second: t
 "$bench" combine "$runs"
 "$bench" cosmics "$ccd" "$runs"
 taskset -c 0 "$bench" detrend "$("$paudm" db url)" "$runs"
-taskset -c 0 "$bench" astrometry "$("$paudm" db url)" "$work/astrometry" "$runs"
-/usr/bin/python3 tests/peers/scamp_astrometry.py "$work/astrometry" "$runs"
 tests/bench/detection_bench.sh "$build" "$runs" "$ccd"
+taskset -c 0 "$bench" astrometry "$("$paudm" db url)" "$work/astrometry" "$runs"
+# Last: Debian's SCAMP 2.10 has been seen to crash while reading the catalogues.
+/usr/bin/python3 tests/peers/scamp_astrometry.py "$work/astrometry" "$runs" ||
+  echo "the SCAMP comparison failed (see above); the other figures stand" >&2

@@ -29,34 +29,22 @@ constexpr double kDeg = std::numbers::pi / 180;
 /// The science exposures (0-based, in the night's order) made bad on purpose.
 constexpr int kClouds = 4, kDefocused = 5, kSparse = 6, kScience = 7;
 
-/// The first night of 2027 on which the field is high (airmass under 1.3) in the dark:
-/// the Sun below -18 degrees and the Moon below the horizon at every science exposure, so
-/// that every good exposure should pass its quality checks.
+/// The first night of 2027 on which the field is under `n.maxAirmass` in the dark: the
+/// Sun below -18 degrees and the Moon below the horizon at every science exposure, so that
+/// every good exposure should pass its quality checks.
 std::string moonlessNight(ps::NightOptions n) {
-    n.maxAirmass = 1.3;
     for (QDate d(2027, 1, 1); d.year() == 2027; d = d.addDays(1)) {
         n.night = d.toString("yyyy-MM-dd").toStdString();
         try {
             bool dark = true;
             for (const auto& e : ps::planNight(n, 1).exposures)
-                if (e.kind == "science") dark = dark && e.sunAlt < -18 && e.moonAlt < 0 && e.airmass < 1.35;
+                if (e.kind == "science") dark = dark && e.sunAlt < -18 && e.moonAlt < 0;
             if (dark) return n.night;
         } catch (const Error&) { // the field is not up that night
         }
     }
     throw Error("no night of 2027 with the field high and no Moon");
 }
-
-/// Angular distance (arcsec).
-double separation(double ra1, double dec1, double ra2, double dec2) {
-    const double c = std::sin(dec1 * kDeg) * std::sin(dec2 * kDeg) +
-                     std::cos(dec1 * kDeg) * std::cos(dec2 * kDeg) * std::cos((ra1 - ra2) * kDeg);
-    const double dx = std::cos(dec2 * kDeg) * std::sin((ra2 - ra1) * kDeg) * 3600 / kDeg;
-    const double dy = (dec2 - dec1) * 3600;
-    return c > 0.9999999 ? std::hypot(dx, dy) : std::acos(std::min(1.0, c)) * 3600 / kDeg;
-}
-
-double medianOf(std::vector<double> v) { return reduction::medianInPlace(std::span<double>(v)); }
 
 /// Where the flat field leaves a CCD's light: the simulator's illumination times pixel
 /// response, divided by the master flat (the same normalised to its median over the good
@@ -80,8 +68,9 @@ class TestSingleEpoch : public QObject {
 
     std::string reducedDir(const std::string& obsSet) const { return archive_ + "/red/" + kRelease + "/" + obsSet; }
     QJsonObject truthOf(const std::string& file) const { return readJson(truth_ + "/" + a_.obsSet + "/" + file + ".json"); }
-    QJsonObject outputOf(db::Connection& c, const std::string& file) {
-        return jsonOf(c, "SELECT output::text FROM job WHERE name = 'single_epoch' AND input ->> 'file' = '" + file + "'");
+    static QJsonObject outputOf(db::Connection& c, const std::string& file) {
+        const auto r = c.query("SELECT output::text FROM job WHERE name = 'single_epoch' AND input ->> 'file' = $1", file);
+        return r.size() ? QJsonDocument::fromJson(QByteArray::fromStdString(std::string(r.text(0, 0)))).object() : QJsonObject();
     }
 
 private slots:
@@ -104,8 +93,8 @@ private slots:
         night_.badScience[kClouds].transparency = 0.1;
         night_.badScience[kDefocused].defocusFwhm = 3.0;
         night_.badScience[kSparse].starFraction = 0.003;
-        night_.night = moonlessNight(night_);
         night_.maxAirmass = 1.3;
+        night_.night = moonlessNight(night_);
         a_ = ps::simulateNight(night_);
         for (const auto& e : a_.plan.exposures)
             if (e.kind == "science") science_.push_back(e.file);
@@ -211,17 +200,17 @@ private slots:
                 worstSky = std::max(worstSky, ds);
                 expect(ds < 0.005, QString("%1: background %2 e-, the sky %3").arg(where).arg(got["background_e"].toDouble()).arg(skyTruth));
                 const auto red = readReduced(reducedDir(a_.obsSet) + "/" + pipelines::nightly::reducedCcdName(file, ccd));
-                std::vector<std::pair<int, int>> saturatedStars; // 0-based core of each saturated run
+                std::vector<std::tuple<int, int, int>> saturatedRuns; // FITS x, y from, y to
                 for (const auto& sv : truth["saturated"].toArray()) {
                     const QJsonObject so = sv.toObject();
-                    if (so["ccd"].toInt() == ccd) saturatedStars.push_back({so["x"].toInt() - 1, (so["y_from"].toInt() + so["y_to"].toInt()) / 2 - 1});
+                    if (so["ccd"].toInt() == ccd) saturatedRuns.push_back({so["x"].toInt(), so["y_from"].toInt(), so["y_to"].toInt()});
                 }
-                if (!saturatedStars.empty()) {
+                if (!saturatedRuns.empty()) {
                     const auto bkg = reduction::measureBackground(red.image, red.mask, measure.background);
-                    for (const auto& [sx, sy] : saturatedStars)
+                    for (const auto& [sx, y0, y1] : saturatedRuns) // around the run's middle (0-based)
                         for (int dy = -40; dy <= 40; dy += 20)
                             for (int dx = -40; dx <= 40; dx += 20) {
-                                const int x = sx + dx, y = sy + dy;
+                                const int x = sx - 1 + dx, y = (y0 + y1) / 2 - 1 + dy;
                                 if (std::max(std::abs(dx), std::abs(dy)) < 40 || x < 0 || y < 0 || x >= red.image.width ||
                                     y >= red.image.height)
                                     continue;
@@ -261,11 +250,6 @@ private slots:
                 const double fwhmPx = seeing / pc::kPixelScale, sigma = fwhmPx / 2.35482;
                 const double alpha = fwhmPx / (2 * std::sqrt(std::pow(2.0, 1 / 3.0) - 1));
                 const double noiseArea = 4 * std::numbers::pi * sigma * sigma;
-                std::vector<std::tuple<double, double, double>> saturatedRuns; // FITS x, y from, y to
-                for (const auto& sv : truth["saturated"].toArray()) {
-                    const QJsonObject so = sv.toObject();
-                    if (so["ccd"].toInt() == ccd) saturatedRuns.push_back({so["x"].toDouble(), so["y_from"].toDouble(), so["y_to"].toDouble()});
-                }
                 auto inside = [&](double x, double y, double margin) {
                     return x > margin && y > margin && x < layout.ccdWidth - margin && y < layout.ccdHeight - margin;
                 };
@@ -301,7 +285,7 @@ private slots:
                     if (!resolvable) continue;
                     // The solution against where the star truly is.
                     if (best >= 0 && bestD < 1 && det.toInt(best, 6) == 0 && snr > 50 && !det.isNull(best, 2)) {
-                        const double r = separation(det.toDouble(best, 2), det.toDouble(best, 3), starSky[s.star].ra, starSky[s.star].dec);
+                        const double r = ps::angularDistance(det.toDouble(best, 2), det.toDouble(best, 3), starSky[s.star].ra, starSky[s.star].dec) * 3600;
                         residual2 += r * r;
                         ++residuals;
                     }
@@ -325,7 +309,7 @@ private slots:
                     }
 
             }
-            const double t = medianOf(transparencies), dt = std::fabs(t / truth["transparency"].toDouble() - 1);
+            const double t = reduction::median(transparencies), dt = std::fabs(t / truth["transparency"].toDouble() - 1);
             worstTransparency = std::max(worstTransparency, dt);
             expect(dt < 0.02, QString("%1: transparency %2, the truth %3").arg(file.c_str()).arg(t).arg(truth["transparency"].toDouble()));
             QVERIFY2(residuals > 100, qPrintable(QString("%1: %2 bright stars").arg(file.c_str()).arg(residuals)));
@@ -372,7 +356,7 @@ private slots:
         auto truthSeeing = [&](const std::string& file) {
             std::vector<double> v;
             for (const auto& cv : truthOf(file)["ccds"].toArray()) v.push_back(cv.toObject()["seeing_fwhm"].toDouble());
-            return medianOf(v);
+            return reduction::median(v);
         };
         for (int i = 0; i < kClouds; ++i) {
             const std::string& file = science_[static_cast<std::size_t>(i)];
@@ -405,8 +389,9 @@ private slots:
             const std::string& file = science_[kSparse];
             const QJsonObject out = outputOf(c, file), measured = out["measured"].toObject();
             const QJsonObject truth = truthOf(file);
-            const auto m = c.exec("SELECT psf_model_status, astro_status, photo_status FROM mosaic WHERE kind = 'red_science' "
-                                  "AND filename = '" + file + "'");
+            const auto m = c.query("SELECT psf_model_status, astro_status, photo_status FROM mosaic WHERE kind = 'red_science' "
+                                   "AND filename = $1",
+                                   file);
             QCOMPARE(m.size(), 1);
             qInfo("sparse: psf %s, astrometry %s (%s), photometry %s", m.text(0, 0).data(), m.text(0, 1).data(),
                   qPrintable(measured["astro_message"].toString()), m.text(0, 2).data());

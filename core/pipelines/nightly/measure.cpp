@@ -158,6 +158,12 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     return out;
 }
 
+reduction::AstroSource astrometrySource(double x, double y, double snr, int flags, double psfFwhm) {
+    if ((flags & kBadForPosition) || !(snr > 0)) return {x, y, 0, 1};
+    const double sigmaPsf = (psfFwhm > 0 ? psfFwhm : 3.0) / 2.35482;
+    return {x, y, snr, std::sqrt(2.0) * sigmaPsf / snr};
+}
+
 void placeOnSky(std::vector<Detection>& detections, const std::optional<wcs::Wcs>& w) {
     if (!w) {
         for (auto& d : detections) d.ra = d.dec = kNaN;

@@ -60,6 +60,15 @@ struct CcdMeasurement {
 /// detrending's bit mask).
 CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& options);
 
+/// Detection flags that make a position unfit for the astrometry.
+inline constexpr int kBadForPosition = reduction::kSourceSaturated | reduction::kSourceTruncated | reduction::kSourceMaskedCore;
+
+/// A detection as the astrometry takes it (FITS pixel coordinates): its signal to noise and
+/// its centroid error per axis, sqrt(2) sigma_PSF / (S/N); S/N 0 (kept for the indices,
+/// never used) when its position cannot be trusted. `psfFwhm` in pixels, 0 when the CCD
+/// has none (3 pixels assumed).
+reduction::AstroSource astrometrySource(double x, double y, double snr, int flags, double psfFwhm);
+
 /// Sky positions of the detections through `wcs` (NaN without one).
 void placeOnSky(std::vector<Detection>& detections, const std::optional<wcs::Wcs>& wcs);
 

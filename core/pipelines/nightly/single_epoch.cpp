@@ -177,9 +177,7 @@ struct MosaicCalibration {
     MosaicSummary summary;
 };
 
-double median(std::vector<double> v) {
-    return v.empty() ? std::numeric_limits<double>::quiet_NaN() : reduction::medianInPlace(std::span<double>(v));
-}
+using reduction::median;
 double mean(const std::vector<double>& v) {
     double sum = 0;
     for (double x : v) sum += x;
@@ -220,7 +218,10 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
                 out.fwhm.push_back(s.measured->psf.fwhm * paucam::kPixelScale);
                 out.seeingStars += s.measured->psf.stars;
             }
-        if (out.seeingStars < 5) out.fwhm.clear();
+        if (out.seeingStars < 5) {
+            out.fwhm.clear();
+            out.seeingStars = 0;
+        }
     } else {
         for (const auto& s : summaries)
             if (s.measured && s.measured->psf.ok()) out.seeingStars += s.measured->psf.stars;
@@ -247,22 +248,14 @@ MosaicCalibration calibrateMosaic(db::Connection& c, std::vector<CcdSummary>& su
         if (s.box) boxes.push_back(*s.box);
     m.reference = loadReference(c, boxes, o.measurement.astrometry.searchRadius + 30, julianYear(m.exposure.mjd));
     // Astrometry on the detections that can be trusted for position.
-    constexpr int kBadForPosition = reduction::kSourceSaturated | reduction::kSourceTruncated | reduction::kSourceMaskedCore;
     std::vector<reduction::AstroCcd> acs;
     std::vector<std::size_t> ccdOf; // AstroCcd -> summary
     for (std::size_t k = 0; k < summaries.size(); ++k) {
         const auto& s = summaries[k];
         if (!s.headerWcs || !s.measured) continue;
         reduction::AstroCcd a{s.ccd, s.width, s.height, *s.headerWcs, {}};
-        const double sigmaPsf = (s.measured->psf.fwhm > 0 ? s.measured->psf.fwhm : 3.0) / 2.35482;
-        for (const auto& d : s.measured->detections) {
-            const double snr = d.source.snr();
-            if ((d.source.flags & kBadForPosition) || snr <= 0) {
-                a.sources.push_back({d.source.x + 1, d.source.y + 1, 0, 1}); // kept for the indices, never used
-                continue;
-            }
-            a.sources.push_back({d.source.x + 1, d.source.y + 1, snr, std::sqrt(2.0) * sigmaPsf / snr});
-        }
+        for (const auto& d : s.measured->detections)
+            a.sources.push_back(astrometrySource(d.source.x + 1, d.source.y + 1, d.source.snr(), d.source.flags, s.measured->psf.fwhm));
         acs.push_back(std::move(a));
         ccdOf.push_back(k);
     }
@@ -622,7 +615,7 @@ void singleEpochRun(TaskContext& ctx) {
                           std::to_string(sum.seeingStars) + " stars)");
         // The stars behind the mosaic's seeing (a CCD short of stars leaves the seeing to
         // the others, and says so in its own psf_status).
-        ctx.check("psf_stars", sum.fwhm.empty() ? 0 : sum.seeingStars, "stars",
+        ctx.check("psf_stars", sum.seeingStars, "stars",
                   what + ", behind the seeing (" + std::to_string(sum.psfOk) + " of " + std::to_string(sum.measuredCcds) +
                       " CCDs with a PSF of their own)");
         ctx.check("astrometry_solved", m.astro.ok() ? 1 : 0, "", what + ": " + m.astro.status + ": " + m.astro.message);

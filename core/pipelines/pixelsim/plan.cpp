@@ -134,9 +134,15 @@ double skyRate(const ExposurePlan& e, const paucam::Filter& f) {
     return darkSkyRate(f) * (1 + twilight + moonlight) * std::sqrt(e.airmass);
 }
 
-double meridianAtMidnight(const std::string& night) {
+/// The evening a night starts (YYYY-MM-DD).
+QDate nightDate(const std::string& night) {
     const QDate date = QDate::fromString(QString::fromStdString(night), Qt::ISODate);
     if (!date.isValid()) throw Error("night '" + night + "' is not a date (YYYY-MM-DD)");
+    return date;
+}
+
+double meridianAtMidnight(const std::string& night) {
+    const QDate date = nightDate(night);
     // Local solar midnight: 0 h UT of the next day (the Julian day number counts from
     // noon), less the longitude's hours.
     const double midnight = static_cast<double>(date.toJulianDay()) - 2400001.0 + 1 - kLongitude / 360;
@@ -144,8 +150,7 @@ double meridianAtMidnight(const std::string& night) {
 }
 
 NightPlan planNight(const NightOptions& o, int counter) {
-    const QDate date = QDate::fromString(QString::fromStdString(o.night), Qt::ISODate);
-    if (!date.isValid()) throw Error("night '" + o.night + "' is not a date (YYYY-MM-DD)");
+    const QDate date = nightDate(o.night);
     if (o.trays.empty()) throw Error("no filter trays given");
     for (const auto& t : o.trays) paucam::tray(t); // throws for an unknown tray
     if (o.bias < 0 || o.flatsPerTray < 0 || o.science < 0 || o.focus < 0)
@@ -244,17 +249,21 @@ NightPlan planNight(const NightOptions& o, int counter) {
         const double longest = 100 + 40; // s, exposure and overheads
         double end = plan.dawnMjd;
         if (o.maxAirmass) { // only while the field is up
-            double first = 0, last = 0;
+            std::optional<double> first, last;
             for (double t = start; t <= plan.dawnMjd; t += kMinute)
                 if (airmassAt(altitude(o.ra, o.dec, t)) <= *o.maxAirmass) {
-                    if (first == 0) first = t;
+                    if (!first) first = t;
                     last = t;
                 }
-            if (first == 0)
-                throw Error("the field (" + std::to_string(o.ra) + ", " + std::to_string(o.dec) + ") is never below airmass " +
-                            std::to_string(*o.maxAirmass) + " in the dark of " + o.night);
-            start = first;
-            end = last;
+            if (!first)
+                throw Error(QString("the field (%1, %2) is never below airmass %3 in the dark of %4")
+                                .arg(o.ra)
+                                .arg(o.dec)
+                                .arg(*o.maxAirmass)
+                                .arg(QString::fromStdString(o.night))
+                                .toStdString());
+            start = *first;
+            end = *last;
         }
         const double spacing = std::max((end - start) / o.science, longest / 86400);
         for (int i = 0; i < o.science; ++i) {

@@ -405,6 +405,11 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
 
     // Where every object falls on the focal plane (true pointing; optical axis at 0, 0).
     std::vector<wcs::Pixel> starPos, galaxyPos;
+    // The stars drawn (all but on an exposure made sparse on purpose), decided once.
+    std::vector<char> drawn(sky.stars.size(), 1);
+    if (e.starFraction < 1)
+        for (std::size_t i = 0; i < sky.stars.size(); ++i)
+            drawn[i] = Rng::stream({kCamera, 9, static_cast<std::uint64_t>(sky.stars[i].sourceId)}).uniform(0, 1) < e.starFraction;
     if (onSky) {
         const double rho = e.rotationDeg * kDeg;
         const auto truth = wcs::Wcs::tan({0, 0}, {e.trueRa, e.trueDec}, -scale * std::cos(rho), scale * std::sin(rho),
@@ -473,9 +478,7 @@ std::string writeExposure(const NightOptions& o, const NightPlan& plan, const Ex
                 y = p.y - place.centreY + (l.ccdHeight + 1) / 2.0;
             };
             for (std::size_t i = 0; i < sky.stars.size(); ++i) {
-                if (e.starFraction < 1 &&
-                    Rng::stream({kCamera, 9, static_cast<std::uint64_t>(sky.stars[i].sourceId)}).uniform(0, 1) >= e.starFraction)
-                    continue;
+                if (!drawn[i]) continue;
                 double x, y;
                 toCcd(starPos[i], x, y);
                 if (x < -250 || y < -250 || x > l.ccdWidth + 250 || y > l.ccdHeight + 250) continue;
