@@ -10,9 +10,8 @@
 // masked, grown, and the estimate is made again, so that the wings of bright stars and
 // galaxies do not lift it.
 //
-// Detection: the background-subtracted image through a matched filter (a Gaussian of the
-// seeing), over a threshold in units of its noise, with a minimum area and 32-level
-// deblending. Each source then gets a windowed
+// Detection: the background-subtracted image smoothed by a Gaussian of the seeing, over a
+// threshold in units of the smoothed noise, with a minimum area and 32-level deblending. Each source then gets a windowed
 // centroid, second moments, a Kron (AUTO) flux with its error, and flags.
 #include "reduction/image.h"
 
@@ -53,8 +52,8 @@ struct DetectionOptions {
     double threshold = 4;      ///< sigma of the (filtered) background noise (DETECT_THRESH)
     int minArea = 3;           ///< pixels (DETECT_MINAREA)
     bool filter = true;        ///< smooth before thresholding (else the raw pixels)
-    /// The smoothing kernel: a Gaussian of this FWHM (pixels) used as a matched filter,
-    /// so that the threshold is in units of the filtered signal to noise; 0: SExtractor's
+    /// The smoothing kernel: a Gaussian of this FWHM (pixels), the threshold then in units
+    /// of the filtered noise (a matched filter's signal to noise); 0: SExtractor's
     /// 3 x 3 pyramid as a plain convolution (its default.conv).
     double kernelFwhm = 3;
     int deblendThresholds = 32;

@@ -182,11 +182,14 @@ private slots:
                 ++zpCcds;
                 if (got.contains("zp")) {
                     const double dz = got["zp"].toDouble() - zpTruth, err = got["zp_err"].toDouble();
-                    const bool precise = err < 0.01;
+                    // 0.02 mag (the goal) where it is four times the CCD's own error; a CCD
+                    // with few or faint stars cannot be held to it (at an error of 0.01, a
+                    // CCD in twenty would miss it by chance), and is held to 3 errors.
+                    const bool precise = err < 0.005;
                     zpPrecise += precise;
                     if (precise) worstZp = std::max(worstZp, std::fabs(dz));
                     worstZpPull = std::max(worstZpPull, std::fabs(dz) / err);
-                    expect(precise ? std::fabs(dz) < 0.02 : std::fabs(dz) < 3 * err,
+                    expect(std::fabs(dz) < (precise ? 0.02 : std::max(0.02, 3 * err)),
                            QString("%1: zero point %2 +- %3 (%4 stars), the truth %5")
                                .arg(where).arg(got["zp"].toDouble()).arg(err).arg(got["zp_stars"].toInt()).arg(zpTruth));
                 }
@@ -315,7 +318,7 @@ private slots:
             QVERIFY2(residuals > 100, qPrintable(QString("%1: %2 bright stars").arg(file.c_str()).arg(residuals)));
             worstResidualRms = std::max(worstResidualRms, std::sqrt(residual2 / residuals));
         }
-        qInfo("PSF on %d of %d CCDs, worst %.1f %%; zero point on %d CCDs, %d precise (error < 0.01), worst %.4f mag, "
+        qInfo("PSF on %d of %d CCDs, worst %.1f %%; zero point on %d CCDs, %d precise (error < 0.005), worst %.4f mag, "
               "worst pull %.1f; transparency worst %.2f %%; sky worst %.3f %% (%d CCDs), %.3f %% next to saturated stars (%d "
               "places); %d of %d stars over 5 sigma found (and %d of the %d not isolated); %d of %d detections where nothing is (%d over 5 sigma); pointing worst %.3f\", "
               "residual rms worst %.4f\"",
@@ -325,10 +328,10 @@ private slots:
         for (const QString& w : wrong) qInfo("off the truth: %s", qPrintable(w));
         QVERIFY2(wrong.isEmpty(), qPrintable(QString("%1 measurements off the truth").arg(wrong.size())));
         // Most small CCDs (256 x 512 pixels, some 100 stars) have stars enough for a PSF of
-        // their own and a zero point better than 0.01 mag; the others are checked at 3 of
-        // their own errors.
+        // their own, and a third a zero point better than 0.005 mag; the others are checked
+        // at 3 of their own errors.
         QVERIFY2(psfOk >= 0.8 * psfCcds, qPrintable(QString("a PSF on %1 of %2 CCDs").arg(psfOk).arg(psfCcds)));
-        QVERIFY2(zpPrecise >= 0.65 * zpCcds, qPrintable(QString("a precise zero point on %1 of %2 CCDs").arg(zpPrecise).arg(zpCcds)));
+        QVERIFY2(zpPrecise >= 0.3 * zpCcds, qPrintable(QString("a precise zero point on %1 of %2 CCDs").arg(zpPrecise).arg(zpCcds)));
         QVERIFY2(nearSaturated > 0, "no saturated star: the background next to one was not tested");
         QVERIFY2(worstNearSaturated < 0.005, qPrintable(QString("background %1 % off next to a saturated star").arg(100 * worstNearSaturated)));
         QVERIFY2(bright > 500, qPrintable(QString::number(bright)));
