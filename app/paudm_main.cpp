@@ -35,6 +35,9 @@ const char* kCommands = R"TXT(Commands:
                           detrend one raw frame by hand (any frame with BIASSEC/DATASEC/GAIN)
   detect IMAGE[EXT] --out CSV
                           background, sources and sky positions of one image, as single_epoch
+  report nightly --night D [--to D2] [--cuts NAME[@V]] [--format csv|json|html]
+                          each science exposure's quality against a versioned cut set;
+                          report cuts list | show | save | default; report compare A B
   transfer --from BUFFER [--archive DIR] [--streams N]
                           copy the buffer's obs sets into the archive, verified, with a ledger
   buffer status | clean [--dry-run] [--min-age 5d]
@@ -62,6 +65,7 @@ Examples:
   paudm reduce archive/raw/20261124_001/paucam.43450010.fits --out reduced.fits
   paudm detect archive/red/R1/20261124_001/paucam.43450010.ccd07.fits --out ccd07.csv
   paudm buffer status --buffer buffer
+  paudm report nightly --night 2026-11-24 --format html --out report.html
 )TXT";
 
 } // namespace
@@ -85,7 +89,7 @@ int main(int argc, char** argv) {
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
     parser.addPositionalArgument("command",
-                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess, reduce or detect (see below)");
+                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess, reduce, detect or report (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
         return paudm::cli::detectCommand(rest.mid(1), globals);
     }
     if (command == "reprocess") return paudm::cli::reprocessCommand(rest.mid(1), globals);
+    if (command == "report") return paudm::cli::reportCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;
 }
