@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <set>
 
 using namespace paudm;
 using namespace paudm::test;
@@ -423,6 +424,54 @@ private slots:
         QVERIFY(failing[science_[kDefocused]].contains("seeing_arcsec"));
         QVERIFY(failing[science_[kSparse]].contains("photometry_calibrated_fraction"));
         QCOMPARE(nightly["science_pass"].toInt(), kClouds);
+    }
+
+    // The nightly report with the default cuts (the pipeline's QC limits), from the command
+    // line: its failing list is exactly the exposures whose truth fails those cuts, each
+    // with the cut the truth fails (clouds: transparency; out of focus: seeing; almost no
+    // stars: no astrometric solution), and the html has its plots.
+    void theReportFailsExactlyTheBadExposures() {
+        const QString csv = dir_.filePath("failing.csv"), html = dir_.filePath("report.html");
+        const Run run = runPaudm({"report", "nightly", "--night", QString::fromStdString(night_.night), "--out", csv}, conninfo_);
+        QVERIFY2(run.code == 0, qPrintable(run.err));
+        QVERIFY2(run.err.contains(QString("%1 of %2 science exposures pass survey@1").arg(kClouds).arg(kScience)), qPrintable(run.err));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(f.readAll()).split("\r\n", Qt::SkipEmptyParts);
+        QCOMPARE(lines.first(), QString("night,time_utc,exp_num,file,band,cut,value,limit,by,reason"));
+        std::map<std::string, std::set<std::string>> failing;
+        for (int i = 1; i < lines.size(); ++i) {
+            const QStringList v = lines[i].split(',');
+            failing[v[3].toStdString()].insert(v[5].toStdString());
+        }
+        std::map<std::string, std::set<std::string>> truth;
+        for (const auto& file : science_) {
+            const QJsonObject t = truthOf(file);
+            std::vector<double> seeing;
+            for (const auto& cv : t["ccds"].toArray()) seeing.push_back(cv.toObject()["seeing_fwhm"].toDouble());
+            if (t["transparency"].toDouble() < 0.8) truth[file].insert("transparency");
+            if (reduction::median(seeing) > 1.3) truth[file].insert("seeing");
+            if (t["star_fraction"].toDouble(1) < 0.01) truth[file].insert("astro");
+        }
+        QCOMPARE(static_cast<int>(truth.size()), 3);
+        for (const auto& [file, cuts] : failing) {
+            QString why;
+            for (const auto& c : cuts) why += QString::fromStdString(c) + " ";
+            qInfo("report: %s fails %s", file.c_str(), qPrintable(why));
+        }
+        QCOMPARE(failing.size(), truth.size());
+        for (const auto& [file, cuts] : truth) {
+            QVERIFY2(failing.count(file), file.c_str());
+            for (const auto& c : cuts) QVERIFY2(failing[file].count(c), qPrintable(QString("%1 does not fail %2").arg(file.c_str(), c.c_str())));
+        }
+        const Run page = runPaudm({"report", "nightly", "--night", QString::fromStdString(night_.night), "--format", "html",
+                                   "--out", html}, conninfo_);
+        QVERIFY2(page.code == 0, qPrintable(page.err));
+        QFile h(html);
+        QVERIFY(h.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(h.readAll());
+        QCOMPARE(text.count("<svg"), 8);
+        QCOMPARE(text.count("<td class='fail'>"), 3);
     }
 
     // paudm detect on a reduced CCD finds what single_epoch stored for it, at the same
