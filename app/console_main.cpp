@@ -3,6 +3,7 @@
 #include "graph/jobgraphpanel.h"
 #include "mainwindow.h"
 #include "operations/operationspanel.h"
+#include "report/reportpanel.h"
 #include "runnerhost.h"
 #include "transfer/transferpanel.h"
 
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
     parser.addOption({"graph-view",
                       "The Job graph panel's view: graph, timeline or status (jobs per status over time).", "view",
                       "graph"});
+    parser.addOption({"night", "Show this night (YYYY-MM-DD) in the Nightly report (default: the latest reduced).",
+                      "date"});
+    parser.addOption({"to", "With --night: the report's last night.", "date"});
+    parser.addOption({"cuts", "The Nightly report's cut set, NAME or NAME@VERSION (default: the default one).", "spec"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
     parser.addOption({"runner-threads",
@@ -154,6 +159,16 @@ int main(int argc, char** argv) {
         window.graphPanel()->views()->setCurrentIndex(view);
     }
     if (parser.isSet("obs-set")) window.transferPanel()->showObsSet(parser.value("obs-set").toStdString());
+    if (parser.isSet("night") || parser.isSet("to")) {
+        const QDate from = QDate::fromString(parser.value("night"), Qt::ISODate),
+                    to = parser.isSet("to") ? QDate::fromString(parser.value("to"), Qt::ISODate) : from;
+        if (!from.isValid() || !to.isValid() || to < from) {
+            std::fprintf(stderr, "paudm-console: --night (and --to) want nights YYYY-MM-DD, in order\n");
+            return 2;
+        }
+        window.reportPanel()->showNights(from.toString(Qt::ISODate), to.toString(Qt::ISODate));
+    }
+    if (parser.isSet("cuts")) window.reportPanel()->showCuts(parser.value("cuts"));
 
     // Runner threads hosted by the console start once the database is there.
     paudm::ui::RunnerHost& runnerHost = *window.runnerHost();

@@ -26,6 +26,8 @@ packages=(
   # the reduction's independent answers in the tests: ccdproc's combine, astroscrappy's
   # L.A.Cosmic (Debian's python3, not another interpreter on the PATH)
   python3-ccdproc python3-astroscrappy
+  # the nightly report's html page, opened in a real browser by the tests
+  chromium
   # sudo-less privilege drop for the embedded server when run as root
   util-linux
 )

@@ -5,6 +5,7 @@
 #include "graph/jobgraphpanel.h"
 #include "notifications.h"
 #include "operations/operationspanel.h"
+#include "report/reportpanel.h"
 #include "runnerhost.h"
 #include "runners/runnerspanel.h"
 #include "transfer/transferpanel.h"
@@ -48,7 +49,7 @@ const PanelSpec kPanels[] = {
      Qt::LeftDockWidgetArea},
     {"runners", "Runners", "Live runners, the queue, and runner threads inside the console", Qt::LeftDockWidgetArea},
     {"fits", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::RightDockWidgetArea},
-    {"nightly", "Nightly report", "Seeing, sky, transparency and zero point through the night",
+    {"report", "Nightly report", "Seeing, sky, transparency and zero point through the night, against the cuts",
      Qt::RightDockWidgetArea},
     {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them",
      Qt::RightDockWidgetArea},
@@ -99,6 +100,14 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     panels_["operations"]->setWidget(operationsPanel_);
     graphPanel_ = new JobGraphPanel;
     panels_["graph"]->setWidget(graphPanel_);
+    reportPanel_ = new ReportPanel;
+    panels_["report"]->setWidget(reportPanel_);
+    // An exposure's job from the report: its detail in Operations.
+    connect(reportPanel_, &ReportPanel::jobWanted, this, [this](std::int64_t id) {
+        operationsPanel_->showJob(id);
+        panels_["operations"]->show();
+        panels_["operations"]->raise();
+    });
     // The graph beside the operations table (not behind it): a click on a node shows its
     // detail there, a double-click on a job there opens its graph here.
     connect(graphPanel_, &JobGraphPanel::jobSelected, operationsPanel_, &OperationsPanel::showJob);
@@ -109,17 +118,18 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     });
     auto livePanelLoaded = [this] {
         if (transferPanel_->hasLoaded() && runnersPanel_->hasLoaded() && operationsPanel_->hasLoaded() &&
-            graphPanel_->hasLoaded())
+            graphPanel_->hasLoaded() && reportPanel_->hasLoaded())
             emit panelsLoaded();
     };
     connect(transferPanel_, &TransferPanel::loaded, this, livePanelLoaded);
     connect(runnersPanel_, &RunnersPanel::loaded, this, livePanelLoaded);
     connect(operationsPanel_, &OperationsPanel::loaded, this, livePanelLoaded);
     connect(graphPanel_, &JobGraphPanel::loaded, this, livePanelLoaded);
+    connect(reportPanel_, &ReportPanel::loaded, this, livePanelLoaded);
     tabifyDockWidget(panels_["operations"], panels_["runners"]);
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
     tabifyDockWidget(panels_["graph"], panels_["fits"]);
-    tabifyDockWidget(panels_["graph"], panels_["nightly"]);
+    tabifyDockWidget(panels_["graph"], panels_["report"]);
     tabifyDockWidget(panels_["graph"], panels_["apertures"]);
     tabifyDockWidget(panels_["graph"], panels_["sql"]);
     panels_["operations"]->raise();
@@ -173,6 +183,7 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
         runnersPanel_->setDatabase(o.conninfo);
         operationsPanel_->setDatabase(o.conninfo);
         graphPanel_->setDatabase(o.conninfo);
+        reportPanel_->setDatabase(o.conninfo);
         // Watch the server for the whole window: a lost connection puts the banner up
         // until the listener (which retries by itself) is back, and every panel reloads.
         delete watch_;
@@ -208,7 +219,7 @@ QStringList MainWindow::panelNames() {
 }
 
 QDockWidget* MainWindow::panel(const QString& name) const {
-    return panels_.value(name);
+    return panels_.value(name == "nightly" ? QString("report") : name);
 }
 
 QDockWidget* MainWindow::addPanel(const QString& name, const QString& title, const QString& purpose,

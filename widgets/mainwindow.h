@@ -21,6 +21,7 @@ class OperationsPanel;
 class JobGraphPanel;
 class RunnerHost;
 class RunnersPanel;
+class ReportPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -29,7 +30,7 @@ public:
     ~MainWindow() override;
 
     /// The dock of a panel by its command-line name (operations, graph, transfer, runners, fits,
-    /// nightly, apertures, sql), or nullptr.
+    /// report, apertures, sql; "nightly" is report's old name), or nullptr.
     QDockWidget* panel(const QString& name) const;
     static QStringList panelNames();
     /// Runner threads inside the console (the Runners panel and --runner-threads share them).
@@ -37,6 +38,7 @@ public:
     OperationsPanel* operationsPanel() const { return operationsPanel_; }
     JobGraphPanel* graphPanel() const { return graphPanel_; }
     TransferPanel* transferPanel() const { return transferPanel_; }
+    ReportPanel* reportPanel() const { return reportPanel_; }
     /// Closes without asking anything (SIGTERM, the session ending): the console's runner,
     /// if one runs, gives back its jobs in hand at once.
     void closeWithoutAsking();
@@ -67,6 +69,7 @@ private:
     JobGraphPanel* graphPanel_ = nullptr;
     RunnerHost* runnerHost_ = nullptr;
     RunnersPanel* runnersPanel_ = nullptr;
+    ReportPanel* reportPanel_ = nullptr;
 };
 
 } // namespace paudm::ui

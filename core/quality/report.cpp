@@ -26,10 +26,10 @@ struct Standard {
 
 const std::vector<Standard>& standards() {
     static const std::vector<Standard> s = {
-        {{"seeing", "Seeing (PSF FWHM, median of the CCDs)", "arcsec"}, "ccds.seeing"},
-        {{"sky", "Sky background (median of the CCDs)", "e-/s/pixel"}, "ccds.sky"},
-        {{"transparency", "Transparency (median of the CCDs)", ""}, "ccds.transparency"},
-        {{"zero_point", "Zero point (median of the CCDs)", "mag"}, "ccds.zero_point"},
+        {{"seeing", "Seeing (PSF FWHM)", "arcsec"}, "ccds.seeing"},
+        {{"sky", "Sky background", "e-/s/pixel"}, "ccds.sky"},
+        {{"transparency", "Transparency", ""}, "ccds.transparency"},
+        {{"zero_point", "Zero point", "mag"}, "ccds.zero_point"},
         {{"airmass", "Airmass", ""}, "m.airmass"},
         {{"astro_rms", "Astrometric rms", "arcsec"}, "m.astro_ref_sigma"},
         {{"extinction", "Extinction", "mag"}, "m.extinction"},
@@ -437,6 +437,7 @@ CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault) {
             "VALUES ($1, $2, nullif($3, ''), $4, $5::jsonb, $6)",
             s.name, version, s.note, changes, toJson(checked), makeDefault);
     const auto r = c.query(std::string(kCutSetColumns) + "WHERE name = $1 AND version = $2", s.name, version);
+    c.query("SELECT pg_notify('paudm_quality', $1)", s.name + "@" + std::to_string(version)); // the report panels
     t.commit();
     return cutSetFromRow(r, 0);
 }
@@ -446,6 +447,7 @@ CutSet setDefaultCutSet(db::Connection& c, const std::string& spec) {
     CutSet s = loadCutSet(c, spec);
     c.query("UPDATE quality_cut_set SET is_default = false WHERE is_default");
     c.query("UPDATE quality_cut_set SET is_default = true WHERE name = $1 AND version = $2", s.name, s.version);
+    c.query("SELECT pg_notify('paudm_quality', $1)", s.label());
     t.commit();
     s.isDefault = true;
     return s;
@@ -535,28 +537,31 @@ namespace {
 /// exposures ringed in red, the cut's limits as dashed lines.
 std::string svgPlot(const Report& r, const Quantity& q, const std::vector<std::string>& bands) {
     static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
-    const double W = 640, H = 220, left = 60, right = 10, top = 24, bottom = 30;
-    std::vector<std::pair<double, double>> pts;
+    const double W = 640, H = 220, left = 60, right = 24, top = 24, bottom = 30;
+    // One time range for every plot (the whole selection), so that they line up.
     double t0 = INFINITY, t1 = -INFINITY, v0 = INFINITY, v1 = -INFINITY;
+    bool any = false;
     for (const auto& e : r.exposures) {
+        t0 = std::min(t0, e.mjd), t1 = std::max(t1, e.mjd);
         const auto it = e.values.find(q.key);
         if (it == e.values.end()) continue;
-        t0 = std::min(t0, e.mjd), t1 = std::max(t1, e.mjd);
         v0 = std::min(v0, it->second), v1 = std::max(v1, it->second);
+        any = true;
     }
     const Cut* cut = nullptr;
     for (const auto& c : r.cuts.cuts)
         if (c.quantity == q.key) cut = &c;
-    if (cut && cut->min && std::isfinite(v0)) v0 = std::min(v0, *cut->min), v1 = std::max(v1, *cut->min);
-    if (cut && cut->max && std::isfinite(v0)) v0 = std::min(v0, *cut->max), v1 = std::max(v1, *cut->max);
+    if (cut && cut->min && any) v0 = std::min(v0, *cut->min), v1 = std::max(v1, *cut->min);
+    if (cut && cut->max && any) v0 = std::min(v0, *cut->max), v1 = std::max(v1, *cut->max);
     std::string s = "<figure><figcaption>" + htmlEscape(q.label) + (q.unit.empty() ? "" : " (" + htmlEscape(q.unit) + ")") +
                     "</figcaption><svg xmlns='http://www.w3.org/2000/svg' width='" + number(W) + "' height='" + number(H) +
                     "' role='img' aria-label='" + htmlEscape(q.label) + " against time'>";
     s += "<rect x='" + number(left) + "' y='" + number(top) + "' width='" + number(W - left - right) + "' height='" +
          number(H - top - bottom) + "' fill='#fafafa' stroke='#888'/>";
-    if (!std::isfinite(t0)) return s + "<text x='" + number(W / 2) + "' y='" + number(H / 2) +
+    if (!any) return s + "<text x='" + number(W / 2) + "' y='" + number(H / 2) +
                                    "' text-anchor='middle'>not measured</text></svg></figure>";
-    if (t1 - t0 < 1e-4) t0 -= 0.01, t1 += 0.01;
+    const double tpad = (t1 - t0) * 0.04 + 0.005;
+    t0 -= tpad, t1 += tpad;
     const double pad = (v1 - v0) * 0.08 + (v1 == v0 ? std::max(1e-3, std::fabs(v0) * 0.05) : 0);
     v0 -= pad, v1 += pad;
     auto X = [&](double t) { return left + (t - t0) / (t1 - t0) * (W - left - right); };

@@ -26,7 +26,8 @@ struct Quantity {
     std::string unit;  ///< may be empty
 };
 
-/// The report's own quantities, in the order the report shows them.
+/// The report's own quantities, in the order the report shows them (seeing, sky,
+/// transparency and zero point are the medians of the mosaic's CCDs).
 const std::vector<Quantity>& standardQuantities();
 
 /// The pipeline statuses a cut may require, by the report's name: detrend, astro, photo, psf.
@@ -118,7 +119,8 @@ CutSet loadCutSet(db::Connection& c, const std::string& spec);
 std::vector<CutSet> listCutSets(db::Connection& c);
 /// Saves `s` (its name, cuts, statuses and note) as the next version of its name, with
 /// the changes against the previous one; if nothing changed, returns the previous version
-/// unsaved. `makeDefault` makes the saved version the default. One transaction.
+/// unsaved. `makeDefault` makes the saved version the default. One transaction; NOTIFY
+/// paudm_quality (the report panels follow).
 CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault = false);
 /// Makes NAME@VERSION (or NAME's latest) the default.
 CutSet setDefaultCutSet(db::Connection& c, const std::string& spec);

@@ -9,6 +9,9 @@
 #include "db/migrations.h"
 #include "quality/report.h"
 
+#include <QImage>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <set>
@@ -171,6 +174,60 @@ private slots:
         QCOMPARE(q::loadCutSet(c, "").label(), std::string("survey@2"));
         QCOMPARE(c.query("SELECT count(*) FROM quality_cut_set WHERE is_default").toInt(0, 0), 1);
         q::setDefaultCutSet(c, "survey@1");
+    }
+
+    // The html report in a real browser (headless Chromium): its DOM holds the eight plots
+    // with a point per measured exposure and a ring per failing one, and the rendered page
+    // shows them (pixels in the first band's colour and in the rings' red).
+    void htmlRendersInChromium() {
+        Connection c = Connection::open(conninfo_);
+        const q::Report r = q::makeReport(c, all_, "survey@1");
+        QTemporaryDir dir;
+        const QString html = dir.filePath("report.html"), png = dir.filePath("report.png");
+        {
+            QFile f(html);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::fromStdString(q::reportHtml(r)));
+        }
+        const QString chromium = QStandardPaths::findExecutable("chromium");
+        QVERIFY2(!chromium.isEmpty(), "chromium is missing: packaging/install-deps.sh installs it");
+        auto run = [&](const QStringList& extra) {
+            QProcess p;
+            p.setProcessEnvironment([&] {
+                auto env = QProcessEnvironment::systemEnvironment();
+                env.insert("HOME", dir.path()); // its profile, not the user's
+                return env;
+            }());
+            p.start(chromium, QStringList{"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                                          "--user-data-dir=" + dir.filePath("profile")} +
+                                  extra + QStringList{QUrl::fromLocalFile(html).toString()});
+            if (!p.waitForFinished(60000)) p.kill();
+            return p.readAllStandardOutput();
+        };
+        const QString dom = QString::fromUtf8(run({"--dump-dom"}));
+        QCOMPARE(dom.count("<svg"), 8);
+        int points = 0, failing = 0;
+        for (std::size_t k = 0; k < r.exposures.size(); ++k) {
+            for (const auto& qq : q::standardQuantities()) points += r.exposures[k].values.count(qq.key) ? 1 : 0;
+            if (!r.verdicts[k].pass)
+                for (const auto& qq : q::standardQuantities()) failing += r.exposures[k].values.count(qq.key) ? 1 : 0;
+        }
+        QCOMPARE(dom.count("<circle"), points + failing);
+        run({"--window-size=1400,3000", "--screenshot=" + png});
+        QImage img(png);
+        QVERIFY2(!img.isNull(), "chromium wrote no screenshot");
+        int blue = 0, red = 0;
+        for (int y = 0; y < img.height(); ++y)
+            for (int x = 0; x < img.width(); ++x) {
+                const QColor px = img.pixelColor(x, y);
+                blue += std::abs(px.red() - 0x1f) < 12 && std::abs(px.green() - 0x77) < 12 && std::abs(px.blue() - 0xb4) < 12;
+                red += px.red() > 180 && px.green() < 80 && px.blue() < 80;
+            }
+        qInfo("chromium: %d points, %d rings; %d blue and %d red pixels", points, failing, blue, red);
+        // A fifth of the points are the first band's: at least 5 pixels of each, drawn with a
+        // radius of 4 (50 pixels) and partly under rings and neighbours.
+        QVERIFY2(blue > points, qPrintable(QString::number(blue)));
+        QVERIFY2(red > 10 * failing, qPrintable(QString::number(red)));
     }
 
     // Any numeric column of the mosaic or (as the CCDs' median) image rows may be cut on;

@@ -1,0 +1,140 @@
+#pragma once
+// The Nightly report panel (the paper's section 7.3, Figures 10 and 11): a night or a range
+// of nights, the quality of every science exposure against time (seeing, sky,
+// transparency, zero point, airmass, astrometric rms, coloured by band, the cuts drawn and
+// the failing exposures ringed), any two quantities against each other, the share that
+// passes per night and band, and the exposures to schedule again with the cut each failed
+// and by how much. Cut sets are versions in PAUdb: edited here and saved as a new version,
+// compared with another version exposure by exposure. Everything is read off the GUI
+// thread and follows the database live (LISTEN paudm_nightly, paudm_quality): a
+// single_epoch job that finishes adds its point without a reload.
+#include "common/error.h"
+#include "quality/report.h"
+
+#include <QAbstractTableModel>
+#include <QWidget>
+
+#include <memory>
+
+class QChart;
+class QChartView;
+class QComboBox;
+class QDateEdit;
+class QLabel;
+class QLineEdit;
+class QTableView;
+class QTabWidget;
+
+namespace paudm::ui {
+
+class Background;
+template <class T> class LiveLoad;
+
+/// The failing exposures of a report: one row per exposure, its reasons joined.
+class FailingTableModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Night, Time, Exposure, Band, Why, ColumnCount };
+    using QAbstractTableModel::QAbstractTableModel;
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    /// Shows the failing exposures of `r` (indices into r.exposures kept for a click).
+    void setReport(const quality::Report& r);
+    /// Shows exactly these exposures of `r`, with `why` for each (a comparison).
+    void setRows(const quality::Report& r, const std::vector<std::size_t>& rows, const std::vector<QString>& why);
+    const quality::Exposure* exposure(int row) const;
+
+private:
+    struct Row {
+        quality::Exposure exposure;
+        QString why;
+    };
+    std::vector<Row> rows_;
+};
+
+/// Pass rates per night and band.
+class PassRateTableModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Night, Band, Exposures, Passed, Share, ColumnCount };
+    using QAbstractTableModel::QAbstractTableModel;
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    void setRates(std::vector<quality::PassRate> rates);
+
+private:
+    std::vector<quality::PassRate> rows_;
+};
+
+class ReportPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit ReportPanel(QWidget* parent = nullptr);
+    ~ReportPanel() override;
+
+    /// Starts reading (and listening to) this database.
+    void setDatabase(const std::string& conninfo);
+    /// Shows nights `from` to `to` (YYYY-MM-DD; empty `to`: one night; empty `from`: the
+    /// latest night with reduced science).
+    void showNights(const QString& from, const QString& to = {});
+    /// Applies this cut set (NAME or NAME@VERSION; empty: the default).
+    void showCuts(const QString& spec);
+    void refresh();
+    bool hasLoaded() const { return loaded_; }
+    const quality::Report* report() const { return report_.get(); }
+
+signals:
+    void loaded();
+    /// The user asked for an exposure's single_epoch job (double-click, or a click on a point).
+    void jobWanted(std::int64_t jobId);
+
+private:
+    struct Loaded {
+        quality::Report report;
+        std::vector<quality::CutSet> cutSets;
+        std::optional<quality::Report> compared; ///< the same exposures under the comparison's cut set
+        std::string latestNight;                 ///< when no night was asked for
+    };
+    void showLoaded(const Result<Loaded>& result);
+    void drawTimePlots();
+    void drawScatter();
+    void fillCutSets(const std::vector<quality::CutSet>& sets);
+    void editCuts();
+    void exportCsv();
+    void openJobOf(const quality::Exposure& e);
+    QChart* timeChart(const quality::Quantity& q);
+
+    std::string conninfo_;
+    bool loaded_ = false;
+    QString from_, to_, cutSpec_, compareSpec_;
+    std::unique_ptr<quality::Report> report_;
+    std::vector<quality::CutSet> cutSets_;
+    QDateEdit* fromEdit_;
+    QDateEdit* toEdit_;
+    QLineEdit* release_;
+    QComboBox* cuts_;
+    QComboBox* compare_;
+    QLabel* summary_;
+    QLabel* legend_ = nullptr;
+    QLabel* problem_;
+    QTabWidget* views_;
+    std::vector<QChartView*> timeViews_;
+    QChartView* scatterView_;
+    QComboBox* xQuantity_;
+    QComboBox* yQuantity_;
+    PassRateTableModel* rates_;
+    FailingTableModel* failing_;
+    FailingTableModel* changed_;
+    QTableView* ratesView_;
+    QTableView* failingView_;
+    QTableView* changedView_;
+    QLabel* changedSummary_;
+    std::unique_ptr<LiveLoad<Loaded>> live_;
+    std::unique_ptr<Background> actions_;
+};
+
+} // namespace paudm::ui
