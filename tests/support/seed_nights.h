@@ -75,6 +75,21 @@ inline SeededExposure seededExposure(int n, int k, int perNight) {
     return e;
 }
 
+/// The cuts a seeded exposure fails under the survey's first cut set (seeing under 1.3",
+/// transparency 0.8 to 1.25, astrometric rms under 0.1", astrometry ok), with seeing under
+/// `seeingMax` instead and airmass under `airmassMax` too (0: no airmass cut): straight
+/// from the rules above, for a test to hold the report to.
+inline std::vector<std::string> expectedFailures(int n, int k, int perNight, double seeingMax = 1.3, double airmassMax = 0) {
+    const auto e = seededExposure(n, k, perNight);
+    std::vector<std::string> f;
+    if (airmassMax > 0 && e.airmass > airmassMax) f.push_back("airmass");
+    if (std::string(e.astroStatus) != "ok") f.push_back("astro");
+    if (e.astroRms > 0.1) f.push_back("astro_rms");
+    if (e.seeing > seeingMax) f.push_back("seeing");
+    if (e.transparency < 0.8 || e.transparency > 1.25) f.push_back("transparency");
+    return f; // sorted
+}
+
 /// Writes `nights` nights of `perNight` reduced science mosaics of `ccds` CCDs each, release
 /// `release`, by COPY. The CCDs' psf_fwhm and transparency are spread symmetrically about
 /// the exposure's values, so that their medians are those values.

@@ -328,10 +328,17 @@ ReportPanel::ReportPanel(QWidget* parent)
         d->setCalendarPopup(true);
         d->setDate(QDate::currentDate());
     }
+    for (QComboBox* box : {cuts_, compare_, xQuantity_, yQuantity_}) {
+        box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        box->setMinimumContentsLength(10);
+    }
     release_->setPlaceholderText(tr("every release"));
-    release_->setMaximumWidth(120);
-    auto* editButton = new QPushButton(tr("&Edit cuts..."));
-    auto* exportButton = new QPushButton(tr("E&xport failing..."));
+    release_->setMaximumWidth(90);
+    release_->setToolTip(tr("Only this release (empty: every release)"));
+    auto* editButton = new QPushButton(tr("&Edit..."));
+    editButton->setToolTip(tr("Change the cuts and save them as a new version"));
+    compare_->setToolTip(tr("Another cut set: which exposures it judges differently"));
+    auto* exportButton = new QPushButton(tr("E&xport..."));
     exportButton->setToolTip(tr("The failing exposures as CSV, one row per failed cut, for re-scheduling"));
     auto* refreshButton = new QPushButton(tr("Refresh"));
     refreshButton->setToolTip(tr("Read again now (F5); the report also follows the database by itself"));
@@ -339,7 +346,6 @@ ReportPanel::ReportPanel(QWidget* parent)
     top->addWidget(fromEdit_);
     top->addWidget(new QLabel(tr("to")));
     top->addWidget(toEdit_);
-    top->addWidget(new QLabel(tr("Release")));
     top->addWidget(release_);
     top->addStretch(1);
     top->addWidget(refreshButton);
@@ -348,7 +354,7 @@ ReportPanel::ReportPanel(QWidget* parent)
     second->addWidget(new QLabel(tr("Cuts")));
     second->addWidget(cuts_, 1);
     second->addWidget(editButton);
-    second->addWidget(new QLabel(tr("Compare with")));
+    second->addWidget(new QLabel(tr("vs")));
     second->addWidget(compare_, 1);
     second->addWidget(exportButton);
     layout->addLayout(second);
@@ -357,6 +363,7 @@ ReportPanel::ReportPanel(QWidget* parent)
     problem_->hide();
     layout->addWidget(problem_);
     summary_->setTextFormat(Qt::RichText);
+    summary_->setWordWrap(true);
     layout->addWidget(summary_);
 
     // Against time: the six quantities the observers re-plan from.
@@ -367,7 +374,7 @@ ReportPanel::ReportPanel(QWidget* parent)
     for (int k = 0; k < static_cast<int>(std::size(kTimePlots)); ++k) {
         auto* v = new QChartView;
         v->setRenderHint(QPainter::Antialiasing);
-        v->setMinimumSize(180, 150);
+        v->setMinimumSize(130, 110);
         gridLayout->addWidget(v, k / 3, k % 3);
         timeViews_.push_back(v);
     }
@@ -376,6 +383,7 @@ ReportPanel::ReportPanel(QWidget* parent)
     againstLayout->setContentsMargins(2, 2, 2, 2);
     legend_ = new QLabel;
     legend_->setTextFormat(Qt::RichText);
+    legend_->setWordWrap(true);
     againstLayout->addWidget(legend_);
     againstLayout->addWidget(grid, 1);
     views_->addTab(against, tr("Against &time"));
@@ -389,13 +397,13 @@ ReportPanel::ReportPanel(QWidget* parent)
     scatterLayout->addLayout(axes);
     scatterView_->setRenderHint(QPainter::Antialiasing);
     scatterLayout->addWidget(scatterView_, 1);
-    views_->addTab(scatter, tr("&Two quantities"));
+    views_->addTab(scatter, tr("T&wo quantities"));
     auto* comparison = new QWidget;
     auto* comparisonLayout = new QVBoxLayout(comparison);
     changedSummary_->setWordWrap(true);
     comparisonLayout->addWidget(changedSummary_);
     comparisonLayout->addWidget(changedView_, 1);
-    views_->addTab(comparison, tr("&Compare versions"));
+    views_->addTab(comparison, tr("&Compare"));
     for (const auto& qq : q::standardQuantities()) {
         xQuantity_->addItem(axisTitle(qq.key), text(qq.key));
         yQuantity_->addItem(axisTitle(qq.key), text(qq.key));
@@ -420,12 +428,16 @@ ReportPanel::ReportPanel(QWidget* parent)
     auto* ratesBox = new QWidget;
     auto* ratesLayout = new QVBoxLayout(ratesBox);
     ratesLayout->setContentsMargins(0, 0, 0, 0);
-    ratesLayout->addWidget(new QLabel(tr("<b>Pass rate</b> per night and band")));
+    auto* ratesTitle = new QLabel(tr("<b>Pass rate</b> per night and band"));
+    ratesTitle->setWordWrap(true);
+    ratesLayout->addWidget(ratesTitle);
     ratesLayout->addWidget(ratesView_);
     auto* failingBox = new QWidget;
     auto* failingLayout = new QVBoxLayout(failingBox);
     failingLayout->setContentsMargins(0, 0, 0, 0);
-    failingLayout->addWidget(new QLabel(tr("<b>To schedule again</b>: the exposures that fail, and why")));
+    auto* failingTitle = new QLabel(tr("<b>To schedule again</b>: the exposures that fail, and why"));
+    failingTitle->setWordWrap(true);
+    failingLayout->addWidget(failingTitle);
     failingLayout->addWidget(failingView_);
     lists->addWidget(ratesBox);
     lists->addWidget(failingBox);
@@ -513,6 +525,8 @@ ReportPanel::ReportPanel(QWidget* parent)
     });
     summary_->setText(tr("Waiting for the database..."));
     fillCutSets({});
+    // A narrow dock squeezes the controls rather than widening the window.
+    setMinimumWidth(420);
 }
 
 ReportPanel::~ReportPanel() = default;
@@ -557,7 +571,7 @@ void ReportPanel::fillCutSets(const std::vector<q::CutSet>& sets) {
     cuts_->clear();
     compare_->clear();
     cuts_->addItem(tr("the default"), QString());
-    compare_->addItem(tr("nothing"), QString());
+    compare_->addItem(tr("no comparison"), QString());
     for (auto it = sets.rbegin(); it != sets.rend(); ++it) {
         const QString label = text(it->label()) + (it->isDefault ? tr(" (default)") : QString());
         const QString tip = text(it->changes) + (it->note.empty() ? QString() : "\n" + text(it->note)) + "\n" +
@@ -624,7 +638,7 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
         changedView_->resizeColumnsToContents();
     } else {
         changed_->setRows(*report_, {}, {});
-        changedSummary_->setText(tr("Choose a cut set under <i>Compare with</i> to see which exposures it judges "
+        changedSummary_->setText(tr("Choose a cut set under <i>vs</i> to see which exposures it judges "
                                     "differently."));
     }
     drawTimePlots();

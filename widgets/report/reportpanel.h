@@ -85,6 +85,8 @@ public:
     void showCuts(const QString& spec);
     void refresh();
     bool hasLoaded() const { return loaded_; }
+    /// The size of the dock it shares with the job graph (its charts would ask for more).
+    QSize sizeHint() const override { return {560, 700}; }
     const quality::Report* report() const { return report_.get(); }
 
 signals:
