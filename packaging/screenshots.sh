@@ -23,9 +23,10 @@ echo "wrote $out/console.png"
 damaged=$(ls "$home"/buffer/*/paucam.*.fits | sed -n 3p)
 printf '\x55' | dd of="$damaged" bs=1 seek=300000 conv=notrunc status=none
 "$bin/paudm" night >/dev/null 2>&1 || true # incomplete, as it should be
-# Last night, complete.
+# Last night, complete, on a field with reference stars enough for every CCD (as run.sh).
 "$bin/paudm" simulate --out "$home/buffer" --night "$(date -u -d yesterday +%F)" --geometry small \
-  --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 --no-db >/dev/null 2>&1
+  --bias 3 --flats-per-tray 3 --trays NB455,NB535,NB615 --science 24 \
+  --field transit,2.2 --max-airmass 2 --star-density 40000 >/dev/null 2>&1
 "$bin/paudm" night >/dev/null 2>&1 || true # the older night stays incomplete
 "$bin/paudm-console" --panel transfer --screenshot "$out/transfer.png" --size 1400x900
 echo "wrote $out/transfer.png"
@@ -41,3 +42,5 @@ echo "wrote $out/graph.png"
 echo "wrote $out/graph-status.png"
 "$bin/paudm-console" --panel runners --screenshot "$out/runners.png" --size 1400x900
 echo "wrote $out/runners.png"
+"$bin/paudm-console" --panel report --night "$(date -u -d yesterday +%F)" --screenshot "$out/report.png" --size 1900x1000
+echo "wrote $out/report.png"

@@ -709,7 +709,7 @@ QChart* ReportPanel::timeChart(const q::Quantity& qq) {
     auto* x = new QDateTimeAxis;
     x->setFormat(r.selection.from == r.selection.to ? "HH:mm" : "MM-dd HH:mm");
     x->setTitleText(tr("UTC"));
-    x->setTickCount(4);
+    x->setTickCount(3);
     QFont small = x->labelsFont();
     small.setPointSizeF(small.pointSizeF() * 0.85);
     x->setLabelsFont(small);
