@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
     parser.addOption({"night", "Show this night (YYYY-MM-DD) in the Nightly report (default: the latest reduced).",
                       "date"});
     parser.addOption({"to", "With --night: the report's last night.", "date"});
+    parser.addOption({"report-view", "The Nightly report's view: time, pair (two quantities), pass (pass rates) or "
+                                     "compare.", "view", "time"});
     parser.addOption({"cuts", "The Nightly report's cut set, NAME or NAME@VERSION (default: the default one).", "spec"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
@@ -169,6 +171,15 @@ int main(int argc, char** argv) {
         window.reportPanel()->showNights(from.toString(Qt::ISODate), to.toString(Qt::ISODate));
     }
     if (parser.isSet("cuts")) window.reportPanel()->showCuts(parser.value("cuts"));
+    if (parser.isSet("report-view")) {
+        const int view = QStringList{"time", "pair", "pass", "compare"}.indexOf(parser.value("report-view"));
+        if (view < 0) {
+            std::fprintf(stderr, "paudm-console: --report-view is time, pair, pass or compare, not '%s'\n",
+                         qPrintable(parser.value("report-view")));
+            return 2;
+        }
+        window.reportPanel()->views()->setCurrentIndex(view);
+    }
 
     // Runner threads hosted by the console start once the database is there.
     paudm::ui::RunnerHost& runnerHost = *window.runnerHost();

@@ -10,6 +10,9 @@
 #include "report/reportpanel.h"
 
 #include <QApplication>
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
 #include <QtTest>
 
 using namespace paudm;
@@ -53,6 +56,24 @@ private slots:
         auto* table = panel.findChild<ui::FailingTableModel*>();
         QVERIFY(table);
         QCOMPARE(table->rowCount(), failing);
+
+        // Any numeric column typed into a plot's box is read and plotted; one that is not a
+        // column says so, and the report stays.
+        auto* x = panel.findChild<QComboBox*>("x-quantity");
+        QVERIFY(x);
+        x->setEditText("image.psf_stars");
+        QTest::keyClick(x->lineEdit(), Qt::Key_Return);
+        QTRY_VERIFY_WITH_TIMEOUT(panel.report()->exposures.front().values.count("image.psf_stars"), 10000);
+        QCOMPARE(panel.report()->exposures.front().values.at("image.psf_stars"), 20.0); // as seeded
+        x->setEditText("mosaic.nothing");
+        QTest::keyClick(x->lineEdit(), Qt::Key_Return);
+        auto problem = [&]() -> QLabel* {
+            for (QLabel* l : panel.findChildren<QLabel*>())
+                if (l->text().contains("has no column nothing")) return l;
+            return nullptr;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(problem() != nullptr, 10000);
+        QCOMPARE(int(panel.report()->exposures.size()), kNights * kPerNight);
 
         // single_epoch finishes one more exposure of the last night (what it writes, and
         // its notification): the panel shows it, not asked to.

@@ -6,6 +6,9 @@
 #include "common/atomic_file.h"
 #include "db/connection.h"
 
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
 #include <QCheckBox>
 #include <QChart>
 #include <QChartView>
@@ -404,9 +407,21 @@ ReportPanel::ReportPanel(QWidget* parent)
     comparisonLayout->addWidget(changedSummary_);
     comparisonLayout->addWidget(changedView_, 1);
     views_->addTab(comparison, tr("&Compare"));
+    passView_ = new QChartView;
+    passView_->setRenderHint(QPainter::Antialiasing);
+    views_->insertTab(2, passView_, tr("&Pass rate"));
     for (const auto& qq : q::standardQuantities()) {
         xQuantity_->addItem(axisTitle(qq.key), text(qq.key));
         yQuantity_->addItem(axisTitle(qq.key), text(qq.key));
+    }
+    xQuantity_->setObjectName("x-quantity");
+    yQuantity_->setObjectName("y-quantity");
+    for (QComboBox* box : {xQuantity_, yQuantity_}) {
+        // Or any numeric column, typed as mosaic.COLUMN or image.COLUMN.
+        box->setEditable(true);
+        box->setInsertPolicy(QComboBox::NoInsert);
+        box->setToolTip(tr("A quantity of the report, or any numeric column typed as mosaic.COLUMN or image.COLUMN "
+                           "(the median of the CCDs)"));
     }
     xQuantity_->setCurrentIndex(xQuantity_->findData("airmass"));
     yQuantity_->setCurrentIndex(yQuantity_->findData("seeing"));
@@ -470,11 +485,25 @@ ReportPanel::ReportPanel(QWidget* parent)
     });
     connect(compare_, &QComboBox::activated, this, [this] {
         compareSpec_ = compare_->currentData().toString();
-        if (!compareSpec_.isEmpty()) views_->setCurrentIndex(2);
+        if (!compareSpec_.isEmpty()) views_->setCurrentIndex(3);
         refresh();
     });
-    connect(xQuantity_, &QComboBox::activated, this, &ReportPanel::drawScatter);
-    connect(yQuantity_, &QComboBox::activated, this, &ReportPanel::drawScatter);
+    for (QComboBox* box : {xQuantity_, yQuantity_}) {
+        auto chosen = [this, box] {
+            const QString key = quantityKey(box);
+            const bool loaded = report_ && std::any_of(report_->exposures.begin(), report_->exposures.end(), [&](const auto& e) {
+                return e.values.count(key.toStdString());
+            });
+            if (!quantityOf(key.toStdString()) && !plotExtra_.contains(key) && !loaded) {
+                plotExtra_ << key; // read it, then plot it
+                refresh();
+            } else {
+                drawScatter();
+            }
+        };
+        connect(box, &QComboBox::activated, this, chosen);
+        connect(box->lineEdit(), &QLineEdit::returnPressed, this, chosen);
+    }
     for (QTableView* v : {failingView_, changedView_}) {
         auto* model = v == failingView_ ? failing_ : changed_;
         connect(v, &QTableView::doubleClicked, this, [this, model](const QModelIndex& i) {
@@ -488,7 +517,9 @@ ReportPanel::ReportPanel(QWidget* parent)
         s.to = to_.toStdString();
         s.release = release_->text().trimmed().toStdString();
         const std::string cutSpec = cutSpec_.toStdString(), compareSpec = compareSpec_.toStdString();
-        return [s, cutSpec, compareSpec](db::Connection& c) mutable {
+        std::vector<std::string> plotted;
+        for (const QString& k : plotExtra_) plotted.push_back(k.toStdString());
+        return [s, cutSpec, compareSpec, plotted](db::Connection& c) mutable {
             Loaded r;
             if (s.from.empty()) {
                 const auto latest = c.query("SELECT max(o.night)::text FROM mosaic m JOIN obs_set o ON o.id = m.obs_set_id "
@@ -508,9 +539,20 @@ ReportPanel::ReportPanel(QWidget* parent)
                         if (!quantityOf(cut.quantity) &&
                             std::find(s.extra.begin(), s.extra.end(), cut.quantity) == s.extra.end())
                             s.extra.push_back(cut.quantity);
+            const std::vector<std::string> forCuts = s.extra;
+            for (const auto& k : plotted)
+                if (std::find(s.extra.begin(), s.extra.end(), k) == s.extra.end()) s.extra.push_back(k);
+            try {
+                r.report.exposures = q::loadExposures(c, s);
+            } catch (const Error& e) {
+                if (s.extra == forCuts) throw;
+                // A column typed for a plot that is not one: said, and the rest shown.
+                r.warning = e.message();
+                s.extra = forCuts;
+                r.report.exposures = q::loadExposures(c, s);
+            }
             r.report.selection = s;
             r.report.cuts = cuts;
-            r.report.exposures = q::loadExposures(c, s);
             r.report.verdicts = q::evaluate(cuts, r.report.exposures);
             r.report.rates = q::passRates(r.report.exposures, r.report.verdicts);
             if (other) {
@@ -591,8 +633,10 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
         problem_->show();
         return;
     }
-    problem_->hide();
     const Loaded& r = *result;
+    problem_->setVisible(!r.warning.empty());
+    problem_->setText(text(r.warning));
+    if (!r.warning.empty()) plotExtra_.clear();
     if (!r.latestNight.empty() && from_.isEmpty()) {
         const QSignalBlocker a(fromEdit_), b(toEdit_);
         fromEdit_->setDate(QDate::fromString(text(r.latestNight), Qt::ISODate));
@@ -643,6 +687,7 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
     }
     drawTimePlots();
     drawScatter();
+    drawPassRates();
     loaded_ = true;
     emit loaded();
 }
@@ -793,10 +838,52 @@ void ReportPanel::drawTimePlots() {
     }
 }
 
+QString ReportPanel::quantityKey(const QComboBox* box) const {
+    const QString typed = box->currentText().trimmed();
+    const int i = box->findText(typed);
+    return i >= 0 ? box->itemData(i).toString() : typed;
+}
+
+void ReportPanel::drawPassRates() {
+    // The paper's Figure 11: the share of science exposures that pass, per night and band.
+    auto* chart = new QChart;
+    chart->setTitle(tr("Science exposures that pass %1 (%)").arg(text(report_->cuts.label())));
+    std::vector<std::string> nights;
+    for (const auto& p : report_->rates)
+        if (std::find(nights.begin(), nights.end(), p.night) == nights.end()) nights.push_back(p.night);
+    std::sort(nights.begin(), nights.end());
+    const auto bands = bandsOf(*report_);
+    auto* series = new QBarSeries;
+    for (std::size_t b = 0; b < bands.size(); ++b) {
+        auto* set = new QBarSet(text(bands[b]));
+        set->setColor(kBandColours[b % std::size(kBandColours)]);
+        for (const auto& n : nights) {
+            double share = 0;
+            for (const auto& p : report_->rates)
+                if (p.night == n && p.band == bands[b] && p.exposures) share = 100.0 * p.passed / p.exposures;
+            *set << share;
+        }
+        series->append(set);
+    }
+    chart->addSeries(series);
+    auto* x = new QBarCategoryAxis;
+    for (const auto& n : nights) x->append(text(n));
+    auto* y = new QValueAxis;
+    y->setRange(0, 100);
+    y->setLabelFormat("%.0f");
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    QChart* old = passView_->chart();
+    passView_->setChart(chart);
+    delete old;
+}
+
 void ReportPanel::drawScatter() {
     if (!report_) return;
-    const std::string xs = xQuantity_->currentData().toString().toStdString(),
-                      ys = yQuantity_->currentData().toString().toStdString();
+    const std::string xs = quantityKey(xQuantity_).toStdString(), ys = quantityKey(yQuantity_).toStdString();
     auto* chart = new QChart;
     chart->setTitle(tr("%1 against %2").arg(axisTitle(ys), axisTitle(xs)));
     const q::Report& r = *report_;

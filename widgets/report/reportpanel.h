@@ -88,6 +88,8 @@ public:
     /// The size of the dock it shares with the job graph (its charts would ask for more).
     QSize sizeHint() const override { return {560, 700}; }
     const quality::Report* report() const { return report_.get(); }
+    /// The views: against time, two quantities, pass rate, comparison.
+    QTabWidget* views() const { return views_; }
 
 signals:
     void loaded();
@@ -100,10 +102,14 @@ private:
         std::vector<quality::CutSet> cutSets;
         std::optional<quality::Report> compared; ///< the same exposures under the comparison's cut set
         std::string latestNight;                 ///< when no night was asked for
+        std::string warning;                     ///< a column typed for a plot that is not one
     };
     void showLoaded(const Result<Loaded>& result);
     void drawTimePlots();
     void drawScatter();
+    void drawPassRates();
+    /// The quantity a plot's box names: a listed one's key, or the column typed in it.
+    QString quantityKey(const QComboBox* box) const;
     void fillCutSets(const std::vector<quality::CutSet>& sets);
     void editCuts();
     void exportCsv();
@@ -113,6 +119,7 @@ private:
     std::string conninfo_;
     bool loaded_ = false;
     QString from_, to_, cutSpec_, compareSpec_;
+    QStringList plotExtra_; ///< columns typed into the two-quantity plot's boxes
     std::unique_ptr<quality::Report> report_;
     std::vector<quality::CutSet> cutSets_;
     QDateEdit* fromEdit_;
@@ -126,6 +133,7 @@ private:
     QTabWidget* views_;
     std::vector<QChartView*> timeViews_;
     QChartView* scatterView_;
+    QChartView* passView_ = nullptr;
     QComboBox* xQuantity_;
     QComboBox* yQuantity_;
     PassRateTableModel* rates_;
