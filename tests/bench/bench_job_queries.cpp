@@ -1,6 +1,7 @@
 // The console's job queries on a job table of 1,000,000 rows: top-level listing, counts
 // per status, a filter change, one super-job's sub-jobs. Medians of 5 runs each.
 //   build/release/tests/bench/bench_job_queries "CONNINFO"     (seeds the table if it has fewer rows)
+#include "bench_util.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "jobs/store.h"
@@ -15,17 +16,7 @@
 #include <vector>
 
 using namespace paudm;
-
-static double medianMs(const std::function<void()>& f) {
-    std::vector<double> t;
-    for (int i = 0; i < 5; ++i) {
-        const auto a = std::chrono::steady_clock::now();
-        f();
-        t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[2];
-}
+using bench::medianMs;
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);

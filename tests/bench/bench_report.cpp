@@ -3,6 +3,7 @@
 // user waits for: opening one night's report (the panel, `paudm report nightly`) and
 // judging the whole year by a new version of the cuts. Medians of 5 runs.
 //   build/release/tests/bench/bench_report "CONNINFO" [NIGHTS] [PER_NIGHT] [CCDS]
+#include "bench_util.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "quality/report.h"
@@ -17,17 +18,7 @@
 #include <vector>
 
 using namespace paudm;
-
-static double medianMs(const std::function<void()>& f) {
-    std::vector<double> t;
-    for (int i = 0; i < 5; ++i) {
-        const auto a = std::chrono::steady_clock::now();
-        f();
-        t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[2];
-}
+using bench::medianMs;
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);

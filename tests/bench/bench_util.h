@@ -20,6 +20,14 @@ inline double median(std::vector<double> v) {
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
+/// Milliseconds fn() takes: the median of `runs` runs.
+template <class Fn>
+double medianMs(Fn&& fn, int runs = 5) {
+    std::vector<double> t;
+    for (int i = 0; i < runs; ++i) t.push_back(1000 * seconds(fn));
+    return median(t);
+}
+
 /// Run r of an alternating series: a then b on even runs, b then a on odd ones, so that
 /// neither side always meets the caches (or the noise) the other left.
 template <class A, class B>
