@@ -260,7 +260,7 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
         double xw = 0, yw = 0;
         int iter = 0;
         short wflag = 0;
-        if (sep_windowed(&ap, s.xIso, s.yIso, sig, 11, 0, &xw, &yw, &iter, &wflag) == 0 && std::isfinite(xw) &&
+        if (o.windowed && sep_windowed(&ap, s.xIso, s.yIso, sig, 11, 0, &xw, &yw, &iter, &wflag) == 0 && std::isfinite(xw) &&
             std::isfinite(yw) && std::hypot(xw - s.xIso, yw - s.yIso) < 2)
             s.x = xw, s.y = yw;
         const int cx = static_cast<int>(std::lround(s.x)), cy = static_cast<int>(std::lround(s.y));

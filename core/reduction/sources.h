@@ -60,6 +60,7 @@ struct DetectionOptions {
     double deblendContrast = 0.005;
     bool clean = false;
     double cleanParam = 1.0;
+    bool windowed = true;      ///< windowed centroids (else x, y are the isophotal barycentre)
     double kronFactor = 2.5;   ///< PHOT_AUTOPARAMS
     double kronMinRadius = 3.5;
     double gain = 1;           ///< e- per image unit (the Poisson part of the flux errors)

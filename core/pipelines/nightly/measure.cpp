@@ -63,6 +63,7 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     // proper through a filter matched to it.
     reduction::DetectionOptions seed = o.detection;
     seed.threshold = std::max(o.psfSeedThreshold, o.detection.threshold);
+    seed.windowed = false; // the Moffat fits find the stars' centres themselves
     reduction::PsfModel first = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), m.detect(seed), o.psf);
     reduction::DetectionOptions full = o.detection;
     if (first.stars > 0) full.kernelFwhm = first.fwhm;
