@@ -10,7 +10,10 @@
 #include "report/reportpanel.h"
 
 #include <QApplication>
+#include <QChart>
+#include <QChartView>
 #include <QComboBox>
+#include <QScatterSeries>
 #include <QLabel>
 #include <QLineEdit>
 #include <QtTest>
@@ -65,6 +68,17 @@ private slots:
         QTest::keyClick(x->lineEdit(), Qt::Key_Return);
         QTRY_VERIFY_WITH_TIMEOUT(panel.report()->exposures.front().values.count("image.psf_stars"), 10000);
         QCOMPARE(panel.report()->exposures.front().values.at("image.psf_stars"), 20.0); // as seeded
+        // ... and against time too: every exposure a point.
+        x->setCurrentIndex(x->findData("time"));
+        emit x->activated(x->currentIndex());
+        QChart* overTime = nullptr;
+        for (QChartView* v : panel.findChildren<QChartView*>())
+            if (v->chart() && v->chart()->title().endsWith("against Time (UTC)")) overTime = v->chart();
+        QVERIFY(overTime);
+        qsizetype points = 0;
+        for (QAbstractSeries* series : overTime->series())
+            if (auto* sc = qobject_cast<QScatterSeries*>(series); sc && sc->name() != "fails a cut") points += sc->count();
+        QCOMPARE(points, qsizetype(kNights * kPerNight)); // seeing against time: all measured
         x->setEditText("mosaic.nothing");
         QTest::keyClick(x->lineEdit(), Qt::Key_Return);
         auto problem = [&]() -> QLabel* {

@@ -79,6 +79,7 @@ const q::Quantity* quantityOf(const std::string& key) {
 }
 
 QString axisTitle(const std::string& key) {
+    if (key == "time") return QObject::tr("Time (UTC)");
     const q::Quantity* qq = quantityOf(key);
     if (!qq) return text(key);
     return text(qq->label) + (qq->unit.empty() ? QString() : " (" + text(qq->unit) + ")");
@@ -410,6 +411,7 @@ ReportPanel::ReportPanel(QWidget* parent)
     passView_ = new QChartView;
     passView_->setRenderHint(QPainter::Antialiasing);
     views_->insertTab(2, passView_, tr("&Pass rate"));
+    xQuantity_->addItem(tr("Time (UTC)"), QString("time"));
     for (const auto& qq : q::standardQuantities()) {
         xQuantity_->addItem(axisTitle(qq.key), text(qq.key));
         yQuantity_->addItem(axisTitle(qq.key), text(qq.key));
@@ -494,7 +496,7 @@ ReportPanel::ReportPanel(QWidget* parent)
             const bool loaded = report_ && std::any_of(report_->exposures.begin(), report_->exposures.end(), [&](const auto& e) {
                 return e.values.count(key.toStdString());
             });
-            if (!quantityOf(key.toStdString()) && !plotExtra_.contains(key) && !loaded) {
+            if (key != "time" && !quantityOf(key.toStdString()) && !plotExtra_.contains(key) && !loaded) {
                 plotExtra_ << key; // read it, then plot it
                 refresh();
             } else {
@@ -888,9 +890,19 @@ void ReportPanel::drawScatter() {
     chart->setTitle(tr("%1 against %2").arg(axisTitle(ys), axisTitle(xs)));
     const q::Report& r = *report_;
     const auto bands = bandsOf(r);
-    auto* x = new QValueAxis;
+    // x may be the time (any quantity or column through the night).
+    const bool againstTime = xs == "time";
+    QAbstractAxis* x = nullptr;
+    if (againstTime) {
+        auto* t = new QDateTimeAxis;
+        t->setFormat(r.selection.from == r.selection.to ? "HH:mm" : "MM-dd HH:mm");
+        t->setTitleText(tr("UTC"));
+        x = t;
+    } else {
+        x = new QValueAxis;
+        x->setTitleText(axisTitle(xs));
+    }
     auto* y = new QValueAxis;
-    x->setTitleText(axisTitle(xs));
     y->setTitleText(axisTitle(ys));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
@@ -907,10 +919,11 @@ void ReportPanel::drawScatter() {
     for (std::size_t k = 0; k < r.exposures.size(); ++k) {
         const auto& e = r.exposures[k];
         const auto a = e.values.find(xs), b = e.values.find(ys);
-        if (a == e.values.end() || b == e.values.end()) continue;
-        series[static_cast<std::size_t>(std::find(bands.begin(), bands.end(), e.band) - bands.begin())]->append(a->second, b->second);
-        if (!r.verdicts[k].pass) rings->append(a->second, b->second);
-        x0 = std::min(x0, a->second), x1 = std::max(x1, a->second), y0 = std::min(y0, b->second), y1 = std::max(y1, b->second);
+        if ((!againstTime && a == e.values.end()) || b == e.values.end()) continue;
+        const double xv = againstTime ? static_cast<double>(msecsOf(e.mjd)) : a->second;
+        series[static_cast<std::size_t>(std::find(bands.begin(), bands.end(), e.band) - bands.begin())]->append(xv, b->second);
+        if (!r.verdicts[k].pass) rings->append(xv, b->second);
+        x0 = std::min(x0, xv), x1 = std::max(x1, xv), y0 = std::min(y0, b->second), y1 = std::max(y1, b->second);
     }
     series.push_back(rings);
     for (auto* s : series) {
@@ -919,8 +932,13 @@ void ReportPanel::drawScatter() {
         s->attachAxis(y);
     }
     if (std::isfinite(x0)) {
-        const double xp = (x1 - x0) * 0.06 + (x1 == x0 ? 0.01 : 0), yp = (y1 - y0) * 0.06 + (y1 == y0 ? 0.01 : 0);
-        x->setRange(x0 - xp, x1 + xp);
+        const double xp = (x1 - x0) * 0.06 + (x1 == x0 ? (againstTime ? 6e5 : 0.01) : 0),
+                     yp = (y1 - y0) * 0.06 + (y1 == y0 ? 0.01 : 0);
+        if (againstTime)
+            x->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(x0 - xp)),
+                        QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(x1 + xp)));
+        else
+            x->setRange(x0 - xp, x1 + xp);
         y->setRange(y0 - yp, y1 + yp);
     }
     chart->legend()->setAlignment(Qt::AlignRight);
