@@ -16,7 +16,8 @@ QString humanDuration(qint64 ms) {
 
 QString qcText(const jobs::JobRow& r) {
     if (!r.qcChecks) return {};
-    return r.qcFailed ? QObject::tr("%1 of %2 not passed").arg(r.qcFailed).arg(r.qcChecks)
+    // Short enough for the column: "8/23 not ok" (the tooltip says it in words).
+    return r.qcFailed ? QObject::tr("%1/%2 not ok").arg(r.qcFailed).arg(r.qcChecks)
                       : QObject::tr("%1 passed").arg(r.qcChecks);
 }
 
@@ -68,6 +69,8 @@ QVariant JobTableModel::data(const QModelIndex& index, int role) const {
         return c.isValid() ? QVariant(c) : QVariant();
     }
     if (role == Qt::ToolTipRole && index.column() == Description) return QString::fromStdString(r->description);
+    if (role == Qt::ToolTipRole && index.column() == Qc && r->qcChecks)
+        return QObject::tr("%1 of %2 quality checks did not pass (warn or fail)").arg(r->qcFailed).arg(r->qcChecks);
     if (role == Qt::TextAlignmentRole && (index.column() == Id || index.column() == Subjobs))
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
