@@ -190,6 +190,11 @@ private slots:
                     zpPrecise += precise;
                     if (precise) worstZp = std::max(worstZp, std::fabs(dz));
                     worstZpPull = std::max(worstZpPull, std::fabs(dz) / err);
+                    if (std::fabs(dz) / err > 3)
+                        qInfo("zp pull %.1f: %s dz %.4f err %.4f stars %d apcorr %.4f (%d growth stars) psf %s",
+                              std::fabs(dz) / err, qPrintable(where), dz, err, got["zp_stars"].toInt(),
+                              got["aperture_correction"].toDouble(), got["aperture_correction_stars"].toInt(),
+                              qPrintable(got["psf_status"].toString()));
                     expect(std::fabs(dz) < (precise ? 0.02 : std::max(0.02, 3 * err)),
                            QString("%1: zero point %2 +- %3 (%4 stars), the truth %5")
                                .arg(where).arg(got["zp"].toDouble()).arg(err).arg(got["zp_stars"].toInt()).arg(zpTruth));
