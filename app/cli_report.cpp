@@ -116,23 +116,25 @@ int compare(const QStringList& args, const Globals& g) {
     auto c = openDatabase(g, "paudm report");
     if (!c) return 1;
     auto r = capture([&] {
-        const auto a = quality::makeReport(*c, *s, p.positionalArguments()[0].toStdString());
-        auto sb = *s;
-        sb.extra = a.selection.extra;
-        auto b = quality::makeReport(*c, sb, p.positionalArguments()[1].toStdString());
-        // One exposure list for both (each may have loaded columns the other cuts on).
-        if (b.exposures.size() != a.exposures.size()) throw Error("the exposures changed while comparing; run it again");
+        // One read of the exposures, with the columns either cut set tests, judged twice.
+        const auto cutsA = quality::loadCutSet(*c, p.positionalArguments()[0].toStdString());
+        const auto cutsB = quality::loadCutSet(*c, p.positionalArguments()[1].toStdString());
+        auto sel = *s;
+        sel.extra = quality::columnQuantities(cutsB);
+        const auto a = quality::makeReport(*c, sel, cutsA);
+        const auto b = quality::rejudged(a, cutsB);
         std::printf("%s vs %s: %zu exposures\n", a.cuts.label().c_str(), b.cuts.label().c_str(), a.exposures.size());
         std::printf("changes: %s\n", quality::describeChanges(a.cuts, b.cuts).c_str());
         const auto changed = quality::changedVerdicts(a.verdicts, b.verdicts);
         std::printf("%zu change verdict\n", changed.size());
         for (std::size_t k : changed) {
             const auto& e = b.exposures[k];
-            const auto& v = b.verdicts[k].pass ? a.verdicts[k] : b.verdicts[k];
+            // The one that fails it, and why.
+            const bool bFails = !b.verdicts[k].pass;
             std::string why;
-            for (const auto& f : v.failures) why += (why.empty() ? "" : "; ") + f.reason;
-            std::printf("  %s %s %s %s: %s by %s (%s)\n", e.night.c_str(), e.timeUtc.c_str(), e.file.c_str(),
-                        e.band.c_str(), b.verdicts[k].pass ? "passes" : "fails", b.verdicts[k].pass ? a.cuts.label().c_str() : b.cuts.label().c_str(), why.c_str());
+            for (const auto& f : (bFails ? b : a).verdicts[k].failures) why += (why.empty() ? "" : "; ") + f.reason;
+            std::printf("  %s %s %s %s: fails only %s: %s\n", e.night.c_str(), e.timeUtc.c_str(), e.file.c_str(),
+                        e.band.c_str(), (bFails ? b : a).cuts.label().c_str(), why.c_str());
         }
         return 0;
     });
@@ -177,12 +179,9 @@ int cuts(const QStringList& args, const Globals& g) {
             s.name = pos.value(1).toStdString();
             s.note = p.value("note").toStdString();
             quality::definitionFromJson(s, definition);
-            const int before = [&] {
-                auto r = c->query("SELECT coalesce(max(version), 0) FROM quality_cut_set WHERE name = $1", s.name);
-                return static_cast<int>(r.toInt(0, 0));
-            }();
-            const auto saved = quality::saveCutSet(*c, s, p.isSet("default"));
-            if (saved.version == before)
+            bool created = false;
+            const auto saved = quality::saveCutSet(*c, s, p.isSet("default"), &created);
+            if (!created)
                 std::printf("%s unchanged: nothing saved%s\n", saved.label().c_str(), saved.isDefault ? " (the default)" : "");
             else
                 std::printf("saved %s: %s%s\n", saved.label().c_str(), saved.changes.c_str(),

@@ -45,10 +45,6 @@ struct StatusColumn {
 constexpr StatusColumn kStatuses[] = {
     {"detrend", "detrend_status"}, {"astro", "astro_status"}, {"photo", "photo_status"}, {"psf", "psf_model_status"}};
 
-bool isStandard(const std::string& key) {
-    return std::any_of(standards().begin(), standards().end(), [&](const Standard& s) { return s.q.key == key; });
-}
-
 bool isStatus(const std::string& name) {
     return std::any_of(std::begin(kStatuses), std::end(kStatuses), [&](const StatusColumn& s) { return name == s.name; });
 }
@@ -61,9 +57,15 @@ std::optional<std::pair<std::string, std::string>> splitColumnKey(const std::str
     return std::make_pair(m[1].str(), m[2].str());
 }
 
-/// The SQL of an extra quantity, after checking with the catalog that the column exists
-/// and is numeric (the key came from a user; only a checked identifier reaches the SQL).
-std::string extraSql(db::Connection& c, const std::string& key) {
+/// Where an extra quantity comes from, after checking with the catalog that the column
+/// exists and is numeric (the key came from a user; only a checked identifier reaches
+/// the SQL): a mosaic column, or the median of an image column over the mosaic's CCDs.
+struct ExtraColumn {
+    bool image = false;
+    std::string sql; ///< over `m` (mosaic) or `i` (its image rows)
+};
+
+ExtraColumn extraColumn(db::Connection& c, const std::string& key) {
     const auto tc = splitColumnKey(key);
     if (!tc) throw Error("unknown quantity '" + key + "': a report quantity, or mosaic.COLUMN or image.COLUMN");
     const auto r = c.query("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -73,9 +75,8 @@ std::string extraSql(db::Connection& c, const std::string& key) {
     static const std::set<std::string> numeric = {"smallint", "integer", "bigint", "real", "double precision", "numeric"};
     const std::string type(r.text(0, 0));
     if (!numeric.count(type)) throw Error("quantity '" + key + "' is not a number (" + type + ")");
-    if (tc->first == "mosaic") return "m.\"" + tc->second + "\"::float8";
-    return "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x.\"" + tc->second +
-           "\") FROM image x WHERE x.mosaic_id = m.id)";
+    if (tc->first == "mosaic") return {false, "m.\"" + tc->second + "\"::float8"};
+    return {true, "percentile_cont(0.5) WITHIN GROUP (ORDER BY i.\"" + tc->second + "\")"};
 }
 
 void checkNight(const std::string& night, const char* what) {
@@ -88,12 +89,6 @@ std::string number(double v, int digits = 4) {
     char b[40];
     std::snprintf(b, sizeof b, "%.*g", digits, v);
     return b;
-}
-
-const Quantity* findQuantity(const std::string& key) {
-    for (const auto& s : standards())
-        if (s.q.key == key) return &s.q;
-    return nullptr;
 }
 
 std::string unitOf(const std::string& key) {
@@ -161,6 +156,18 @@ std::string htmlEscape(const std::string& s) {
 
 } // namespace
 
+const std::vector<std::string>& bandColours() {
+    static const std::vector<std::string> c = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd",
+                                               "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
+    return c;
+}
+
+const Quantity* findQuantity(const std::string& key) {
+    for (const auto& s : standards())
+        if (s.q.key == key) return &s.q;
+    return nullptr;
+}
+
 const std::vector<Quantity>& standardQuantities() {
     static const std::vector<Quantity> q = [] {
         std::vector<Quantity> v;
@@ -180,24 +187,36 @@ const std::vector<std::string>& statusNames() {
 }
 
 std::vector<Exposure> loadExposures(db::Connection& c, const Selection& s) {
-    checkNight(s.from, "--night");
-    checkNight(s.to.empty() ? s.from : s.to, "--to");
-    std::vector<std::string> extraSqls;
-    for (const auto& k : s.extra) extraSqls.push_back(extraSql(c, k));
+    checkNight(s.from, "first night");
+    checkNight(s.to.empty() ? s.from : s.to, "last night");
+    // Image columns join the CCDs' medians in the lateral pass (one pass over the image
+    // rows of each mosaic, however many); mosaic columns are read as they are.
+    std::string extraSelect, extraLateral;
+    for (std::size_t k = 0; k < s.extra.size(); ++k) {
+        const ExtraColumn x = extraColumn(c, s.extra[k]);
+        const std::string alias = "extra" + std::to_string(k);
+        if (x.image) {
+            extraLateral += ", " + x.sql + " AS " + alias;
+            extraSelect += ", ccds." + alias;
+        } else {
+            extraSelect += ", " + x.sql;
+        }
+    }
     std::string sql =
         "SELECT m.id, m.raw_mosaic_id, m.filename, m.archivepath, o.obs_set, o.night::text, "
         "to_char(m.date_obs + m.time_obs, 'YYYY-MM-DD\"T\"HH24:MI:SS'), m.rjd_obs - 0.5, coalesce(m.exp_num, 0), "
         "coalesce(m.filtertray, ''), p.release";
     for (const auto& c2 : kStatuses) sql += std::string(", m.") + c2.column;
     for (const auto& st : standards()) sql += std::string(", ") + st.sql;
-    for (const auto& e : extraSqls) sql += ", " + e;
+    sql += extraSelect;
     // The CCDs' medians in one pass over the mosaic's image rows (image_mosaic index).
     sql += " FROM mosaic m JOIN obs_set o ON o.id = m.obs_set_id JOIN production p ON p.id = m.production_id "
            "LEFT JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY i.psf_fwhm) AS seeing, "
            "percentile_cont(0.5) WITHIN GROUP (ORDER BY i.bkg_mean) AS sky, "
            "percentile_cont(0.5) WITHIN GROUP (ORDER BY i.transparency) AS transparency, "
-           "percentile_cont(0.5) WITHIN GROUP (ORDER BY i.zp_nightly) AS zero_point "
-           "FROM image i WHERE i.mosaic_id = m.id) ccds ON true "
+           "percentile_cont(0.5) WITHIN GROUP (ORDER BY i.zp_nightly) AS zero_point" +
+           extraLateral +
+           " FROM image i WHERE i.mosaic_id = m.id) ccds ON true "
            "WHERE m.kind = 'red_science' AND o.night BETWEEN $1::date AND $2::date AND ($3 = '' OR p.release = $3) "
            "ORDER BY m.rjd_obs NULLS LAST, m.id";
     const auto r = c.query(sql, s.from, s.to.empty() ? s.from : s.to, s.release);
@@ -269,7 +288,7 @@ void definitionFromJson(CutSet& s, const std::string& json) {
         Cut c;
         c.quantity = co["quantity"].toString().toStdString();
         if (c.quantity.empty()) throw Error(where + ": a cut without a quantity");
-        if (!isStandard(c.quantity) && !splitColumnKey(c.quantity))
+        if (!findQuantity(c.quantity) && !splitColumnKey(c.quantity))
             throw Error(where + ": unknown quantity '" + c.quantity + "' (a report quantity, mosaic.COLUMN or image.COLUMN)");
         if (!seen.insert(c.quantity).second) throw Error(where + ": two cuts on " + c.quantity);
         for (const char* key : {"min", "max"}) {
@@ -408,13 +427,14 @@ std::string describeChanges(const CutSet& before, const CutSet& after) {
     return parts.empty() ? "no change" : joined(parts, "; ");
 }
 
-CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault) {
+CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault, bool* saved) {
+    if (saved) *saved = false;
     static const std::regex nameRe("^[A-Za-z0-9_.-]+$");
     if (!std::regex_match(s.name, nameRe)) throw Error("cut set name '" + s.name + "': letters, digits, _ . - only");
     CutSet checked = s;
     definitionFromJson(checked, toJson(s)); // the same checks as a loaded one
     for (const auto& cut : checked.cuts)
-        if (!isStandard(cut.quantity)) extraSql(c, cut.quantity); // the column exists and is a number
+        if (!findQuantity(cut.quantity)) extraColumn(c, cut.quantity); // the column exists and is a number
     db::Transaction t(c);
     // Serialises savers of one name (the first version has no row to lock).
     c.query("SELECT pg_advisory_xact_lock(hashtext('quality_cut_set:' || $1))", s.name);
@@ -439,6 +459,7 @@ CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault) {
     const auto r = c.query(std::string(kCutSetColumns) + "WHERE name = $1 AND version = $2", s.name, version);
     c.query("SELECT pg_notify('paudm_quality', $1)", s.name + "@" + std::to_string(version)); // the report panels
     t.commit();
+    if (saved) *saved = true;
     return cutSetFromRow(r, 0);
 }
 
@@ -453,20 +474,39 @@ CutSet setDefaultCutSet(db::Connection& c, const std::string& spec) {
     return s;
 }
 
-Report makeReport(db::Connection& c, const Selection& s, const std::string& cutSpec) {
+std::vector<std::string> columnQuantities(const CutSet& cuts) {
+    std::vector<std::string> out;
+    for (const auto& cut : cuts.cuts)
+        if (!findQuantity(cut.quantity)) out.push_back(cut.quantity);
+    return out;
+}
+
+Report rejudged(const Report& r, const CutSet& cuts) {
+    Report out;
+    out.selection = r.selection;
+    out.cuts = cuts;
+    out.exposures = r.exposures;
+    out.verdicts = evaluate(cuts, out.exposures);
+    out.rates = passRates(out.exposures, out.verdicts);
+    return out;
+}
+
+Report makeReport(db::Connection& c, const Selection& s, const CutSet& cuts) {
     Report r;
     r.selection = s;
     if (r.selection.to.empty()) r.selection.to = s.from;
-    r.cuts = loadCutSet(c, cutSpec);
-    // A cut on a column quantity needs that column loaded.
-    for (const auto& cut : r.cuts.cuts)
-        if (!isStandard(cut.quantity) &&
-            std::find(r.selection.extra.begin(), r.selection.extra.end(), cut.quantity) == r.selection.extra.end())
-            r.selection.extra.push_back(cut.quantity);
+    for (const auto& k : columnQuantities(cuts))
+        if (std::find(r.selection.extra.begin(), r.selection.extra.end(), k) == r.selection.extra.end())
+            r.selection.extra.push_back(k);
+    r.cuts = cuts;
     r.exposures = loadExposures(c, r.selection);
     r.verdicts = evaluate(r.cuts, r.exposures);
     r.rates = passRates(r.exposures, r.verdicts);
     return r;
+}
+
+Report makeReport(db::Connection& c, const Selection& s, const std::string& cutSpec) {
+    return makeReport(c, s, loadCutSet(c, cutSpec));
 }
 
 std::string failingCsv(const Report& r) {
@@ -536,7 +576,6 @@ namespace {
 /// One plot of `key` against time as inline SVG: points coloured by band, failing
 /// exposures ringed in red, the cut's limits as dashed lines.
 std::string svgPlot(const Report& r, const Quantity& q, const std::vector<std::string>& bands) {
-    static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
     const double W = 640, H = 220, left = 60, right = 24, top = 24, bottom = 30;
     // One time range for every plot (the whole selection), so that they line up.
     double t0 = INFINITY, t1 = -INFINITY, v0 = INFINITY, v1 = -INFINITY;
@@ -590,7 +629,7 @@ std::string svgPlot(const Report& r, const Quantity& q, const std::vector<std::s
         if (it == e.values.end()) continue;
         const auto b = std::find(bands.begin(), bands.end(), e.band) - bands.begin();
         const std::string x = number(X(e.mjd), 6), y = number(Y(it->second), 6);
-        s += "<circle cx='" + x + "' cy='" + y + "' r='4' fill='" + colours[b % 8] + "'><title>" +
+        s += "<circle cx='" + x + "' cy='" + y + "' r='4' fill='" + bandColours()[b % bandColours().size()] + "'><title>" +
              htmlEscape(e.file + " " + e.timeUtc + ": " + number(it->second)) + "</title></circle>";
         if (!r.verdicts[k].pass) s += "<circle cx='" + x + "' cy='" + y + "' r='7' fill='none' stroke='#d62728'/>";
     }
@@ -620,9 +659,8 @@ std::string reportHtml(const Report& r) {
              std::to_string(p.exposures) + "</td><td>" + std::to_string(p.passed) + "</td><td>" +
              number(p.exposures ? 100.0 * p.passed / p.exposures : 0, 3) + " %</td></tr>";
     h += "</table>\n<h2>Against time (UTC)</h2><p>";
-    static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
     for (std::size_t b = 0; b < bands.size(); ++b)
-        h += "<span style='color:" + std::string(colours[b % 8]) + "'>&#9679;</span> " + htmlEscape(bands[b]) + " &nbsp; ";
+        h += "<span style='color:" + bandColours()[b % bandColours().size()] + "'>&#9679;</span> " + htmlEscape(bands[b]) + " &nbsp; ";
     h += "<span class='fail'>&#9675;</span> fails a cut &nbsp; <span class='fail'>- -</span> cut</p>\n";
     for (const auto& q : standardQuantities()) h += svgPlot(r, q, bands) + "\n";
     h += "<h2>Failing exposures</h2>";

@@ -30,6 +30,12 @@ struct Quantity {
 /// transparency and zero point are the medians of the mosaic's CCDs).
 const std::vector<Quantity>& standardQuantities();
 
+/// Colours for the bands in plots, in order of first appearance ("#rrggbb"; cycle them).
+const std::vector<std::string>& bandColours();
+
+/// A standard quantity by key, or nullptr (a column quantity, or unknown).
+const Quantity* findQuantity(const std::string& key);
+
 /// The pipeline statuses a cut may require, by the report's name: detrend, astro, photo, psf.
 const std::vector<std::string>& statusNames();
 
@@ -119,9 +125,9 @@ CutSet loadCutSet(db::Connection& c, const std::string& spec);
 std::vector<CutSet> listCutSets(db::Connection& c);
 /// Saves `s` (its name, cuts, statuses and note) as the next version of its name, with
 /// the changes against the previous one; if nothing changed, returns the previous version
-/// unsaved. `makeDefault` makes the saved version the default. One transaction; NOTIFY
+/// unsaved (`*saved`, if given, says which). `makeDefault` makes the saved version the default. One transaction; NOTIFY
 /// paudm_quality (the report panels follow).
-CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault = false);
+CutSet saveCutSet(db::Connection& c, const CutSet& s, bool makeDefault = false, bool* saved = nullptr);
 /// Makes NAME@VERSION (or NAME's latest) the default.
 CutSet setDefaultCutSet(db::Connection& c, const std::string& spec);
 /// The generated account of what changed from `before` to `after`.
@@ -135,7 +141,15 @@ struct Report {
     std::vector<Verdict> verdicts;
     std::vector<PassRate> rates;
 };
+/// The exposures of `s` judged by `cuts`, with the columns the cuts test loaded too.
+Report makeReport(db::Connection& c, const Selection& s, const CutSet& cuts);
+/// The same, by cut set NAME, NAME@VERSION or "" (the default).
 Report makeReport(db::Connection& c, const Selection& s, const std::string& cutSpec);
+/// The column quantities (mosaic.X, image.X) a cut set tests: what a selection must load.
+std::vector<std::string> columnQuantities(const CutSet& cuts);
+/// The same exposures judged by another cut set, nothing read again (its column
+/// quantities must be among those loaded: see columnQuantities).
+Report rejudged(const Report& r, const CutSet& cuts);
 /// The failing exposures as CSV (RFC 4180): night, time, exposure, band, cut, value, limit, by, reason.
 std::string failingCsv(const Report& r);
 /// Everything as one JSON document.

@@ -1,43 +1,34 @@
 #include "reportpanel.h"
 
 #include "background.h"
+#include "cuteditor.h"
 #include "liveload.h"
+#include "reportcharts.h"
+#include "reportstyle.h"
+#include "tableview.h"
 
 #include "common/atomic_file.h"
 #include "db/connection.h"
 
-#include <QBarCategoryAxis>
-#include <QBarSeries>
-#include <QBarSet>
-#include <QCheckBox>
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
 #include <QDateEdit>
 #include <QDateTime>
-#include <QDateTimeAxis>
-#include <QDialog>
-#include <QDialogButtonBox>
 #include <QFileDialog>
-#include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLegendMarker>
 #include <QLineEdit>
-#include <QLineSeries>
 #include <QMessageBox>
 #include <QPushButton>
-#include <QScatterSeries>
 #include <QShortcut>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
-#include <QTableWidget>
 #include <QToolTip>
 #include <QVBoxLayout>
-#include <QValueAxis>
 
 #include <cmath>
 #include <set>
@@ -45,276 +36,17 @@
 namespace paudm::ui {
 
 namespace q = quality;
+using report::axisTitle;
+using report::kBad;
+using report::reasons;
+using report::text;
 
 namespace {
 
-const QColor kBad(0xc6, 0x28, 0x28), kGood(0x2e, 0x7d, 0x32);
-const QColor kBandColours[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e), QColor(0x2c, 0xa0, 0x2c),
-                               QColor(0x94, 0x67, 0xbd), QColor(0x8c, 0x56, 0x4b), QColor(0xe3, 0x77, 0xc2),
-                               QColor(0x17, 0xbe, 0xcf), QColor(0xbc, 0xbd, 0x22)};
 /// The quantities plotted against time, in the grid's order.
 const char* kTimePlots[] = {"seeing", "sky", "transparency", "zero_point", "airmass", "astro_rms"};
 
-QString text(const std::string& s) {
-    return QString::fromStdString(s);
-}
-
-/// An exposure's time on a QDateTimeAxis, which labels in local time: shifted by the local
-/// offset from UTC, so that the labels read UTC, as the observatory's logs do.
-qint64 msecsOf(double mjd) {
-    const auto utc = static_cast<qint64>(std::llround((mjd - 40587.0) * 86400000.0));
-    return utc - QDateTime::fromMSecsSinceEpoch(utc).offsetFromUtc() * qint64(1000);
-}
-
-QString reasons(const q::Verdict& v) {
-    QStringList r;
-    for (const auto& f : v.failures) r << text(f.reason);
-    return r.join("; ");
-}
-
-const q::Quantity* quantityOf(const std::string& key) {
-    for (const auto& qq : q::standardQuantities())
-        if (qq.key == key) return &qq;
-    return nullptr;
-}
-
-QString axisTitle(const std::string& key) {
-    if (key == "time") return QObject::tr("Time (UTC)");
-    const q::Quantity* qq = quantityOf(key);
-    if (!qq) return text(key);
-    return text(qq->label) + (qq->unit.empty() ? QString() : " (" + text(qq->unit) + ")");
-}
-
-QString tooltipOf(const q::Exposure& e, const q::Verdict& v) {
-    QStringList lines{QString("<b>%1</b> %2 UTC  ·  %3").arg(text(e.file), text(e.timeUtc), text(e.band))};
-    for (const char* key : kTimePlots) {
-        const auto it = e.values.find(key);
-        if (it != e.values.end()) lines << QString("%1: %2").arg(key).arg(it->second, 0, 'g', 4);
-    }
-    lines << (v.pass ? QString("<span style='color:#2e7d32'>passes</span>")
-                     : QString("<span style='color:#c62828'>%1</span>").arg(reasons(v).toHtmlEscaped()));
-    return lines.join("<br>");
-}
-
-/// The cut editor: one row per quantity (min, max; empty: no limit), the accepted values
-/// of each status, the name to save under, a note, and whether it becomes the default.
-class CutEditor : public QDialog {
-public:
-    CutEditor(const q::CutSet& current, QWidget* parent) : QDialog(parent) {
-        setWindowTitle(tr("Quality cuts"));
-        auto* layout = new QVBoxLayout(this);
-        auto* intro = new QLabel(tr("Saving makes a new version of the cut set (the earlier ones stay, for any "
-                                    "night). Leave min and max empty for no cut. A quantity may also be any numeric "
-                                    "column, as mosaic.COLUMN or image.COLUMN (the median of the CCDs)."));
-        intro->setWordWrap(true);
-        layout->addWidget(intro);
-        table_ = new QTableWidget(0, 3);
-        table_->setHorizontalHeaderLabels({tr("Quantity"), tr("Min"), tr("Max")});
-        table_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
-        table_->verticalHeader()->hide();
-        std::vector<std::string> keys;
-        for (const auto& qq : q::standardQuantities()) keys.push_back(qq.key);
-        for (const auto& c : current.cuts)
-            if (!quantityOf(c.quantity)) keys.push_back(c.quantity);
-        keys.push_back("");
-        keys.push_back("");
-        for (const auto& key : keys) {
-            const int row = table_->rowCount();
-            table_->insertRow(row);
-            auto* name = new QTableWidgetItem(text(key));
-            if (!key.empty() && quantityOf(key)) {
-                name->setFlags(name->flags() & ~Qt::ItemIsEditable);
-                name->setToolTip(axisTitle(key));
-            } else {
-                name->setToolTip(tr("mosaic.COLUMN or image.COLUMN"));
-            }
-            table_->setItem(row, 0, name);
-            QString lo, hi;
-            for (const auto& c : current.cuts)
-                if (c.quantity == key) {
-                    if (c.min) lo = QString::number(*c.min, 'g', 6);
-                    if (c.max) hi = QString::number(*c.max, 'g', 6);
-                }
-            table_->setItem(row, 1, new QTableWidgetItem(lo));
-            table_->setItem(row, 2, new QTableWidgetItem(hi));
-        }
-        layout->addWidget(table_, 1);
-        auto* form = new QFormLayout;
-        for (const auto& s : q::statusNames()) {
-            auto* edit = new QLineEdit;
-            const auto it = current.statuses.find(s);
-            QStringList values;
-            if (it != current.statuses.end())
-                for (const auto& v : it->second) values << text(v);
-            edit->setText(values.join(", "));
-            edit->setPlaceholderText(tr("any (e.g. ok, few_stars)"));
-            statuses_[s] = edit;
-            form->addRow(tr("%1 status").arg(text(s)), edit);
-        }
-        name_ = new QLineEdit(text(current.name));
-        note_ = new QLineEdit;
-        note_->setPlaceholderText(tr("why this version (kept with it)"));
-        makeDefault_ = new QCheckBox(tr("Make the saved version the default"));
-        makeDefault_->setChecked(current.isDefault);
-        form->addRow(tr("Save as"), name_);
-        form->addRow(tr("Note"), note_);
-        form->addRow(QString(), makeDefault_);
-        layout->addLayout(form);
-        problem_ = new QLabel;
-        problem_->setStyleSheet("color:#c62828");
-        problem_->setWordWrap(true);
-        problem_->hide();
-        layout->addWidget(problem_);
-        auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel);
-        connect(buttons, &QDialogButtonBox::accepted, this, [this] {
-            auto r = capture([this] { return cutSet(); });
-            if (!r) {
-                problem_->setText(text(r.error().message()));
-                problem_->show();
-                return;
-            }
-            result_ = *r;
-            accept();
-        });
-        connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-        layout->addWidget(buttons);
-        resize(560, 620);
-    }
-    const q::CutSet& result() const { return result_; }
-    bool makeDefault() const { return makeDefault_->isChecked(); }
-
-private:
-    /// What the form says, checked as a saved definition would be (no database).
-    q::CutSet cutSet() const {
-        q::CutSet s;
-        s.name = name_->text().trimmed().toStdString();
-        s.note = note_->text().trimmed().toStdString();
-        for (int row = 0; row < table_->rowCount(); ++row) {
-            const QString key = table_->item(row, 0)->text().trimmed();
-            const QString lo = table_->item(row, 1)->text().trimmed(), hi = table_->item(row, 2)->text().trimmed();
-            if (lo.isEmpty() && hi.isEmpty()) continue;
-            if (key.isEmpty()) throw Error("a row with limits has no quantity");
-            q::Cut c;
-            c.quantity = key.toStdString();
-            bool ok = true;
-            if (!lo.isEmpty()) c.min = lo.toDouble(&ok);
-            if (!ok) throw Error(c.quantity + ": min '" + lo.toStdString() + "' is not a number");
-            if (!hi.isEmpty()) c.max = hi.toDouble(&ok);
-            if (!ok) throw Error(c.quantity + ": max '" + hi.toStdString() + "' is not a number");
-            s.cuts.push_back(c);
-        }
-        for (const auto& [name, edit] : statuses_) {
-            std::vector<std::string> accepted;
-            for (const QString& v : edit->text().split(',', Qt::SkipEmptyParts))
-                if (!v.trimmed().isEmpty()) accepted.push_back(v.trimmed().toStdString());
-            if (!accepted.empty()) s.statuses[name] = accepted;
-        }
-        q::CutSet checked = s;
-        q::definitionFromJson(checked, q::toJson(s));
-        if (s.name.empty()) throw Error("the cut set needs a name");
-        return s;
-    }
-
-    QTableWidget* table_;
-    std::map<std::string, QLineEdit*> statuses_;
-    QLineEdit* name_;
-    QLineEdit* note_;
-    QCheckBox* makeDefault_;
-    QLabel* problem_;
-    q::CutSet result_;
-};
-
 } // namespace
-
-// ---------------------------------------------------------------- failing exposures
-
-int FailingTableModel::rowCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : static_cast<int>(rows_.size());
-}
-int FailingTableModel::columnCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant FailingTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Night", "Time (UTC)", "Exposure", "Band", "Why"};
-    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
-}
-
-QVariant FailingTableModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= rowCount() || index.column() >= ColumnCount) return {};
-    const Row& r = rows_[static_cast<std::size_t>(index.row())];
-    if (role == Qt::DisplayRole) {
-        switch (index.column()) {
-        case Night: return text(r.exposure.night);
-        case Time: return text(r.exposure.timeUtc).mid(11);
-        case Exposure: return text(r.exposure.file);
-        case Band: return text(r.exposure.band);
-        case Why: return r.why;
-        }
-    }
-    if (role == Qt::ToolTipRole && index.column() == Why) return r.why;
-    if (role == Qt::ForegroundRole && index.column() == Why) return kBad;
-    return {};
-}
-
-void FailingTableModel::setReport(const q::Report& r) {
-    std::vector<std::size_t> rows;
-    std::vector<QString> why;
-    for (std::size_t k = 0; k < r.exposures.size(); ++k)
-        if (!r.verdicts[k].pass) rows.push_back(k), why.push_back(reasons(r.verdicts[k]));
-    setRows(r, rows, why);
-}
-
-void FailingTableModel::setRows(const q::Report& r, const std::vector<std::size_t>& rows, const std::vector<QString>& why) {
-    beginResetModel();
-    rows_.clear();
-    for (std::size_t i = 0; i < rows.size(); ++i) rows_.push_back({r.exposures[rows[i]], why[i]});
-    endResetModel();
-}
-
-const q::Exposure* FailingTableModel::exposure(int row) const {
-    return row >= 0 && row < rowCount() ? &rows_[static_cast<std::size_t>(row)].exposure : nullptr;
-}
-
-// ---------------------------------------------------------------- pass rates
-
-int PassRateTableModel::rowCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : static_cast<int>(rows_.size());
-}
-int PassRateTableModel::columnCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant PassRateTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-    static const char* names[] = {"Night", "Band", "Exposures", "Passed", "Share"};
-    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
-}
-
-QVariant PassRateTableModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= rowCount() || index.column() >= ColumnCount) return {};
-    const auto& r = rows_[static_cast<std::size_t>(index.row())];
-    const double share = r.exposures ? 100.0 * r.passed / r.exposures : 0;
-    if (role == Qt::DisplayRole) {
-        switch (index.column()) {
-        case Night: return text(r.night);
-        case Band: return text(r.band);
-        case Exposures: return r.exposures;
-        case Passed: return r.passed;
-        case Share: return QString("%1 %").arg(share, 0, 'f', 0);
-        }
-    }
-    if (role == Qt::ForegroundRole && index.column() == Share) return share >= 80 ? kGood : kBad;
-    if (role == Qt::TextAlignmentRole && index.column() >= Exposures) return QVariant(Qt::AlignRight | Qt::AlignVCenter);
-    return {};
-}
-
-void PassRateTableModel::setRates(std::vector<q::PassRate> rates) {
-    beginResetModel();
-    rows_ = std::move(rates);
-    endResetModel();
-}
 
 // ---------------------------------------------------------------- the panel
 
@@ -428,15 +160,7 @@ ReportPanel::ReportPanel(QWidget* parent)
     xQuantity_->setCurrentIndex(xQuantity_->findData("airmass"));
     yQuantity_->setCurrentIndex(yQuantity_->findData("seeing"));
 
-    for (QTableView* v : {ratesView_, failingView_, changedView_}) {
-        v->setSelectionBehavior(QAbstractItemView::SelectRows);
-        v->setSelectionMode(QAbstractItemView::SingleSelection);
-        v->verticalHeader()->hide();
-        v->horizontalHeader()->setStretchLastSection(true);
-        v->setAlternatingRowColors(true);
-        v->setWordWrap(false);
-        v->setSortingEnabled(false);
-    }
+    for (QTableView* v : {ratesView_, failingView_, changedView_}) setUpRowTable(v);
     ratesView_->setModel(rates_);
     failingView_->setModel(failing_);
     changedView_->setModel(changed_);
@@ -496,7 +220,7 @@ ReportPanel::ReportPanel(QWidget* parent)
             const bool loaded = report_ && std::any_of(report_->exposures.begin(), report_->exposures.end(), [&](const auto& e) {
                 return e.values.count(key.toStdString());
             });
-            if (key != "time" && !quantityOf(key.toStdString()) && !plotExtra_.contains(key) && !loaded) {
+            if (key != "time" && !q::findQuantity(key.toStdString()) && !plotExtra_.contains(key) && !loaded) {
                 plotExtra_ << key; // read it, then plot it
                 refresh();
             } else {
@@ -534,36 +258,24 @@ ReportPanel::ReportPanel(QWidget* parent)
             const q::CutSet cuts = q::loadCutSet(c, cutSpec);
             std::optional<q::CutSet> other;
             if (!compareSpec.empty()) other = q::loadCutSet(c, compareSpec);
-            // One load of the exposures with every column either cut set needs.
-            for (const q::CutSet* set : std::initializer_list<const q::CutSet*>{&cuts, other ? &*other : nullptr})
-                if (set)
-                    for (const auto& cut : set->cuts)
-                        if (!quantityOf(cut.quantity) &&
-                            std::find(s.extra.begin(), s.extra.end(), cut.quantity) == s.extra.end())
-                            s.extra.push_back(cut.quantity);
-            const std::vector<std::string> forCuts = s.extra;
+            // One read of the exposures, with the columns the comparison tests and those
+            // typed for a plot; makeReport adds the cuts' own.
+            if (other) s.extra = q::columnQuantities(*other);
+            const std::vector<std::string> needed = s.extra;
             for (const auto& k : plotted)
                 if (std::find(s.extra.begin(), s.extra.end(), k) == s.extra.end()) s.extra.push_back(k);
+            std::optional<q::Report> report;
             try {
-                r.report.exposures = q::loadExposures(c, s);
+                report = q::makeReport(c, s, cuts);
             } catch (const Error& e) {
-                if (s.extra == forCuts) throw;
+                if (s.extra == needed) throw;
                 // A column typed for a plot that is not one: said, and the rest shown.
                 r.warning = e.message();
-                s.extra = forCuts;
-                r.report.exposures = q::loadExposures(c, s);
+                s.extra = needed;
+                report = q::makeReport(c, s, cuts);
             }
-            r.report.selection = s;
-            r.report.cuts = cuts;
-            r.report.verdicts = q::evaluate(cuts, r.report.exposures);
-            r.report.rates = q::passRates(r.report.exposures, r.report.verdicts);
-            if (other) {
-                q::Report b = r.report;
-                b.cuts = *other;
-                b.verdicts = q::evaluate(*other, b.exposures);
-                b.rates = q::passRates(b.exposures, b.verdicts);
-                r.compared = std::move(b);
-            }
+            if (other) r.compared = std::make_shared<const q::Report>(q::rejudged(*report, *other));
+            r.report = std::make_shared<const q::Report>(std::move(*report));
             return r;
         };
     });
@@ -610,7 +322,6 @@ void ReportPanel::refresh() {
 }
 
 void ReportPanel::fillCutSets(const std::vector<q::CutSet>& sets) {
-    cutSets_ = sets;
     const QSignalBlocker a(cuts_), b(compare_);
     cuts_->clear();
     compare_->clear();
@@ -644,7 +355,7 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
         fromEdit_->setDate(QDate::fromString(text(r.latestNight), Qt::ISODate));
         toEdit_->setDate(fromEdit_->date());
     }
-    report_ = std::make_unique<q::Report>(r.report);
+    report_ = r.report; // built on the worker: nothing copied here
     fillCutSets(r.cutSets);
     int passed = 0;
     for (const auto& v : report_->verdicts) passed += v.pass;
@@ -661,7 +372,7 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
                                                          .arg(n - passed)
                                                    : QString()));
     rates_->setRates(report_->rates);
-    failing_->setReport(*report_);
+    failing_->setReport(report_);
     // One night: its date on every row says nothing.
     failingView_->setColumnHidden(FailingTableModel::Night, from == to);
     ratesView_->setColumnHidden(PassRateTableModel::Night, from == to);
@@ -675,7 +386,7 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
             why.push_back(passesHere ? tr("fails %1: %2").arg(text(r.compared->cuts.label()), reasons(r.compared->verdicts[k]))
                                      : tr("fails %1: %2").arg(text(report_->cuts.label()), reasons(report_->verdicts[k])));
         }
-        changed_->setRows(*report_, changed, why);
+        changed_->setRows(report_, changed, why);
         changedSummary_->setText(tr("%1 against %2: %3 of %4 exposures change verdict.<br><span style='color:#555'>%5</span>")
                                      .arg(text(report_->cuts.label()), text(r.compared->cuts.label()))
                                      .arg(changed.size())
@@ -683,7 +394,7 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
                                      .arg(text(q::describeChanges(report_->cuts, r.compared->cuts)).toHtmlEscaped()));
         changedView_->resizeColumnsToContents();
     } else {
-        changed_->setRows(*report_, {}, {});
+        changed_->setRows(report_, {}, {});
         changedSummary_->setText(tr("Choose a cut set under <i>vs</i> to see which exposures it judges "
                                     "differently."));
     }
@@ -694,148 +405,18 @@ void ReportPanel::showLoaded(const Result<Loaded>& result) {
     emit loaded();
 }
 
-namespace {
-
-/// The bands of a report in order of first appearance (stable colours).
-std::vector<std::string> bandsOf(const q::Report& r) {
-    std::vector<std::string> bands;
-    for (const auto& e : r.exposures)
-        if (std::find(bands.begin(), bands.end(), e.band) == bands.end()) bands.push_back(e.band);
-    return bands;
-}
-
-QScatterSeries* ringSeries() {
-    auto* s = new QScatterSeries;
-    s->setName(QObject::tr("fails a cut"));
-    s->setMarkerSize(13);
-    s->setColor(Qt::transparent);
-    s->setBorderColor(kBad);
-    s->setPen(QPen(kBad, 2));
-    return s;
-}
-
-} // namespace
-
-QChart* ReportPanel::timeChart(const q::Quantity& qq) {
-    auto* chart = new QChart;
-    chart->setTitle(axisTitle(qq.key));
-    chart->setMargins(QMargins(2, 2, 2, 2));
-    chart->legend()->setVisible(false); // one legend for the grid, above it
-    const q::Report& r = *report_;
-    const auto bands = bandsOf(r);
-    std::vector<QScatterSeries*> series;
-    for (std::size_t b = 0; b < bands.size(); ++b) {
-        auto* s = new QScatterSeries;
-        s->setName(text(bands[b]));
-        s->setMarkerSize(7);
-        s->setColor(kBandColours[b % std::size(kBandColours)]);
-        s->setBorderColor(s->color().darker(130));
-        series.push_back(s);
-    }
-    auto* rings = ringSeries();
-    // One time range for every plot (the whole selection), so that they line up.
-    double t0 = INFINITY, t1 = -INFINITY, v0 = INFINITY, v1 = -INFINITY;
-    for (const auto& e : r.exposures) {
-        const double t = static_cast<double>(msecsOf(e.mjd));
-        t0 = std::min(t0, t), t1 = std::max(t1, t);
-    }
-    bool any = false;
-    std::vector<std::vector<std::size_t>> members(bands.size() + 1);
-    for (std::size_t k = 0; k < r.exposures.size(); ++k) {
-        const auto& e = r.exposures[k];
-        const auto it = e.values.find(qq.key);
-        if (it == e.values.end()) continue;
-        const double t = static_cast<double>(msecsOf(e.mjd));
-        const auto b = static_cast<std::size_t>(std::find(bands.begin(), bands.end(), e.band) - bands.begin());
-        series[b]->append(t, it->second);
-        members[b].push_back(k);
-        if (!r.verdicts[k].pass) rings->append(t, it->second), members.back().push_back(k);
-        v0 = std::min(v0, it->second), v1 = std::max(v1, it->second);
-        any = true;
-    }
-    auto* x = new QDateTimeAxis;
-    x->setFormat(r.selection.from == r.selection.to ? "HH:mm" : "MM-dd HH:mm");
-    x->setTitleText(tr("UTC"));
-    x->setTickCount(3);
-    QFont small = x->labelsFont();
-    small.setPointSizeF(small.pointSizeF() * 0.85);
-    x->setLabelsFont(small);
-    auto* y = new QValueAxis;
-    y->setLabelFormat("%.3g");
-    y->setLabelsFont(small);
-    y->setTickCount(5);
-    chart->addAxis(x, Qt::AlignBottom);
-    chart->addAxis(y, Qt::AlignLeft);
-    // The cut's limits, dashed, across the night.
-    for (const auto& cut : r.cuts.cuts) {
-        if (cut.quantity != qq.key || !any) continue;
-        for (const auto& lim : {cut.min, cut.max}) {
-            if (!lim) continue;
-            auto* line = new QLineSeries;
-            line->setName(tr("cut"));
-            line->setPen(QPen(kBad, 1.2, Qt::DashLine));
-            line->append(t0 - 6e5, *lim);
-            line->append(t1 + 6e5, *lim);
-            chart->addSeries(line);
-            line->attachAxis(x);
-            line->attachAxis(y);
-            v0 = std::min(v0, *lim), v1 = std::max(v1, *lim);
-            for (QLegendMarker* m : chart->legend()->markers(line)) m->setVisible(false);
-        }
-    }
-    for (std::size_t b = 0; b <= bands.size(); ++b) {
-        QScatterSeries* s = b < bands.size() ? series[b] : rings;
-        chart->addSeries(s);
-        s->attachAxis(x);
-        s->attachAxis(y);
-        const std::vector<std::size_t> idx = members[b];
-        connect(s, &QScatterSeries::hovered, this, [this, idx, s](const QPointF& p, bool on) {
-            if (!on || !report_) return QToolTip::hideText();
-            // The nearest of this series' points on the screen.
-            const auto pts = s->points();
-            const QPointF at = s->chart()->mapToPosition(p, s);
-            int best = -1;
-            double bestD = INFINITY;
-            for (int i = 0; i < pts.size(); ++i) {
-                const QPointF d = s->chart()->mapToPosition(pts[i], s) - at;
-                if (std::hypot(d.x(), d.y()) < bestD) bestD = std::hypot(d.x(), d.y()), best = i;
-            }
-            if (best < 0 || best >= static_cast<int>(idx.size())) return;
-            const std::size_t k = idx[static_cast<std::size_t>(best)];
-            if (k < report_->exposures.size())
-                QToolTip::showText(QCursor::pos(), tooltipOf(report_->exposures[k], report_->verdicts[k]));
-        });
-        connect(s, &QScatterSeries::clicked, this, [this, idx, s](const QPointF& p) {
-            const auto pts = s->points();
-            for (int i = 0; i < pts.size() && i < static_cast<int>(idx.size()); ++i)
-                if (pts[i] == p && report_ && idx[static_cast<std::size_t>(i)] < report_->exposures.size())
-                    return openJobOf(report_->exposures[idx[static_cast<std::size_t>(i)]]);
-        });
-    }
-    if (any) {
-        const double pad = (t1 - t0) * 0.04 + 6e5;
-        x->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(t0 - pad)),
-                    QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(t1 + pad)));
-        const double vp = (v1 - v0) * 0.08 + (v1 == v0 ? std::max(1e-3, std::fabs(v0) * 0.05) : 0);
-        y->setRange(v0 - vp, v1 + vp);
-    } else {
-        chart->setTitle(axisTitle(qq.key) + tr(" — not measured"));
-    }
-    return chart;
-}
-
 void ReportPanel::drawTimePlots() {
     QStringList legend;
-    const auto bands = bandsOf(*report_);
+    const auto bands = report::bandsOf(*report_);
     for (std::size_t b = 0; b < bands.size(); ++b)
         legend << QString("<span style='color:%1'>&#9679;</span> %2")
-                      .arg(kBandColours[b % std::size(kBandColours)].name(), text(bands[b]).toHtmlEscaped());
+                      .arg(report::bandColour(b).name(), text(bands[b]).toHtmlEscaped());
     legend << tr("<span style='color:#c62828'>&#9711;</span> fails a cut") << tr("<span style='color:#c62828'>- -</span> cut");
     legend_->setText(legend.join(" &nbsp; "));
     for (std::size_t k = 0; k < timeViews_.size(); ++k) {
-        const q::Quantity* qq = quantityOf(kTimePlots[k]);
+        const q::Quantity* qq = q::findQuantity(kTimePlots[k]);
         QChart* old = timeViews_[k]->chart();
-        timeViews_[k]->setChart(timeChart(*qq));
+        timeViews_[k]->setChart(report::qualityChart(*report_, "time", qq->key, true, hooks()));
         delete old;
     }
 }
@@ -847,127 +428,54 @@ QString ReportPanel::quantityKey(const QComboBox* box) const {
 }
 
 void ReportPanel::drawPassRates() {
-    // The paper's Figure 11: the share of science exposures that pass, per night and band.
-    auto* chart = new QChart;
-    chart->setTitle(tr("Science exposures that pass %1 (%)").arg(text(report_->cuts.label())));
-    std::vector<std::string> nights;
-    for (const auto& p : report_->rates)
-        if (std::find(nights.begin(), nights.end(), p.night) == nights.end()) nights.push_back(p.night);
-    std::sort(nights.begin(), nights.end());
-    const auto bands = bandsOf(*report_);
-    auto* series = new QBarSeries;
-    for (std::size_t b = 0; b < bands.size(); ++b) {
-        auto* set = new QBarSet(text(bands[b]));
-        set->setColor(kBandColours[b % std::size(kBandColours)]);
-        for (const auto& n : nights) {
-            double share = 0;
-            for (const auto& p : report_->rates)
-                if (p.night == n && p.band == bands[b] && p.exposures) share = 100.0 * p.passed / p.exposures;
-            *set << share;
-        }
-        series->append(set);
-    }
-    chart->addSeries(series);
-    auto* x = new QBarCategoryAxis;
-    for (const auto& n : nights) x->append(text(n));
-    auto* y = new QValueAxis;
-    y->setRange(0, 100);
-    y->setLabelFormat("%.0f");
-    chart->addAxis(x, Qt::AlignBottom);
-    chart->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
-    chart->legend()->setAlignment(Qt::AlignBottom);
     QChart* old = passView_->chart();
-    passView_->setChart(chart);
+    passView_->setChart(report::passRateChart(*report_));
     delete old;
+}
+
+report::ChartHooks ReportPanel::hooks() {
+    report::ChartHooks h;
+    h.hovered = [r = report_](std::optional<std::size_t> k) {
+        if (k && *k < r->exposures.size()) QToolTip::showText(QCursor::pos(), report::tooltipOf(r->exposures[*k], r->verdicts[*k]));
+        else QToolTip::hideText();
+    };
+    h.clicked = [this, r = report_](std::size_t k) {
+        if (k < r->exposures.size()) openJobOf(r->exposures[k]);
+    };
+    return h;
 }
 
 void ReportPanel::drawScatter() {
     if (!report_) return;
-    const std::string xs = quantityKey(xQuantity_).toStdString(), ys = quantityKey(yQuantity_).toStdString();
-    auto* chart = new QChart;
-    chart->setTitle(tr("%1 against %2").arg(axisTitle(ys), axisTitle(xs)));
-    const q::Report& r = *report_;
-    const auto bands = bandsOf(r);
-    // x may be the time (any quantity or column through the night).
-    const bool againstTime = xs == "time";
-    QAbstractAxis* x = nullptr;
-    if (againstTime) {
-        auto* t = new QDateTimeAxis;
-        t->setFormat(r.selection.from == r.selection.to ? "HH:mm" : "MM-dd HH:mm");
-        t->setTitleText(tr("UTC"));
-        x = t;
-    } else {
-        x = new QValueAxis;
-        x->setTitleText(axisTitle(xs));
-    }
-    auto* y = new QValueAxis;
-    y->setTitleText(axisTitle(ys));
-    chart->addAxis(x, Qt::AlignBottom);
-    chart->addAxis(y, Qt::AlignLeft);
-    std::vector<QScatterSeries*> series;
-    for (std::size_t b = 0; b < bands.size(); ++b) {
-        auto* s = new QScatterSeries;
-        s->setName(text(bands[b]));
-        s->setMarkerSize(8);
-        s->setColor(kBandColours[b % std::size(kBandColours)]);
-        series.push_back(s);
-    }
-    auto* rings = ringSeries();
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (std::size_t k = 0; k < r.exposures.size(); ++k) {
-        const auto& e = r.exposures[k];
-        const auto a = e.values.find(xs), b = e.values.find(ys);
-        if ((!againstTime && a == e.values.end()) || b == e.values.end()) continue;
-        const double xv = againstTime ? static_cast<double>(msecsOf(e.mjd)) : a->second;
-        series[static_cast<std::size_t>(std::find(bands.begin(), bands.end(), e.band) - bands.begin())]->append(xv, b->second);
-        if (!r.verdicts[k].pass) rings->append(xv, b->second);
-        x0 = std::min(x0, xv), x1 = std::max(x1, xv), y0 = std::min(y0, b->second), y1 = std::max(y1, b->second);
-    }
-    series.push_back(rings);
-    for (auto* s : series) {
-        chart->addSeries(s);
-        s->attachAxis(x);
-        s->attachAxis(y);
-    }
-    if (std::isfinite(x0)) {
-        const double xp = (x1 - x0) * 0.06 + (x1 == x0 ? (againstTime ? 6e5 : 0.01) : 0),
-                     yp = (y1 - y0) * 0.06 + (y1 == y0 ? 0.01 : 0);
-        if (againstTime)
-            x->setRange(QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(x0 - xp)),
-                        QDateTime::fromMSecsSinceEpoch(static_cast<qint64>(x1 + xp)));
-        else
-            x->setRange(x0 - xp, x1 + xp);
-        y->setRange(y0 - yp, y1 + yp);
-    }
-    chart->legend()->setAlignment(Qt::AlignRight);
     QChart* old = scatterView_->chart();
-    scatterView_->setChart(chart);
+    scatterView_->setChart(report::qualityChart(*report_, quantityKey(xQuantity_).toStdString(),
+                                                quantityKey(yQuantity_).toStdString(), false, hooks()));
     delete old;
 }
 
 void ReportPanel::editCuts() {
-    q::CutSet current;
-    for (const auto& s : cutSets_)
-        if ((report_ && s.label() == report_->cuts.label())) current = s;
-    if (current.name.empty() && report_) current = report_->cuts;
-    CutEditor editor(current, this);
-    if (editor.exec() != QDialog::Accepted || !actions_) return;
-    const q::CutSet wanted = editor.result();
-    const bool makeDefault = editor.makeDefault();
-    actions_->query<q::CutSet>(
+    if (!actions_) return;
+    const auto edited = editCutSet(report_ ? report_->cuts : q::CutSet{}, this);
+    if (!edited) return;
+    struct Saved {
+        q::CutSet cuts;
+        bool created = false;
+    };
+    actions_->query<Saved>(
         this,
-        [wanted, makeDefault](db::Connection& c) {
-            return q::saveCutSet(c, wanted, makeDefault);
+        [wanted = *edited](db::Connection& c) {
+            Saved s;
+            s.cuts = q::saveCutSet(c, wanted.cuts, wanted.makeDefault, &s.created);
+            return s;
         },
-        [this](const Result<q::CutSet>& r) {
+        [this](const Result<Saved>& r) {
             if (!r) {
                 QMessageBox::warning(this, tr("Cuts not saved"), text(r.error().message()));
                 return;
             }
-            cutSpec_ = text(r->label());
-            summary_->setText(tr("Saved %1: %2").arg(text(r->label()), text(r->changes)));
+            cutSpec_ = text(r->cuts.label());
+            summary_->setText(r->created ? tr("Saved %1: %2").arg(text(r->cuts.label()), text(r->cuts.changes))
+                                         : tr("%1 unchanged: nothing saved").arg(text(r->cuts.label())));
             refresh();
         });
 }
@@ -977,11 +485,10 @@ void ReportPanel::exportCsv() {
     const QString suggested = QString("failing-%1.csv").arg(text(report_->selection.from));
     const QString file = QFileDialog::getSaveFileName(this, tr("Export the failing exposures"), suggested, tr("CSV (*.csv)"));
     if (file.isEmpty()) return;
-    const std::string csv = q::failingCsv(*report_), path = file.toStdString();
     actions_->run<int>(
         this,
-        [csv, path](Work&) {
-            writeFileAtomically(path, csv);
+        [report = report_, path = file.toStdString()](Work&) {
+            writeFileAtomically(path, q::failingCsv(*report)); // a year's list is no GUI-thread work
             return 0;
         },
         [this, file](const Result<int>& r) {

@@ -10,8 +10,9 @@
 // single_epoch job that finishes adds its point without a reload.
 #include "common/error.h"
 #include "quality/report.h"
+#include "reportcharts.h"
+#include "reportmodels.h"
 
-#include <QAbstractTableModel>
 #include <QWidget>
 
 #include <memory>
@@ -29,46 +30,6 @@ namespace paudm::ui {
 
 class Background;
 template <class T> class LiveLoad;
-
-/// The failing exposures of a report: one row per exposure, its reasons joined.
-class FailingTableModel : public QAbstractTableModel {
-    Q_OBJECT
-public:
-    enum Column { Night, Time, Exposure, Band, Why, ColumnCount };
-    using QAbstractTableModel::QAbstractTableModel;
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
-    /// Shows the failing exposures of `r` (indices into r.exposures kept for a click).
-    void setReport(const quality::Report& r);
-    /// Shows exactly these exposures of `r`, with `why` for each (a comparison).
-    void setRows(const quality::Report& r, const std::vector<std::size_t>& rows, const std::vector<QString>& why);
-    const quality::Exposure* exposure(int row) const;
-
-private:
-    struct Row {
-        quality::Exposure exposure;
-        QString why;
-    };
-    std::vector<Row> rows_;
-};
-
-/// Pass rates per night and band.
-class PassRateTableModel : public QAbstractTableModel {
-    Q_OBJECT
-public:
-    enum Column { Night, Band, Exposures, Passed, Share, ColumnCount };
-    using QAbstractTableModel::QAbstractTableModel;
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
-    void setRates(std::vector<quality::PassRate> rates);
-
-private:
-    std::vector<quality::PassRate> rows_;
-};
 
 class ReportPanel : public QWidget {
     Q_OBJECT
@@ -98,9 +59,9 @@ signals:
 
 private:
     struct Loaded {
-        quality::Report report;
+        std::shared_ptr<const quality::Report> report;
         std::vector<quality::CutSet> cutSets;
-        std::optional<quality::Report> compared; ///< the same exposures under the comparison's cut set
+        std::shared_ptr<const quality::Report> compared; ///< the same exposures under the comparison's cut set
         std::string latestNight;                 ///< when no night was asked for
         std::string warning;                     ///< a column typed for a plot that is not one
     };
@@ -114,14 +75,14 @@ private:
     void editCuts();
     void exportCsv();
     void openJobOf(const quality::Exposure& e);
-    QChart* timeChart(const quality::Quantity& q);
+    /// What the charts' points do: the exposure's tooltip, its job on a click.
+    report::ChartHooks hooks();
 
     std::string conninfo_;
     bool loaded_ = false;
     QString from_, to_, cutSpec_, compareSpec_;
     QStringList plotExtra_; ///< columns typed into the two-quantity plot's boxes
-    std::unique_ptr<quality::Report> report_;
-    std::vector<quality::CutSet> cutSets_;
+    std::shared_ptr<const quality::Report> report_;
     QDateEdit* fromEdit_;
     QDateEdit* toEdit_;
     QLineEdit* release_;

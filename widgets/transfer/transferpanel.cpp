@@ -1,6 +1,7 @@
 #include "transferpanel.h"
 
 #include "liveload.h"
+#include "tableview.h"
 
 #include "db/connection.h"
 #include "jobs/store.h"
@@ -204,14 +205,7 @@ TransferPanel::TransferPanel(QWidget* parent)
     layout->addWidget(problem_);
     layout->addWidget(summary_);
 
-    for (QTableView* v : {setView_, fileView_}) {
-        v->setSelectionBehavior(QAbstractItemView::SelectRows);
-        v->setSelectionMode(QAbstractItemView::SingleSelection);
-        v->verticalHeader()->hide();
-        v->horizontalHeader()->setStretchLastSection(true);
-        v->setAlternatingRowColors(true);
-        v->setWordWrap(false);
-    }
+    for (QTableView* v : {setView_, fileView_}) setUpRowTable(v);
     setView_->setModel(sets_);
     fileView_->setModel(files_);
     chart_->setRenderHint(QPainter::Antialiasing);
