@@ -30,6 +30,7 @@ int reduceCommand(const QStringList& args, const Globals& globals);
 int detectCommand(const QStringList& args, const Globals& globals);
 int reprocessCommand(const QStringList& args, const Globals& globals);
 int reportCommand(const QStringList& args, const Globals& globals);
+int sqlCommand(const QStringList& args, const Globals& globals);
 
 // ---- shared by the commands
 /// Prints "paudm: <what>" on stderr; returns 1.

@@ -204,6 +204,12 @@ int Rows::columns() const {
 std::string Rows::columnName(int c) const {
     return PQfname(res_.get(), c);
 }
+unsigned Rows::columnType(int c) const {
+    return PQftype(res_.get(), c);
+}
+int Rows::columnTypeModifier(int c) const {
+    return PQfmod(res_.get(), c);
+}
 int Rows::columnIndex(std::string_view name) const {
     for (int c = 0; c < columns(); ++c)
         if (name == PQfname(res_.get(), c)) return c;
@@ -448,6 +454,35 @@ Rows Connection::exec(std::string_view sql, std::span<const Param> params) {
     return Rows(std::move(r));
 }
 
+Rows Connection::execAs(std::string_view doing, std::string_view sql, std::span<const Param> params) {
+    if (!conn_) throw Error("query on a closed connection");
+    const std::string text(sql);
+    std::vector<const char*> values(params.size());
+    for (size_t i = 0; i < params.size(); ++i)
+        values[i] = params[i] ? params[i]->c_str() : nullptr;
+    std::shared_ptr<PGresult> r(
+        PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0),
+        ResultDeleter());
+    if (!r) fail(doing);
+    const auto st = PQresultStatus(r.get());
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) fail(doing, r.get());
+    return Rows(std::move(r));
+}
+
+Rows Connection::describe(std::string_view doing, std::string_view sql) {
+    if (!conn_) throw Error("query on a closed connection");
+    const std::string text(sql);
+    {
+        ResultPtr p(PQprepare(conn_, "", text.c_str(), 0, nullptr));
+        if (!p) fail(doing);
+        if (PQresultStatus(p.get()) != PGRES_COMMAND_OK) fail(doing, p.get());
+    }
+    std::shared_ptr<PGresult> r(PQdescribePrepared(conn_, ""), ResultDeleter());
+    if (!r) fail(doing);
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail(doing, r.get());
+    return Rows(std::move(r));
+}
+
 void Connection::execScript(std::string_view sql, std::string_view what) {
     const std::string text(sql);
     ResultPtr r(PQexec(conn_, text.c_str()));
@@ -519,7 +554,8 @@ std::int64_t Connection::copyIn(std::string_view copySql, const std::function<bo
 
 std::int64_t Connection::copyOut(std::string_view copySql, const std::function<void(std::string_view)>& consume) {
     const std::string text(copySql);
-    check(PQexec(conn_, text.c_str()), "starting " + text.substr(0, 80), PGRES_COPY_OUT);
+    check(PQexecParams(conn_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0), "starting " + text.substr(0, 80),
+          PGRES_COPY_OUT);
     std::int64_t rows = 0;
     for (;;) {
         char* line = nullptr;

@@ -106,6 +106,9 @@ public:
     int size() const;
     int columns() const;
     std::string columnName(int column) const;
+    /// The column's type OID (pg_type.oid) and type modifier (-1 when none).
+    unsigned columnType(int column) const;
+    int columnTypeModifier(int column) const;
     int columnIndex(std::string_view name) const; ///< -1 if absent
     bool isNull(int row, int column) const;
     std::string_view text(int row, int column) const;
@@ -155,6 +158,13 @@ public:
         const Param ps[] = {toParam(args)..., std::nullopt};
         return exec(sql, std::span<const Param>(ps, sizeof...(A)));
     }
+    /// Runs one statement as exec() does, for SQL that a user typed: the error says
+    /// `doing` and the server's message (with its LINE/caret), not the text again.
+    Rows execAs(std::string_view doing, std::string_view sql, std::span<const Param> params = {});
+    /// Parses and plans one statement without running it (the unnamed prepared
+    /// statement): its result columns and types, or the server's error. Text with more
+    /// than one statement is refused by the server (SQLSTATE 42601).
+    Rows describe(std::string_view doing, std::string_view sql);
     /// Runs a script of several statements without parameters. Only for SQL that ships
     /// with the program (migrations), never for text that came from a user.
     void execScript(std::string_view sql, std::string_view what);
@@ -162,7 +172,8 @@ public:
     /// COPY ... FROM STDIN. `produce` appends COPY text-format data to its buffer and
     /// returns false when there is no more. An exception thrown by it aborts the COPY.
     std::int64_t copyIn(std::string_view copySql, const std::function<bool(std::string&)>& produce);
-    /// COPY ... TO STDOUT; `consume` receives each data row (with its newline).
+    /// COPY ... TO STDOUT; `consume` receives each data row (with its newline). Sent as one
+    /// statement of the extended protocol: text with a second statement is refused.
     std::int64_t copyOut(std::string_view copySql, const std::function<void(std::string_view)>& consume);
     /// Escapes one value for the COPY text format (tab-separated, \N for NULL).
     static void appendCopyField(std::string& out, const Param& value);

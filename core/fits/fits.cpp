@@ -535,6 +535,15 @@ void File::writeStringColumn(const std::string& name, const std::vector<std::str
     check(status, "writing column '" + name + "'");
 }
 
+void File::writeLogicalColumn(const std::string& name, const std::vector<signed char>& values, long firstRow) {
+    std::vector<char> v(values.begin(), values.end());
+    char undefined = -1;
+    int status = 0;
+    fits_write_colnull(ff(fptr_), TLOGICAL, columnNumber(name), firstRow, 1, static_cast<LONGLONG>(v.size()), v.data(),
+                       &undefined, &status);
+    check(status, "writing column '" + name + "'");
+}
+
 std::vector<std::string> File::readStringColumn(const std::string& name) const {
     const int col = columnNumber(name);
     int status = 0, typecode = 0;

@@ -121,6 +121,8 @@ public:
     std::vector<T> readColumn(const std::string& name) const;
     void writeStringColumn(const std::string& name, const std::vector<std::string>& values, long firstRow = 1);
     std::vector<std::string> readStringColumn(const std::string& name) const;
+    /// A logical (TFORM L) column: 1 true, 0 false, -1 undefined (FITS's null logical).
+    void writeLogicalColumn(const std::string& name, const std::vector<signed char>& values, long firstRow = 1);
 
     // ---- integrity
     void writeChecksum();

@@ -1,5 +1,6 @@
 #include "quality/report.h"
 
+#include "common/csv.h"
 #include "common/error.h"
 #include "db/connection.h"
 
@@ -132,13 +133,6 @@ CutSet cutSetFromRow(const db::Rows& r, int row) {
 constexpr const char* kCutSetColumns =
     "SELECT name, version, author, to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), note, changes, "
     "definition::text, is_default FROM quality_cut_set ";
-
-std::string csvField(const std::string& s) {
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return out + "\"";
-}
 
 std::string htmlEscape(const std::string& s) {
     std::string out;
