@@ -5,6 +5,7 @@
 #include "operations/operationspanel.h"
 #include "report/reportpanel.h"
 #include "runnerhost.h"
+#include "sql/sqlpanel.h"
 #include "transfer/transferpanel.h"
 
 #include "background.h"
@@ -107,6 +108,8 @@ int main(int argc, char** argv) {
     parser.addOption({"report-view", "The Nightly report's view: time, pair (two quantities), pass (pass rates) or "
                                      "compare.", "view", "time"});
     parser.addOption({"cuts", "The Nightly report's cut set, NAME or NAME@VERSION (default: the default one).", "spec"});
+    parser.addOption({"query", "Run this read-only query in the SQL browser once connected (with --panel sql).",
+                      "sql"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
     parser.addOption({"runner-threads",
@@ -171,6 +174,7 @@ int main(int argc, char** argv) {
         window.reportPanel()->showNights(from.toString(Qt::ISODate), to.toString(Qt::ISODate));
     }
     if (parser.isSet("cuts")) window.reportPanel()->showCuts(parser.value("cuts"));
+    if (parser.isSet("query")) window.sqlPanel()->setQuery(parser.value("query"), true);
     if (parser.isSet("report-view")) {
         const int view = QStringList{"time", "pair", "pass", "compare"}.indexOf(parser.value("report-view"));
         if (view < 0) {

@@ -8,6 +8,8 @@
 #include "report/reportpanel.h"
 #include "runnerhost.h"
 #include "runners/runnerspanel.h"
+#include "sql/schemapanel.h"
+#include "sql/sqlpanel.h"
 #include "transfer/transferpanel.h"
 
 #include "archive/layout.h"
@@ -53,8 +55,9 @@ const PanelSpec kPanels[] = {
      Qt::RightDockWidgetArea},
     {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them",
      Qt::RightDockWidgetArea},
-    {"sql", "SQL browser", "The schema with its descriptions, read-only queries, plots and CSV",
+    {"schema", "Schema", "Tables and columns of PAUdb with their descriptions, keys and indexes",
      Qt::RightDockWidgetArea},
+    {"sql", "SQL browser", "Read-only queries, as a table or a plot, CSV and FITS exports", Qt::RightDockWidgetArea},
 };
 
 QWidget* placeholder(const QString& title, const QString& purpose) {
@@ -102,6 +105,17 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     panels_["graph"]->setWidget(graphPanel_);
     reportPanel_ = new ReportPanel;
     panels_["report"]->setWidget(reportPanel_);
+    schemaPanel_ = new SchemaPanel;
+    panels_["schema"]->setWidget(schemaPanel_);
+    sqlPanel_ = new SqlPanel;
+    panels_["sql"]->setWidget(sqlPanel_);
+    connect(schemaPanel_, &SchemaPanel::schemaLoaded, sqlPanel_, &SqlPanel::setSchema);
+    // "Query it" in the schema: the query in the SQL browser, run.
+    connect(schemaPanel_, &SchemaPanel::queryWanted, this, [this](const QString& text) {
+        sqlPanel_->setQuery(text, true);
+        panels_["sql"]->show();
+        panels_["sql"]->raise();
+    });
     // An exposure's job from the report: its detail in Operations.
     connect(reportPanel_, &ReportPanel::jobWanted, this, [this](std::int64_t id) {
         operationsPanel_->showJob(id);
@@ -118,7 +132,8 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     });
     auto livePanelLoaded = [this] {
         if (transferPanel_->hasLoaded() && runnersPanel_->hasLoaded() && operationsPanel_->hasLoaded() &&
-            graphPanel_->hasLoaded() && reportPanel_->hasLoaded())
+            graphPanel_->hasLoaded() && reportPanel_->hasLoaded() && schemaPanel_->hasLoaded() &&
+            sqlPanel_->hasLoaded())
             emit panelsLoaded();
     };
     connect(transferPanel_, &TransferPanel::loaded, this, livePanelLoaded);
@@ -126,11 +141,14 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     connect(operationsPanel_, &OperationsPanel::loaded, this, livePanelLoaded);
     connect(graphPanel_, &JobGraphPanel::loaded, this, livePanelLoaded);
     connect(reportPanel_, &ReportPanel::loaded, this, livePanelLoaded);
+    connect(schemaPanel_, &SchemaPanel::loaded, this, livePanelLoaded);
+    connect(sqlPanel_, &SqlPanel::loaded, this, livePanelLoaded);
     tabifyDockWidget(panels_["operations"], panels_["runners"]);
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
     tabifyDockWidget(panels_["graph"], panels_["fits"]);
     tabifyDockWidget(panels_["graph"], panels_["report"]);
     tabifyDockWidget(panels_["graph"], panels_["apertures"]);
+    tabifyDockWidget(panels_["graph"], panels_["schema"]);
     tabifyDockWidget(panels_["graph"], panels_["sql"]);
     panels_["operations"]->raise();
     panels_["graph"]->raise();
@@ -184,6 +202,9 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
         operationsPanel_->setDatabase(o.conninfo);
         graphPanel_->setDatabase(o.conninfo);
         reportPanel_->setDatabase(o.conninfo);
+        // The schema and the SQL browser read as the read-only role, as the paper's pages did.
+        schemaPanel_->setDatabase(monitor_->target().readOnlyConninfo);
+        sqlPanel_->setDatabase(monitor_->target().readOnlyConninfo);
         // Watch the server for the whole window: a lost connection puts the banner up
         // until the listener (which retries by itself) is back, and every panel reloads.
         delete watch_;

@@ -22,6 +22,8 @@ class JobGraphPanel;
 class RunnerHost;
 class RunnersPanel;
 class ReportPanel;
+class SchemaPanel;
+class SqlPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -30,7 +32,7 @@ public:
     ~MainWindow() override;
 
     /// The dock of a panel by its command-line name (operations, graph, transfer, runners, fits,
-    /// report, apertures, sql; "nightly" is report's old name), or nullptr.
+    /// report, apertures, schema, sql; "nightly" is report's old name), or nullptr.
     QDockWidget* panel(const QString& name) const;
     static QStringList panelNames();
     /// Runner threads inside the console (the Runners panel and --runner-threads share them).
@@ -39,6 +41,8 @@ public:
     JobGraphPanel* graphPanel() const { return graphPanel_; }
     TransferPanel* transferPanel() const { return transferPanel_; }
     ReportPanel* reportPanel() const { return reportPanel_; }
+    SchemaPanel* schemaPanel() const { return schemaPanel_; }
+    SqlPanel* sqlPanel() const { return sqlPanel_; }
     /// Closes without asking anything (SIGTERM, the session ending): the console's runner,
     /// if one runs, gives back its jobs in hand at once.
     void closeWithoutAsking();
@@ -70,6 +74,8 @@ private:
     RunnerHost* runnerHost_ = nullptr;
     RunnersPanel* runnersPanel_ = nullptr;
     ReportPanel* reportPanel_ = nullptr;
+    SchemaPanel* schemaPanel_ = nullptr;
+    SqlPanel* sqlPanel_ = nullptr;
 };
 
 } // namespace paudm::ui

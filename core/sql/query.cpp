@@ -311,6 +311,10 @@ void writeFits(const std::string& path, const std::string& sql, const std::vecto
     std::string line;
     char* buf = nullptr;
     size_t cap = 0;
+    struct FreeLine {
+        char*& p;
+        ~FreeLine() { std::free(p); }
+    } freeLine{buf};
     std::int64_t first = 1, done = 0;
     auto flush = [&] {
         if (chunk.empty()) return;
@@ -364,10 +368,12 @@ void writeFits(const std::string& path, const std::string& sql, const std::vecto
         ++done;
         if (static_cast<std::int64_t>(chunk.size()) == kChunk) {
             flush();
-            if (progress) progress->rows = done;
+            if (progress) {
+                progress->rows = done;
+                if (progress->stop) throw Error(path + ": the export was cancelled", db::kQueryCanceled);
+            }
         }
     }
-    std::free(buf);
     flush();
     if (done != rows) throw Error(path + ": the export's temporary data ended early");
     f.close();

@@ -94,6 +94,9 @@ struct ExportProgress {
     std::atomic<std::int64_t> bytes{0};
     std::atomic<std::int64_t> estimatedRows{-1}; ///< the planner's estimate, -1 before it is known
     std::atomic<int> phase{0};                   ///< 0 reading, 1 writing the FITS table
+    /// Set by anyone to stop the export while it writes the FITS table (the reading is
+    /// stopped by cancelling its statement on the server).
+    std::atomic<bool> stop{false};
 };
 
 struct ExportResult {

@@ -186,6 +186,54 @@ private slots:
         QVERIFY2(r.err.contains(message), qPrintable(r.err));
     }
 
+    void sqlOnTheReadOnlyRole() {
+        // The embedded server of this home, migrated by the commands above.
+        Run r = runPaudm({"sql", "SELECT g AS n, g * 0.5 AS half FROM generate_series(1, 5) g", "--format", "csv"}, home_);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(r.out, QString("n,half\r\n1,0.5\r\n2,1.0\r\n3,1.5\r\n4,2.0\r\n5,2.5\r\n"));
+        QVERIFY(r.err.isEmpty());
+        // The limit: stderr says so exactly when it cut the result; the exit code stays 0.
+        r = runPaudm({"sql", "SELECT g FROM generate_series(1, 5) g", "--limit", "5", "--format", "json"}, home_);
+        QCOMPARE(r.code, 0);
+        QVERIFY(!r.err.contains("more than"));
+        QCOMPARE(QJsonDocument::fromJson(r.out.toUtf8()).array().size(), 5);
+        r = runPaudm({"sql", "SELECT g FROM generate_series(1, 5) g", "--limit", "4"}, home_);
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.err.contains("more than 4 rows"), qPrintable(r.err));
+        QVERIFY2(r.out.contains("(4 rows shown: the result has more (limit 4))"), qPrintable(r.out));
+        // Refused by the server, with its message; nothing changed.
+        r = runPaudm({"sql", "DELETE FROM job"}, home_);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("read-only transaction") && r.err.contains("25006"), qPrintable(r.err));
+        r = runPaudm({"sql", "SELECT 1; DROP TABLE job"}, home_);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("42601"), qPrintable(r.err));
+        QCOMPARE(runPaudm({"sql", "SELECT count(*) FROM job", "--format", "csv"}, home_).code, 0);
+        // Fields that are numbers take numbers only.
+        QCOMPARE(runPaudm({"sql", "SELECT 1", "--limit", "5; DELETE FROM job"}, home_).code, 2);
+        QCOMPARE(runPaudm({"sql", "SELECT 1", "--limit", "10001"}, home_).code, 1);
+        QCOMPARE(runPaudm({"sql", "SELECT 1", "--timeout", "0; RESET ALL"}, home_).code, 2);
+        r = runPaudm({"sql", "SELECT 1", "--timeout", "60"}, home_);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("above the read-only role's limit of 30 s"), qPrintable(r.err));
+        r = runPaudm({"sql", "SELECT pg_sleep(3)", "--timeout", "0.3"}, home_);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("statement timeout"), qPrintable(r.err));
+        // The whole result, without the limit, to a file that appears complete.
+        QTemporaryDir dir;
+        const QString out = dir.path() + "/all.csv";
+        r = runPaudm({"sql", "SELECT g FROM generate_series(1, 25000) g", "--all", "--out", out}, home_);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("25000 rows"), qPrintable(r.err));
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count("\r\n"), 25001);
+        QCOMPARE(runPaudm({"sql", "SELECT 1", "--all"}, home_).code, 2);
+        const Run help = runPaudm({"sql", "--help"}, home_);
+        QCOMPARE(help.code, 0);
+        for (const char* s : {"paudm_reader", "--all", "10,000", "Examples"}) QVERIFY2(help.out.contains(s), s);
+    }
+
     void simulateBadInput_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<int>("code");
