@@ -5,6 +5,7 @@
 #include "operations/operationspanel.h"
 #include "report/reportpanel.h"
 #include "runnerhost.h"
+#include "sql/schemapanel.h"
 #include "sql/sqlpanel.h"
 #include "transfer/transferpanel.h"
 
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
     parser.addOption({"cuts", "The Nightly report's cut set, NAME or NAME@VERSION (default: the default one).", "spec"});
     parser.addOption({"query", "Run this read-only query in the SQL browser once connected (with --panel sql).",
                       "sql"});
+    parser.addOption({"table", "Show this table's columns, keys and indexes in the Schema panel.", "name"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
     parser.addOption({"runner-threads",
@@ -175,6 +177,7 @@ int main(int argc, char** argv) {
     }
     if (parser.isSet("cuts")) window.reportPanel()->showCuts(parser.value("cuts"));
     if (parser.isSet("query")) window.sqlPanel()->setQuery(parser.value("query"), true);
+    if (parser.isSet("table")) window.schemaPanel()->showWhenLoaded(parser.value("table"));
     if (parser.isSet("report-view")) {
         const int view = QStringList{"time", "pair", "pass", "compare"}.indexOf(parser.value("report-view"));
         if (view < 0) {

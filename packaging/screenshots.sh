@@ -44,3 +44,12 @@ echo "wrote $out/graph-status.png"
 echo "wrote $out/runners.png"
 "$bin/paudm-console" --panel report --night "$(date -u -d yesterday +%F)" --screenshot "$out/report.png" --size 1900x1000
 echo "wrote $out/report.png"
+"$bin/paudm-console" --panel schema --table image --screenshot "$out/schema.png" --size 1900x1000
+echo "wrote $out/schema.png"
+"$bin/paudm-console" --panel sql --size 1900x1000 --screenshot "$out/sql.png" --query "SELECT m.exp_num, m.airmass, m.filtertray AS tray,
+       round(avg(i.psf_fwhm)::numeric, 3) AS seeing, round(avg(i.transparency)::numeric, 3) AS transparency,
+       round(avg(i.zp_nightly)::numeric, 3) AS zero_point, sum(i.n_extracted) AS detections
+FROM mosaic m JOIN image i ON i.mosaic_id = m.id
+WHERE i.psf_fwhm IS NOT NULL
+GROUP BY m.id ORDER BY seeing DESC"
+echo "wrote $out/sql.png"

@@ -149,8 +149,17 @@ void SchemaPanel::reload() {
                 problem_->hide();
                 schema_ = *r;
                 fillTree();
-                if (current_.isEmpty() || !showRelation(current_)) {
+                const QString wanted = current_;
+                if (wanted.isEmpty() || !showRelation(wanted)) {
+                    if (!wanted.isEmpty())
+                        summary_->setText(tr("No table or view '%1' in %2").arg(wanted, QString::fromStdString(schema_->database)));
                     if (tree_->topLevelItemCount() > 0) tree_->setCurrentItem(tree_->topLevelItem(0));
+                } else {
+                    const auto items = tree_->findItems(wanted, Qt::MatchExactly, 0);
+                    if (!items.isEmpty()) {
+                        const QSignalBlocker block(tree_);
+                        tree_->setCurrentItem(items.first());
+                    }
                 }
                 emit schemaLoaded(schema_);
             }
@@ -159,6 +168,11 @@ void SchemaPanel::reload() {
                 emit loaded();
             }
         });
+}
+
+void SchemaPanel::showWhenLoaded(const QString& name) {
+    current_ = name;
+    if (schema_) showRelation(name);
 }
 
 void SchemaPanel::setSearch(const QString& words) {

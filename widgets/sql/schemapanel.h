@@ -31,6 +31,8 @@ public:
     void reload();
     /// Shows a relation's detail (by its displayName); false when there is none.
     bool showRelation(const QString& name);
+    /// Shows `name` now, or once the schema is read (the console's --table).
+    void showWhenLoaded(const QString& name);
     void setSearch(const QString& words);
 
     bool hasLoaded() const { return loaded_; }
