@@ -435,37 +435,29 @@ void Connection::check(PGresult* raw, std::string_view doing, int expected) cons
 }
 
 Rows Connection::exec(std::string_view sql, std::span<const Param> params) {
-    if (!conn_) throw Error("query on a closed connection");
-    const std::string text(sql);
-    std::vector<const char*> values(params.size());
-    for (size_t i = 0; i < params.size(); ++i)
-        values[i] = params[i] ? params[i]->c_str() : nullptr;
-    std::shared_ptr<PGresult> r(
-        PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0),
-        ResultDeleter());
-    if (!r) fail("running: " + text.substr(0, 120));
-    const auto st = PQresultStatus(r.get());
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        std::string shown = text.substr(0, 200);
-        for (auto& ch : shown)
-            if (ch == '\n') ch = ' ';
-        fail("query failed: " + shown, r.get());
-    }
-    return Rows(std::move(r));
+    return execAs({}, sql, params);
 }
 
 Rows Connection::execAs(std::string_view doing, std::string_view sql, std::span<const Param> params) {
     if (!conn_) throw Error("query on a closed connection");
     const std::string text(sql);
+    // Without a `doing` of the caller's, the message shows the start of the statement.
+    auto what = [&](const char* prefix, size_t n) {
+        if (!doing.empty()) return std::string(doing);
+        std::string shown = text.substr(0, n);
+        for (auto& ch : shown)
+            if (ch == '\n') ch = ' ';
+        return prefix + shown;
+    };
     std::vector<const char*> values(params.size());
     for (size_t i = 0; i < params.size(); ++i)
         values[i] = params[i] ? params[i]->c_str() : nullptr;
     std::shared_ptr<PGresult> r(
         PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0),
         ResultDeleter());
-    if (!r) fail(doing);
+    if (!r) fail(what("running: ", 120));
     const auto st = PQresultStatus(r.get());
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) fail(doing, r.get());
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) fail(what("query failed: ", 200), r.get());
     return Rows(std::move(r));
 }
 
