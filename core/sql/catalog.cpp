@@ -71,7 +71,9 @@ Schema loadSchema(db::Connection& c) {
 
     const db::Rows rels = c.exec(std::string(
         "SELECT c.oid::text, n.nspname, c.relname, c.relkind::text, "
-        "       pg_catalog.obj_description(c.oid, 'pg_class'), c.reltuples::bigint, "
+        "       pg_catalog.obj_description(c.oid, 'pg_class'), "
+        // Never analysed (-1): the statistics collector's count of live rows instead.
+        "       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE pg_catalog.pg_stat_get_live_tuples(c.oid) END, "
         "       CASE WHEN c.relkind IN ('r','m','p') THEN pg_catalog.pg_total_relation_size(c.oid) END, "
         "       CASE WHEN c.relkind IN ('v','m') THEN pg_catalog.pg_get_viewdef(c.oid, true) END "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "

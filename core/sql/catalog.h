@@ -45,7 +45,7 @@ struct Relation {
     std::string name;
     std::string kind; ///< "table", "view", "materialized view", "partitioned table", "foreign table"
     std::string comment;
-    std::int64_t rowEstimate = -1; ///< pg_class.reltuples; -1 when the table was never analysed (or a view)
+    std::int64_t rowEstimate = -1; ///< pg_class.reltuples, or the live-row count of the statistics before the first ANALYZE; -1 for a view
     std::int64_t bytes = -1;       ///< pg_total_relation_size(), -1 for views
     std::vector<SchemaColumn> columns;
     std::vector<std::string> primaryKey;

@@ -193,7 +193,7 @@ void SchemaPanel::fillTree() {
         item->setData(0, Qt::UserRole, name);
         item->setToolTip(0, QString::fromStdString(r.kind + (r.comment.empty() ? "" : ": " + r.comment)));
         item->setToolTip(1, r.kind == "view" ? tr("a view") : r.rowEstimate < 0 ? tr("never analysed: no estimate yet")
-                                                                                : tr("rows, the planner's estimate"));
+                                                                                : tr("rows: the planner's estimate (before the first ANALYZE, the statistics' count of live rows)"));
         item->setTextAlignment(1, Qt::AlignRight | Qt::AlignVCenter);
         if (r.kind != "table") {
             QFont f = item->font(0);
@@ -235,7 +235,7 @@ QString SchemaPanel::relationHtml(const sql::Relation& r) const {
     QStringList facts{h(r.kind)};
     if (r.kind != "view")
         facts << (r.rowEstimate < 0 ? tr("never analysed: no row estimate yet")
-                                    : tr("%1 rows (the planner's estimate)").arg(estimate(r)));
+                                    : tr("%1 rows (estimate)").arg(estimate(r)));
     if (r.bytes >= 0) facts << sizeText(r.bytes);
     html += QString("<div class='muted'>%1 &nbsp; <a href=\"query:%2\">Query it</a></div>")
                 .arg(facts.join(" · "), QString::fromUtf8(QUrl::toPercentEncoding(QString::fromStdString(r.displayName()))));
