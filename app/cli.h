@@ -33,6 +33,9 @@ int reportCommand(const QStringList& args, const Globals& globals);
 int sqlCommand(const QStringList& args, const Globals& globals);
 
 // ---- shared by the commands
+/// A word as a POSIX shell reads it back (single-quoted when it needs to be), for the
+/// commands we print for the user to run next.
+std::string shellQuoted(const std::string& word);
 /// Prints "paudm: <what>" on stderr; returns 1.
 int failed(const std::string& what);
 /// Prints the problem and the command's help on stderr; returns 2.

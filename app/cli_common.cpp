@@ -29,6 +29,15 @@ std::optional<int> parseOrEnd(QCommandLineParser& p, const QString& command, con
     return std::nullopt;
 }
 
+std::string shellQuoted(const std::string& word) {
+    const bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                               "0123456789_-./:=@%+,") == std::string::npos;
+    if (plain) return word;
+    std::string out = "'";
+    for (char ch : word) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return out + "'";
+}
+
 std::optional<db::Connection> openDatabase(const Globals& g, const char* purpose) {
     auto c = db::openAndMigrate(db::resolveTarget(g.db.toStdString()), purpose);
     if (!c) {

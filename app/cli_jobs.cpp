@@ -495,7 +495,10 @@ int runnerCommand(const QStringList& args, const Globals& g) {
                                 "  paudm runner --threads 4 --until-idle\n"
                                 "  paudm runner --tasks 'register*,nightly' --lease 60");
     p.addHelpOption();
-    p.addOption({"threads", "Jobs run at once (default 1).", "n", "1"});
+    const QString defaultThreads = qEnvironmentVariable("PAUDM_RUNNER_THREADS", "1");
+    p.addOption({"threads", "Jobs run at once (default: $PAUDM_RUNNER_THREADS or runner_threads in paudm.conf, else 1; now " +
+                                defaultThreads + ").",
+                 "n", defaultThreads});
     p.addOption({"tasks", "Only these tasks (comma-separated globs).", "pattern"});
     p.addOption({"until-idle", "Stop when nothing is left to run or waiting."});
     p.addOption({"max-jobs", "Stop after this many jobs.", "n", "0"});

@@ -235,8 +235,12 @@ int nightCommand(const QStringList& args, const Globals& g) {
     });
     if (!summary) return failed(summary.error().what());
     std::fputs(summary->c_str(), stdout);
-    std::printf("%s in %.1f s (paudm jobs list --top; paudm buffer status)\n",
-                allGood ? "night complete" : "night INCOMPLETE", clock.elapsed() / 1000.0);
+    // What to run next, as it must be typed: with this buffer when it came from an option.
+    std::string next = "paudm buffer status";
+    if (p.isSet("buffer")) next += " --buffer " + shellQuoted(p.value("buffer").toStdString());
+    if (p.isSet("archive")) next += " --archive " + shellQuoted(p.value("archive").toStdString());
+    std::printf("%s in %.1f s (paudm jobs list --top; %s)\n", allGood ? "night complete" : "night INCOMPLETE",
+                clock.elapsed() / 1000.0, next.c_str());
     return allGood ? 0 : 1;
 }
 

@@ -35,13 +35,14 @@ int reprocessCommand(const QStringList& args, const Globals& g) {
     p.addHelpOption();
     p.addOption({"obs-set", "An obs set to reduce again (repeatable).", "name"});
     p.addOption({"night", "Every obs set of this night (YYYY-MM-DD; repeatable).", "date"});
-    p.addOption({"release", "The release to reduce into (a folder name under red/).", "name"});
+    p.addOption({"release", "The release to reduce into (a folder name under red/; default: $PAUDM_RELEASE or "
+                            "release in paudm.conf).", "name", qEnvironmentVariable("PAUDM_RELEASE")});
     p.addOption({"archive", "The archive root (default: $PAUDM_ARCHIVE, else $PAUDM_HOME/archive).", "dir"});
     p.addOption({"threads", "Jobs run at once. Default 2.", "n", "2"});
     p.addOption({"queue-only", "Queue the jobs and return (a runner elsewhere runs them)."});
     if (auto rc = parseOrEnd(p, "paudm reprocess", args)) return *rc;
     if (!p.positionalArguments().isEmpty()) return usage(p, "unexpected " + p.positionalArguments().first());
-    if (!p.isSet("release")) return usage(p, "--release NAME is required (the products go to red/NAME/)");
+    if (p.value("release").isEmpty()) return usage(p, "--release NAME is required (the products go to red/NAME/)");
     const std::string release = p.value("release").toStdString();
     if (release.find('/') != std::string::npos || release.starts_with(".") || release.empty())
         return usage(p, "--release must be a folder name (no '/')");

@@ -15,6 +15,9 @@
 #include "db/database.h"
 
 #include <QApplication>
+#include "common/config.h"
+#include "common/version.h"
+
 #include <QCommandLineParser>
 #include <QDockWidget>
 #include <QPixmap>
@@ -32,7 +35,11 @@ namespace {
 void chooseOffscreenIfHeadless(int argc, char** argv) {
     bool screenshot = false;
     for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--screenshot") == 0 || std::strncmp(argv[i], "--screenshot=", 13) == 0)
+        if (std::strcmp(argv[i], "--screenshot") == 0 || std::strncmp(argv[i], "--screenshot=", 13) == 0 ||
+            // --help and --version print and exit: they work without a display too (man pages
+            // are generated from them on build machines).
+            std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0 ||
+            std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0)
             screenshot = true;
     if (screenshot && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
         qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
@@ -69,7 +76,11 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName("paudm-console");
     QApplication::setOrganizationName("PAUdm");
-    QApplication::setApplicationVersion(PAUDM_VERSION);
+    // --version: "paudm-console 0.1.0 (git ...)" and, on the next line, the libraries in use.
+    QApplication::setApplicationVersion(QString::fromStdString(paudm::versionReport("").substr(1)));
+    // The configuration files fill what the environment leaves unset (common/config.h).
+    for (const std::string& problem : paudm::applyConfiguration())
+        std::fprintf(stderr, "paudm-console: configuration: %s\n", problem.c_str());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -5,6 +5,9 @@
 
 #include "jobs/runner.h"
 
+#include "common/config.h"
+#include "common/version.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 
@@ -83,7 +86,11 @@ int main(int argc, char** argv) {
     }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("paudm");
-    QCoreApplication::setApplicationVersion(PAUDM_VERSION);
+    // --version: "paudm 0.1.0 (git ...)" and, on the next line, the libraries in use.
+    QCoreApplication::setApplicationVersion(QString::fromStdString(paudm::versionReport("").substr(1)));
+    // The configuration files fill what the environment leaves unset (common/config.h).
+    for (const std::string& problem : paudm::applyConfiguration())
+        std::fprintf(stderr, "paudm: configuration: %s\n", problem.c_str());
 
     QCommandLineParser parser;
     parser.setApplicationDescription("PAUdm: data management of the PAU Survey.\n\n" + QString(kCommands));

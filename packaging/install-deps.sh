@@ -5,6 +5,7 @@
 #   packaging/install-deps.sh            build + runtime + test packages
 #   packaging/install-deps.sh --slurm    also Slurm and munge (the Slurm test)
 #   packaging/install-deps.sh --bench    also the peers tests/bench measures against
+#   packaging/install-deps.sh --package  also what building and checking the .deb needs
 set -euo pipefail
 
 packages=(
@@ -35,9 +36,10 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --slurm) packages+=(slurm-wlm munge) ;;
+    --package) packages+=(help2man lintian desktop-file-utils appstream dpkg-dev) ;;
     --bench) packages+=(python3-photutils python3-sep source-extractor scamp psfex
                         saods9 time) ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -13,6 +13,7 @@
 #include "transfer/transferpanel.h"
 
 #include "archive/layout.h"
+#include "common/version.h"
 #include "transfer/retention.h"
 
 #include <QAction>
@@ -87,6 +88,14 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     auto* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     auto* panelsMenu = menuBar()->addMenu(tr("&Panels"));
+    auto* helpMenu = menuBar()->addMenu(tr("&Help"));
+    helpMenu->addAction(tr("&About PAUdm console"), this, [this] {
+        QMessageBox::about(this, tr("About PAUdm console"),
+                           tr("<h3>PAUdm console</h3><p>Data management of the PAU Survey: transfer, jobs, "
+                              "images and their quality.</p><pre>%1</pre><p>Database: %2</p>")
+                               .arg(QString::fromStdString(versionReport("paudm-console")).toHtmlEscaped(),
+                                    QString::fromStdString(monitor_->target().describe()).toHtmlEscaped()));
+    });
     int key = 1;
     for (const PanelSpec& p : kPanels) {
         QDockWidget* dock = addPanel(p.name, tr(p.title), tr(p.purpose), p.area);

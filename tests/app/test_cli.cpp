@@ -15,6 +15,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 
@@ -234,6 +235,57 @@ private slots:
         for (const char* s : {"paudm_reader", "--all", "10,000", "Examples"}) QVERIFY2(help.out.contains(s), s);
     }
 
+    void configurationFilesThenEnvironmentThenOptions() {
+        // buffer status names the buffer it looks at: the option, else $PAUDM_BUFFER, else
+        // the user's paudm.conf, else the system's (not touched here), else $PAUDM_HOME/buffer.
+        QTemporaryDir dir;
+        const QString conf = dir.filePath("config");
+        QDir().mkpath(conf + "/paudm");
+        {
+            QFile f(conf + "/paudm/paudm.conf");
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QString("# a comment\nbuffer = %1\narchive = %2\nnonsense = 3\nnot a setting\n")
+                        .arg(dir.filePath("from-config"), dir.filePath("archive"))
+                        .toUtf8());
+        }
+        for (const QString& b : {QString("from-config"), QString("from-env"), QString("from-option")})
+            QDir().mkpath(dir.filePath(b));
+        auto status = [&](const QString& envBuffer, const QStringList& extra) {
+            QProcess p;
+            auto env = QProcessEnvironment::systemEnvironment();
+            env.insert("PAUDM_HOME", home_);
+            env.insert("XDG_CONFIG_HOME", conf);
+            env.remove("PAUDM_BUFFER");
+            env.remove("PAUDM_ARCHIVE");
+            if (!envBuffer.isEmpty()) env.insert("PAUDM_BUFFER", envBuffer);
+            p.setProcessEnvironment(env);
+            p.start(PAUDM_EXE, QStringList{"buffer", "status"} + extra);
+            p.waitForFinished(60000);
+            return Run{p.exitCode(), QString::fromLocal8Bit(p.readAllStandardOutput()),
+                       QString::fromLocal8Bit(p.readAllStandardError())};
+        };
+        Run r = status({}, {});
+        QVERIFY2(r.out.contains(dir.filePath("from-config")), qPrintable(r.out + r.err));
+        // Problems in the file are named with file and line, and stop nothing.
+        QVERIFY2(r.err.contains("paudm.conf:4: unknown key 'nonsense'") && r.err.contains("paudm.conf:5: not 'key = value'"),
+                 qPrintable(r.err));
+        r = status(dir.filePath("from-env"), {});
+        QVERIFY2(r.out.contains(dir.filePath("from-env")) && !r.out.contains("from-config"), qPrintable(r.out + r.err));
+        r = status(dir.filePath("from-env"), {"--buffer", dir.filePath("from-option")});
+        QVERIFY2(r.out.contains(dir.filePath("from-option")) && !r.out.contains("from-env"), qPrintable(r.out + r.err));
+    }
+
+    void versionNamesRevisionAndLibraries() {
+        for (const QString& exe : {QString(PAUDM_EXE), QFileInfo(PAUDM_EXE).dir().filePath("paudm-console")}) {
+            const Run r = run(exe, {"--version"}, home_);
+            QCOMPARE(r.code, 0);
+            const QString name = QFileInfo(exe).fileName();
+            QVERIFY2(QRegularExpression("^" + name + R"( \d+\.\d+\.\d+ \(git [0-9a-f]+(-dirty)?\)\n)").match(r.out).hasMatch(),
+                     qPrintable(r.out));
+            for (const char* lib : {"cfitsio 4.", "wcslib 7.", "libpq 15.", "Qt 6."}) QVERIFY2(r.out.contains(lib), qPrintable(r.out));
+        }
+    }
+
     void simulateBadInput_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<int>("code");
@@ -291,8 +343,13 @@ private slots:
         QVERIFY2(r.out.contains("4 already in the archive") && r.out.contains("registered already, nothing changed"),
                  qPrintable(r.out));
         QVERIFY2(r.out.contains("2 of 2 science mosaics reduced"), qPrintable(r.out));
+        // The command it says to run next works as printed (the buffer and archive given).
+        const auto next = QRegularExpression(R"(\((paudm jobs list --top); (paudm buffer status[^)]*)\))").match(r.out);
+        QVERIFY2(next.hasMatch(), qPrintable(r.out));
+        QStringList nextArgs = QProcess::splitCommand(next.captured(2));
+        QCOMPARE(nextArgs.takeFirst(), QString("paudm"));
         // Transferred, registered, reduced and old enough: it may leave the buffer, and does.
-        r = runPaudm({"buffer", "status", "--buffer", buffer, "--archive", archive}, home_);
+        r = runPaudm(nextArgs, home_);
         QVERIFY2(r.code == 0 && r.out.contains("may be removed") && !r.out.contains("held:"), qPrintable(r.out + r.err));
         r = runPaudm({"buffer", "clean", "--buffer", buffer, "--archive", archive, "--dry-run"}, home_);
         QVERIFY2(r.code == 0 && QDir(buffer + "/20261122_001").exists(), qPrintable(r.out + r.err));
