@@ -50,11 +50,11 @@ private slots:
         MainWindow w(&monitor);
         const QStringList names = MainWindow::panelNames();
         QCOMPARE(names,
-                 (QStringList{"operations", "graph", "transfer", "runners", "fits", "report", "apertures", "sql"}));
+                 (QStringList{"operations", "graph", "transfer", "runners", "fits", "report", "apertures", "schema", "sql"}));
         for (const QString& n : names) {
             QDockWidget* d = w.panel(n);
             QVERIFY2(d && d->widget(), qPrintable(n));
-            QVERIFY(!d->toggleViewAction()->shortcut().isEmpty()); // Alt+1..7
+            QVERIFY(!d->toggleViewAction()->shortcut().isEmpty()); // Alt+1..9
         }
         QVERIFY(!w.panel("nonsense"));
     }

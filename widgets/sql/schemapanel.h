@@ -40,7 +40,10 @@ public:
     QTreeWidget* tree() const { return tree_; }
     QTextBrowser* detail() const { return detail_; }
     QString currentRelation() const { return current_; }
-    QSize sizeHint() const override { return {640, 700}; }
+    QSize sizeHint() const override { return {560, 500}; }
+    /// A dock shares the window's height with the others: it may be squeezed (its tables
+    /// and editor scroll) rather than make the window taller than the screen.
+    QSize minimumSizeHint() const override { return {420, 300}; }
 
 signals:
     void loaded();

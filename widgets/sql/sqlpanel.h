@@ -61,7 +61,10 @@ public:
     bool hasLoaded() const { return loaded_; }
     bool isRunning() const { return running_; }
     bool isExporting() const { return exporting_; }
-    QSize sizeHint() const override { return {640, 700}; }
+    QSize sizeHint() const override { return {560, 500}; }
+    /// A dock shares the window's height with the others: it may be squeezed (its tables
+    /// and editor scroll) rather than make the window taller than the screen.
+    QSize minimumSizeHint() const override { return {420, 300}; }
 
     // For tests and the screenshot.
     SqlEditor* editor() const { return editor_; }
