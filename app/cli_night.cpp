@@ -167,6 +167,8 @@ int nightCommand(const QStringList& args, const Globals& g) {
     p.addHelpOption();
     p.addOption({"buffer", "The observatory buffer.", "dir"});
     p.addOption({"archive", "The archive root.", "dir"});
+    p.addOption({"release", "The release to reduce into (default: $PAUDM_RELEASE or release in paudm.conf, else R1).",
+                 "name", qEnvironmentVariable("PAUDM_RELEASE")});
     p.addOption({"streams", "Files copied at once. Default 4.", "n", "4"});
     p.addOption({"threads", "Jobs run at once (registering mosaics). Default 2.", "n", "2"});
     p.addOption({"obs-set", "Only this obs set (repeatable).", "name"});
@@ -198,6 +200,7 @@ int nightCommand(const QStringList& args, const Globals& g) {
                 {"transport", transport},
                 {"archive", QString::fromStdString(std::filesystem::absolute(archive.root()).string())},
                 {"streams", streams}};
+    if (!p.value("release").isEmpty()) t.config["release"] = p.value("release");
     if (p.isSet("obs-set")) t.config["obs_sets"] = QJsonArray::fromStringList(p.values("obs-set"));
     t.description = "morning transfer of " + buffer;
     auto transferId = capture([&] { return store.create(t, true); });

@@ -18,7 +18,7 @@ const std::vector<ConfigKey>& configKeys() {
         {"port", "PAUDM_PORT", "the port number of the embedded server's socket"},
         {"buffer", "PAUDM_BUFFER", "the observatory buffer"},
         {"archive", "PAUDM_ARCHIVE", "the archive root"},
-        {"release", "PAUDM_RELEASE", "the release 'paudm reprocess' reduces into when --release is not given"},
+        {"release", "PAUDM_RELEASE", "the release 'paudm night' and 'paudm reprocess' reduce into when --release is not given"},
         {"runner_threads", "PAUDM_RUNNER_THREADS", "jobs a 'paudm runner' runs at once when --threads is not given"},
     };
     return keys;

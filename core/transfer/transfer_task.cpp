@@ -88,6 +88,9 @@ void transferEpilog(jobs::TaskContext& ctx) {
         jobs::NewJob j;
         j.name = "register";
         j.config = {{"obs_set", s["obs_set"]}, {"archive", out["archive"]}};
+        // The release the night is reduced into, when one was asked for (else the task's default).
+        const std::string release = jobs::configText(ctx.config(), "release");
+        if (!release.empty()) j.config["release"] = QString::fromStdString(release);
         j.description = "register " + s["obs_set"].toString().toStdString();
         ctx.addChild(std::move(j));
     }
@@ -99,7 +102,8 @@ void registerTransferTask(jobs::TaskRegistry& registry) {
     registry.add({.name = "transfer",
                   .description = "Copy the obs sets of the observatory buffer into the archive, verified against their "
                                  "YAML, then register each one",
-                  .defaults = {{"buffer", ""}, {"archive", ""}, {"streams", 4}, {"transport", "auto"}, {"register", true}},
+                  .defaults = {{"buffer", ""}, {"archive", ""}, {"streams", 4}, {"transport", "auto"}, {"register", true},
+                               {"release", ""}},
                   .run = transferRun,
                   .epilog = transferEpilog});
 }

@@ -275,6 +275,37 @@ private slots:
         QVERIFY2(r.out.contains(dir.filePath("from-option")) && !r.out.contains("from-env"), qPrintable(r.out + r.err));
     }
 
+    void nightReducesIntoTheConfiguredRelease() {
+        QTemporaryDir dir;
+        const QString conf = dir.filePath("config"), buffer = dir.filePath("buffer"), archive = dir.filePath("archive");
+        QDir().mkpath(conf + "/paudm");
+        {
+            QFile f(conf + "/paudm/paudm.conf");
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QString("release = R7\nbuffer = %1\narchive = %2\n").arg(buffer, archive).toUtf8());
+        }
+        auto paudm = [&](const QStringList& args) {
+            QProcess p;
+            auto env = QProcessEnvironment::systemEnvironment();
+            env.insert("PAUDM_HOME", home_);
+            env.insert("XDG_CONFIG_HOME", conf);
+            for (const char* v : {"PAUDM_DB", "PAUDM_BUFFER", "PAUDM_ARCHIVE", "PAUDM_RELEASE"}) env.remove(v);
+            p.setProcessEnvironment(env);
+            p.start(PAUDM_EXE, args);
+            p.waitForFinished(300000);
+            return Run{p.exitCode(), QString::fromLocal8Bit(p.readAllStandardOutput()),
+                       QString::fromLocal8Bit(p.readAllStandardError())};
+        };
+        Run r = paudm({"simulate", "--out", buffer, "--night", "2026-11-18", "--geometry", "small", "--bias", "1",
+                       "--flats-per-tray", "1", "--trays", "NB455", "--science", "1", "--no-db"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        r = paudm({"night"}); // buffer, archive and release from the file
+        QVERIFY2(r.code == 0 && r.out.contains("night complete"), qPrintable(r.out + r.err));
+        QVERIFY2(!QDir(archive + "/red/R7").entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty(),
+                 qPrintable(QDir(archive + "/red").entryList().join(",")));
+        QVERIFY(!QDir(archive + "/red/R1").exists());
+    }
+
     void versionNamesRevisionAndLibraries() {
         for (const QString& exe : {QString(PAUDM_EXE), QFileInfo(PAUDM_EXE).dir().filePath("paudm-console")}) {
             const Run r = run(exe, {"--version"}, home_);
