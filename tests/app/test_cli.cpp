@@ -29,12 +29,20 @@ struct Run {
     QString err;
 };
 
-Run run(const QString& program, const QStringList& args, const QString& home, const QString& db = {}) {
+/// `home` as PAUDM_HOME, `db` (if any) as PAUDM_DB, and `extra` on top ("" removes one).
+Run run(const QString& program, const QStringList& args, const QString& home, const QString& db = {},
+        const QList<QPair<QString, QString>>& extra = {}) {
     QProcess p;
     auto env = QProcessEnvironment::systemEnvironment();
     env.insert("PAUDM_HOME", home);
     env.remove("PAUDM_DB");
     if (!db.isEmpty()) env.insert("PAUDM_DB", db);
+    for (const auto& [k, v] : extra) {
+        if (v.isEmpty())
+            env.remove(k);
+        else
+            env.insert(k, v);
+    }
     p.setProcessEnvironment(env);
     p.start(program, args);
     if (!p.waitForFinished(180000)) return {};
@@ -251,18 +259,8 @@ private slots:
         for (const QString& b : {QString("from-config"), QString("from-env"), QString("from-option")})
             QDir().mkpath(dir.filePath(b));
         auto status = [&](const QString& envBuffer, const QStringList& extra) {
-            QProcess p;
-            auto env = QProcessEnvironment::systemEnvironment();
-            env.insert("PAUDM_HOME", home_);
-            env.insert("XDG_CONFIG_HOME", conf);
-            env.remove("PAUDM_BUFFER");
-            env.remove("PAUDM_ARCHIVE");
-            if (!envBuffer.isEmpty()) env.insert("PAUDM_BUFFER", envBuffer);
-            p.setProcessEnvironment(env);
-            p.start(PAUDM_EXE, QStringList{"buffer", "status"} + extra);
-            p.waitForFinished(60000);
-            return Run{p.exitCode(), QString::fromLocal8Bit(p.readAllStandardOutput()),
-                       QString::fromLocal8Bit(p.readAllStandardError())};
+            return run(PAUDM_EXE, QStringList{"buffer", "status"} + extra, home_, {},
+                       {{"XDG_CONFIG_HOME", conf}, {"PAUDM_BUFFER", envBuffer}, {"PAUDM_ARCHIVE", ""}});
         };
         Run r = status({}, {});
         QVERIFY2(r.out.contains(dir.filePath("from-config")), qPrintable(r.out + r.err));
@@ -285,16 +283,8 @@ private slots:
             f.write(QString("release = R7\nbuffer = %1\narchive = %2\n").arg(buffer, archive).toUtf8());
         }
         auto paudm = [&](const QStringList& args) {
-            QProcess p;
-            auto env = QProcessEnvironment::systemEnvironment();
-            env.insert("PAUDM_HOME", home_);
-            env.insert("XDG_CONFIG_HOME", conf);
-            for (const char* v : {"PAUDM_DB", "PAUDM_BUFFER", "PAUDM_ARCHIVE", "PAUDM_RELEASE"}) env.remove(v);
-            p.setProcessEnvironment(env);
-            p.start(PAUDM_EXE, args);
-            p.waitForFinished(300000);
-            return Run{p.exitCode(), QString::fromLocal8Bit(p.readAllStandardOutput()),
-                       QString::fromLocal8Bit(p.readAllStandardError())};
+            return run(PAUDM_EXE, args, home_, {},
+                       {{"XDG_CONFIG_HOME", conf}, {"PAUDM_BUFFER", ""}, {"PAUDM_ARCHIVE", ""}, {"PAUDM_RELEASE", ""}});
         };
         Run r = paudm({"simulate", "--out", buffer, "--night", "2026-11-18", "--geometry", "small", "--bias", "1",
                        "--flats-per-tray", "1", "--trays", "NB455", "--science", "1", "--no-db"});
