@@ -232,13 +232,9 @@ int main(int argc, char** argv) {
         }
         window.resize(w, h);
         const QString file = parser.value("screenshot");
-        auto shoot = [&window, &monitor, file, w, h] {
+        auto shoot = [&window, &monitor, file] {
             // Let queued layout and paint events settle before grabbing.
-            QTimer::singleShot(200, &window, [&window, &monitor, file, w, h] {
-                // The size asked for: docks filling with content may have grown the window
-                // past it (it can always be this small: its minimum is far below).
-                window.resize(QSize(w, h).expandedTo(window.minimumSizeHint()));
-                QCoreApplication::sendPostedEvents();
+            QTimer::singleShot(200, &window, [&window, &monitor, file] {
                 const bool saved = window.grab().save(file, "PNG");
                 if (!saved) std::fprintf(stderr, "paudm-console: cannot write %s\n", qPrintable(file));
                 if (!monitor.info().ok)

@@ -23,6 +23,7 @@
 #include <QGuiApplication>
 #include <QKeySequence>
 #include <QLabel>
+#include <QLayout>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
@@ -194,6 +195,10 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     QSettings settings;
     restoreGeometry(settings.value("mainwindow/geometry").toByteArray());
     restoreState(settings.value("mainwindow/state").toByteArray());
+    // The minimum size was last computed while the docks were added one below the other,
+    // before they were tabbed: compute it again, or the window cannot be made (or open)
+    // smaller than all the right-hand panels stacked.
+    layout()->activate();
 }
 
 MainWindow::~MainWindow() = default;
