@@ -58,16 +58,40 @@ void freshSession(db::Connection& c) {
     }
 }
 
-/// BEGIN READ ONLY with the statement timeout of `o` (checked against the role's).
-int beginReadOnly(db::Connection& c, const QueryOptions& o) {
+void checkTimeout(int timeoutMs, int roleTimeout) {
+    if (timeoutMs < 0) throw Error("the statement timeout cannot be negative");
+    if (roleTimeout > 0 && timeoutMs > roleTimeout)
+        throw Error("the statement timeout " + seconds(timeoutMs) + " is above the read-only role's limit of " +
+                    seconds(roleTimeout) + "; it may only be lowered");
+}
+
+/// BEGIN READ ONLY with the statement timeout `timeoutMs` (0: the role's; checked against
+/// it). Returns the timeout in force.
+int beginReadOnly(db::Connection& c, int timeoutMs) {
     const int role = roleTimeoutMs(c);
-    checkOptions(o, role);
+    checkTimeout(timeoutMs, role);
     c.exec("BEGIN READ ONLY");
-    if (o.timeoutMs > 0) {
-        c.query("SELECT pg_catalog.set_config('statement_timeout', $1, true)", std::to_string(o.timeoutMs));
-        return o.timeoutMs;
+    if (timeoutMs > 0) {
+        c.query("SELECT pg_catalog.set_config('statement_timeout', $1, true)", std::to_string(timeoutMs));
+        return timeoutMs;
     }
     return role;
+}
+
+/// The length of a COPY text-format field once its escapes are decoded (as parseCopyLine
+/// decodes them), without decoding it.
+size_t decodedLength(std::string_view f) {
+    size_t n = 0;
+    for (size_t i = 0; i < f.size(); ++i, ++n) {
+        if (f[i] != '\\' || i + 1 == f.size()) continue;
+        const char e = f[++i];
+        if (e == 'x') {
+            for (int k = 0; k < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1])); ++k) ++i;
+        } else if (e >= '0' && e <= '7') {
+            for (int k = 1; k < 3 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7'; ++k) ++i;
+        }
+    }
+    return n;
 }
 
 /// Ends the transaction of a call that failed; the error that ended it is what counts.
@@ -308,7 +332,6 @@ void writeFits(const std::string& path, const std::string& sql, const std::vecto
     constexpr std::int64_t kChunk = 50000;
     std::vector<std::vector<Value>> chunk;
     std::vector<Value> values;
-    std::string line;
     char* buf = nullptr;
     size_t cap = 0;
     struct FreeLine {
@@ -399,10 +422,7 @@ void checkOptions(const QueryOptions& o, int roleTimeout) {
     if (o.limit < 1 || o.limit > kMaxRows)
         throw Error("the row limit is 1 to " + withThousands(kMaxRows) + ", not " + std::to_string(o.limit) +
                     " (a full export has none)");
-    if (o.timeoutMs < 0) throw Error("the statement timeout cannot be negative");
-    if (roleTimeout > 0 && o.timeoutMs > roleTimeout)
-        throw Error("the statement timeout " + seconds(o.timeoutMs) + " is above the read-only role's limit of " +
-                    seconds(roleTimeout) + "; it may only be lowered");
+    checkTimeout(o.timeoutMs, roleTimeout);
 }
 
 bool isQuery(std::string_view sql) {
@@ -418,10 +438,11 @@ bool isQuery(std::string_view sql) {
 
 QueryResult runQuery(db::Connection& c, std::string_view sql, const QueryOptions& o) {
     requireText(sql);
+    checkOptions(o, 0); // the limit now; the timeout against the role's once the session is fresh
     freshSession(c);
     QueryResult out;
     out.limit = o.limit;
-    out.timeoutMs = beginReadOnly(c, o);
+    out.timeoutMs = beginReadOnly(c, o.timeoutMs);
     try {
         const auto t0 = Clock::now();
         const db::Rows described = c.describe("your query", sql);
@@ -596,7 +617,7 @@ ExportResult exportQuery(db::Connection& c, std::string_view sql, const std::str
     if (path.empty()) throw Error("the export needs a file name");
     const auto t0 = Clock::now();
     freshSession(c);
-    beginReadOnly(c, QueryOptions{1, o.timeoutMs});
+    beginReadOnly(c, o.timeoutMs);
     ExportResult out;
     try {
         // Parsed alone first: the server refuses a second statement or a syntax error with
@@ -647,16 +668,21 @@ ExportResult exportQuery(db::Connection& c, std::string_view sql, const std::str
                 fc[i].type = fitsTypeOf(cols[i]);
             }
             Spool spool(path);
-            std::vector<Value> values;
             std::int64_t bytes = 0;
             out.rows = c.copyOut("COPY (" + body + "\n) TO STDOUT", [&](std::string_view line) {
                 spool.write(line, path);
                 bytes += static_cast<std::int64_t>(line.size());
                 std::string_view l = line;
                 if (!l.empty() && l.back() == '\n') l.remove_suffix(1);
-                parseCopyLine(l, values);
-                for (size_t i = 0; i < fc.size() && i < values.size(); ++i)
-                    if (fc[i].type == FitsColumn::Type::Text && values[i]) fc[i].width = std::max(fc[i].width, values[i]->size());
+                // The widths of the text columns, from the fields as they are (the rows are
+                // decoded once, when the table is written).
+                size_t start = 0;
+                for (size_t i = 0; i < fc.size() && start <= l.size(); ++i) {
+                    const size_t tab = std::min(l.find('\t', start), l.size());
+                    const std::string_view f = l.substr(start, tab - start);
+                    if (fc[i].type == FitsColumn::Type::Text && f != "\\N") fc[i].width = std::max(fc[i].width, decodedLength(f));
+                    start = tab + 1;
+                }
                 if (progress) {
                     progress->rows.fetch_add(1, std::memory_order_relaxed);
                     progress->bytes.store(bytes, std::memory_order_relaxed);

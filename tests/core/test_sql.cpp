@@ -308,6 +308,8 @@ private slots:
                 sql::runQuery(r, "SELECT pg_sleep(20)");
             } catch (const Error& e) {
                 code = e.code();
+            } catch (...) { // nothing may leave the thread
+                code = "not a paudm::Error";
             }
         });
         QTest::qWait(300);

@@ -161,7 +161,11 @@ private slots:
     }
 
     void timeoutAndCancelNeverBlockTheWindow() {
+        // The history of the panel before is on disk (written off the GUI thread), and a
+        // new panel starts with it.
+        QTRY_COMPARE(QSettings().value("sql/history").toStringList().value(0), QString("SELECT count(*) FROM numbers"));
         ui::SqlPanel panel;
+        QCOMPARE(panel.historyEntries().value(0), QString("SELECT count(*) FROM numbers"));
         panel.show();
         QSignalSpy loaded(&panel, &ui::SqlPanel::loaded);
         panel.setDatabase(reader_);

@@ -130,7 +130,6 @@ SchemaPanel::SchemaPanel(QWidget* parent)
 SchemaPanel::~SchemaPanel() = default;
 
 void SchemaPanel::setDatabase(const std::string& readerConninfo) {
-    conninfo_ = readerConninfo;
     background_ = std::make_unique<Background>(readerConninfo);
     reload();
 }

@@ -55,7 +55,6 @@ private:
     void fillTree();
     QString relationHtml(const sql::Relation& r) const;
 
-    std::string conninfo_;
     bool loaded_ = false;
     std::shared_ptr<const sql::Schema> schema_;
     QString current_;

@@ -210,6 +210,7 @@ SqlPanel::SqlPanel(QWidget* parent)
         if (exporting_) updateExportProgress();
     });
 
+    historyList_ = QSettings().value(kHistoryKey).toStringList(); // once, as the window is built
     fillHistory();
     status_->setText(tr("Waiting for the database..."));
     setBusy(false);
@@ -219,7 +220,6 @@ SqlPanel::SqlPanel(QWidget* parent)
 SqlPanel::~SqlPanel() = default;
 
 void SqlPanel::setDatabase(const std::string& readerConninfo) {
-    conninfo_ = readerConninfo;
     queries_ = std::make_unique<Background>(readerConninfo);
     exports_ = std::make_unique<Background>(readerConninfo);
     running_ = exporting_ = false;
@@ -295,8 +295,7 @@ void SqlPanel::run() {
     }
     sql::QueryOptions o;
     o.limit = limit_->value();
-    const int seconds = timeout_->value();
-    o.timeoutMs = roleTimeoutMs_ > 0 && seconds * 1000 >= roleTimeoutMs_ ? 0 : seconds * 1000;
+    o.timeoutMs = chosenTimeoutMs();
     remember(text);
     running_ = true;
     showProblem({});
@@ -306,7 +305,25 @@ void SqlPanel::run() {
     const std::string sqlText = text.toStdString();
     queries_->query<sql::QueryResult>(
         this, [sqlText, o](db::Connection& c) { return sql::runQuery(c, sqlText, o); },
-        [this, text](const Result<sql::QueryResult>& r) { showResult(r, text); });
+        [this](const Result<sql::QueryResult>& r) { showResult(r); });
+}
+
+int SqlPanel::chosenTimeoutMs() const {
+    const int ms = timeout_->value() * 1000;
+    return roleTimeoutMs_ > 0 && ms >= roleTimeoutMs_ ? 0 : ms; // 0: the role's own
+}
+
+std::vector<int> SqlPanel::rowsInViewOrder(bool selectedOnly) const {
+    std::vector<int> viewRows;
+    if (selectedOnly && table_->selectionModel())
+        for (const QModelIndex& i : table_->selectionModel()->selectedRows()) viewRows.push_back(i.row());
+    if (viewRows.empty())
+        for (int i = 0; i < sorted_->rowCount(); ++i) viewRows.push_back(i);
+    std::sort(viewRows.begin(), viewRows.end());
+    std::vector<int> rows;
+    rows.reserve(viewRows.size());
+    for (int v : viewRows) rows.push_back(sorted_->mapToSource(sorted_->index(v, 0)).row());
+    return rows;
 }
 
 void SqlPanel::cancel() {
@@ -316,7 +333,7 @@ void SqlPanel::cancel() {
     }
 }
 
-void SqlPanel::showResult(const Result<sql::QueryResult>& r, const QString&) {
+void SqlPanel::showResult(const Result<sql::QueryResult>& r) {
     running_ = false;
     setBusy(false);
     const double seconds = static_cast<double>(clock_->elapsed()) / 1000.0;
@@ -361,17 +378,28 @@ void SqlPanel::showResult(const Result<sql::QueryResult>& r, const QString&) {
 }
 
 void SqlPanel::remember(const QString& text) {
-    QSettings settings;
-    QStringList h = settings.value(kHistoryKey).toStringList();
-    h.removeAll(text);
-    h.prepend(text);
-    while (h.size() > kHistoryLength) h.removeLast();
-    settings.setValue(kHistoryKey, h);
+    historyList_.removeAll(text);
+    historyList_.prepend(text);
+    while (historyList_.size() > kHistoryLength) historyList_.removeLast();
     fillHistory();
+    // Kept on disk off the GUI thread; only the newest list is written when several queue up.
+    const int generation = ++historyGeneration_;
+    auto latest = historyLatest_;
+    latest->store(generation);
+    files_->run<int>(
+        this,
+        [list = historyList_, generation, latest](Work&) {
+            if (latest->load() != generation) return 0;
+            QSettings settings;
+            settings.setValue(kHistoryKey, list);
+            settings.sync();
+            return 0;
+        },
+        [](const Result<int>&) {});
 }
 
 QStringList SqlPanel::historyEntries() const {
-    return QSettings().value(kHistoryKey).toStringList();
+    return historyList_;
 }
 
 void SqlPanel::fillHistory() {
@@ -393,16 +421,7 @@ void SqlPanel::fillHistory() {
 void SqlPanel::copyRows(char delimiter) {
     const auto& r = model_->result();
     if (!r) return;
-    std::vector<int> rows;
-    const QModelIndexList selected = table_->selectionModel() ? table_->selectionModel()->selectedRows() : QModelIndexList{};
-    if (selected.isEmpty()) {
-        for (int i = 0; i < sorted_->rowCount(); ++i) rows.push_back(sorted_->mapToSource(sorted_->index(i, 0)).row());
-    } else {
-        std::vector<int> viewRows;
-        for (const QModelIndex& i : selected) viewRows.push_back(i.row());
-        std::sort(viewRows.begin(), viewRows.end());
-        for (int v : viewRows) rows.push_back(sorted_->mapToSource(sorted_->index(v, 0)).row());
-    }
+    const std::vector<int> rows = rowsInViewOrder(true);
     QApplication::clipboard()->setText(QString::fromStdString(sql::toDelimited(*r, delimiter, &rows)));
     status_->setText(tr("Copied %1 rows as %2").arg(rows.size()).arg(delimiter == '\t' ? "TSV" : "CSV"));
 }
@@ -416,8 +435,7 @@ void SqlPanel::chooseShownExport() {
 void SqlPanel::exportShown(const QString& path) {
     auto r = model_->result();
     if (!r) return;
-    std::vector<int> rows;
-    for (int i = 0; i < sorted_->rowCount(); ++i) rows.push_back(sorted_->mapToSource(sorted_->index(i, 0)).row());
+    const std::vector<int> rows = rowsInViewOrder(false);
     const std::string file = path.toStdString();
     files_->run<int>(
         this,
@@ -450,8 +468,7 @@ void SqlPanel::startFullExport(const QString& path) {
         return;
     }
     sql::QueryOptions o;
-    const int seconds = timeout_->value();
-    o.timeoutMs = roleTimeoutMs_ > 0 && seconds * 1000 >= roleTimeoutMs_ ? 0 : seconds * 1000;
+    o.timeoutMs = chosenTimeoutMs();
     exportState_ = std::make_shared<sql::ExportProgress>();
     exportPath_ = path;
     exporting_ = true;

@@ -11,9 +11,12 @@
 #include "sql/catalog.h"
 #include "sql/query.h"
 
+#include <QStringList>
 #include <QWidget>
 
+#include <atomic>
 #include <memory>
+#include <vector>
 
 class QChartView;
 class QComboBox;
@@ -91,7 +94,7 @@ signals:
     void exportFinished(bool ok, const QString& message);
 
 private:
-    void showResult(const Result<sql::QueryResult>& r, const QString& text);
+    void showResult(const Result<sql::QueryResult>& r);
     void showProblem(const QString& message);
     void remember(const QString& text);
     void fillHistory();
@@ -102,8 +105,11 @@ private:
     void chooseFullExport();
     void chooseShownExport();
     void updateExportProgress();
+    /// The timeout field as QueryOptions wants it: 0 when it is the role's own.
+    int chosenTimeoutMs() const;
+    /// Source rows in the order the table shows them: the selected ones, or all.
+    std::vector<int> rowsInViewOrder(bool selectedOnly) const;
 
-    std::string conninfo_;
     bool loaded_ = false, running_ = false, exporting_ = false, runWhenConnected_ = false, roleKnown_ = false;
     int roleTimeoutMs_ = 0;
     SqlEditor* editor_;
@@ -112,6 +118,9 @@ private:
     QSpinBox* limit_;
     QSpinBox* timeout_;
     QToolButton* history_;
+    QStringList historyList_; ///< newest first; the settings hold a copy
+    int historyGeneration_ = 0;
+    std::shared_ptr<std::atomic<int>> historyLatest_ = std::make_shared<std::atomic<int>>(0);
     QToolButton* exportButton_;
     QLabel* notice_;
     QLabel* status_;
