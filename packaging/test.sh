@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${PRESET:-debug}
 
-packaging/install-deps.sh --slurm   # the Slurm test starts a single-node cluster
+packaging/install-deps.sh --slurm --package   # the Slurm test starts a single-node cluster;
+                                              # test_package builds and installs the .debs
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 ctest --preset "$preset" -j "$(nproc)" "$@"

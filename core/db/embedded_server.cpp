@@ -215,10 +215,15 @@ QString EmbeddedServer::guardModulePath() {
     QStringList candidates;
     if (const QString env = qEnvironmentVariable("PAUDM_PG_GUARD"); !env.isEmpty())
         return QFileInfo::exists(env) ? env : QString();
+    // An installed program first takes the module installed beside it (under its own
+    // prefix, wherever the package was put), even on a machine that also holds a build tree.
+#ifdef PAUDM_GUARD_LIBDIR
+    candidates << QCoreApplication::applicationDirPath() + "/../" PAUDM_GUARD_LIBDIR "/paudm/paudm_guard.so";
+#endif
+    candidates << QCoreApplication::applicationDirPath() + "/../lib/paudm/paudm_guard.so";
 #ifdef PAUDM_GUARD_BUILD_PATH
     candidates << QStringLiteral(PAUDM_GUARD_BUILD_PATH);
 #endif
-    candidates << QCoreApplication::applicationDirPath() + "/../lib/paudm/paudm_guard.so";
 #ifdef PAUDM_GUARD_INSTALL_PATH
     candidates << QStringLiteral(PAUDM_GUARD_INSTALL_PATH);
 #endif
