@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -230,6 +232,50 @@ HduType File::hduType() const {
     return type == IMAGE_HDU ? HduType::Image : type == ASCII_TBL ? HduType::AsciiTable : HduType::BinaryTable;
 }
 
+std::pair<std::string, std::string> splitHduSpec(const std::string& spec) {
+    if (spec.ends_with("]")) {
+        const auto open = spec.rfind('[');
+        if (open != std::string::npos && open > 0)
+            return {spec.substr(0, open), spec.substr(open + 1, spec.size() - open - 2)};
+    }
+    return {spec, ""};
+}
+
+void File::moveToNamed(const std::string& hdu) {
+    char* end = nullptr;
+    const long n = std::strtol(hdu.c_str(), &end, 10);
+    if (!hdu.empty() && end && *end == 0) {
+        if (n < 1 || n > hduCount())
+            throw Error(path_ + ": no HDU " + hdu + " (HDUs are numbered 1 = primary to " + std::to_string(hduCount()) +
+                        ")");
+        moveTo(static_cast<int>(n));
+        return;
+    }
+    auto lower = [](std::string t) {
+        for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return t;
+    };
+    int caseless = 0;
+    for (int h = 1; h <= hduCount(); ++h) {
+        moveTo(h);
+        const std::string name = keyString("EXTNAME").value_or("");
+        if (name == hdu) return;
+        if (!caseless && lower(name) == lower(hdu)) caseless = h;
+    }
+    if (caseless) {
+        moveTo(caseless);
+        return;
+    }
+    throw Error(path_ + ": no HDU with EXTNAME " + hdu + " among its " + std::to_string(hduCount()) + " HDUs");
+}
+
+bool File::isCompressedImage() const {
+    int status = 0;
+    const int compressed = fits_is_compressed_image(ff(fptr_), &status);
+    check(status, "checking for tile compression");
+    return compressed != 0;
+}
+
 std::string File::hduLabel() const {
     int n = 0;
     fits_get_hdu_num(ff(fptr_), &n);
@@ -332,7 +378,8 @@ std::vector<Card> File::cards() const {
 std::string File::headerText(int* ncards) const {
     char* header = nullptr;
     int n = 0, status = 0;
-    fits_hdr2str(ff(fptr_), 1, nullptr, 0, &header, &n, &status);
+    // For a tile-compressed image: the header of the image it holds, not of its table.
+    fits_convert_hdr2str(ff(fptr_), 1, nullptr, 0, &header, &n, &status);
     std::string out = header ? header : "";
     if (header) {
         int s2 = 0;
@@ -458,6 +505,33 @@ std::vector<T> File::readImage() const {
         fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), nullptr, out.data(), &anynul, &status);
     }
     check(status, "reading pixels");
+    return out;
+}
+
+template <class T>
+std::vector<T> File::readPlane(long plane) const {
+    const ImageInfo info = imageInfo();
+    if (info.axes.empty()) throw Error(path_ + " " + hduLabel() + ": no pixels (NAXIS = 0)");
+    const long planes = info.axes.size() > 2 ? info.axes[2] : 1;
+    if (plane < 1 || plane > planes)
+        throw Error(path_ + " " + hduLabel() + ": no plane " + std::to_string(plane) + " (it has " +
+                    std::to_string(planes) + ")");
+    std::vector<long> fpix(info.axes.size(), 1), lpix(info.axes.size(), 1), inc(info.axes.size(), 1);
+    lpix[0] = info.axes[0];
+    if (info.axes.size() > 1) lpix[1] = info.axes[1];
+    if (info.axes.size() > 2) fpix[2] = lpix[2] = plane;
+    const long ny = info.axes.size() > 1 ? info.axes[1] : 1;
+    std::vector<T> out(static_cast<size_t>(info.axes[0] * ny));
+    int status = 0, anynul = 0;
+    if constexpr (std::is_floating_point_v<T>) {
+        T nul = std::numeric_limits<T>::quiet_NaN();
+        fits_read_subset(ff(fptr_), dataType<T>(), fpix.data(), lpix.data(), inc.data(), info.bitpix < 0 ? nullptr : &nul,
+                         out.data(), &anynul, &status);
+    } else {
+        fits_read_subset(ff(fptr_), dataType<T>(), fpix.data(), lpix.data(), inc.data(), nullptr, out.data(), &anynul,
+                         &status);
+    }
+    check(status, "reading plane " + std::to_string(plane));
     return out;
 }
 
@@ -598,6 +672,7 @@ bool File::verifyChecksum() const {
     template void File::appendImage<T>(const std::vector<long>&, const std::vector<T>&);                     \
     template std::vector<T> File::readImage<T>() const;                                                       \
     template std::vector<T> File::readSection<T>(long, long, long, long) const;                               \
+    template std::vector<T> File::readPlane<T>(long) const;                               \
     template void File::writeColumn<T>(const std::string&, const std::vector<T>&, long);                      \
     template std::vector<T> File::readColumn<T>(const std::string&) const;
 PAUDM_FITS_PIXEL_TYPES(PAUDM_INSTANTIATE)

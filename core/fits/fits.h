@@ -38,6 +38,10 @@ struct Column {
     std::string unit;
 };
 
+/// "file.fits[3]" or "file.fits[CCD07A]" -> {"file.fits", "3" or "CCD07A"}; without a
+/// bracketed suffix, {spec, ""}.
+std::pair<std::string, std::string> splitHduSpec(const std::string& spec);
+
 class File {
 public:
     /// Opens an existing file (the path may carry cfitsio's extended syntax only if
@@ -69,6 +73,12 @@ public:
     HduType hduType() const;
     /// "HDU 3 (EXTNAME=CCD01A)", for messages.
     std::string hduLabel() const;
+    /// Moves to the HDU a user named: a number (1 = primary) or an EXTNAME (exactly, else
+    /// ignoring case). Throws, naming the file and what it has, when there is none.
+    void moveToNamed(const std::string& hdu);
+    /// True for a tile-compressed image (cfitsio shows it as an image HDU and decompresses
+    /// it on reading).
+    bool isCompressedImage() const;
     /// Byte offset where the current HDU's data (padded to 2880) ends, as its header says.
     /// For the last HDU, a value beyond the file size means the file was cut short.
     std::int64_t dataEnd() const;
@@ -110,6 +120,10 @@ public:
     /// Reads a rectangle [x0, x1] x [y0, y1] (1-based, inclusive).
     template <class T>
     std::vector<T> readSection(long x0, long y0, long x1, long y1) const;
+    /// Reads plane `plane` (1-based) of a cube: the NAXIS1 x NAXIS2 image at that index of
+    /// the third axis (the first along any higher one). Plane 1 of a 2-D image is the image.
+    template <class T>
+    std::vector<T> readPlane(long plane) const;
 
     // ---- binary tables
     void appendTable(const std::string& extname, const std::vector<Column>& columns, long rows = 0);

@@ -10,33 +10,10 @@ namespace paudm::pipelines::nightly {
 
 namespace {
 
-/// "file.fits[3]" or "file.fits[CCD07]" -> ("file.fits", "3" or "CCD07"); no brackets: "".
-std::pair<std::string, std::string> splitExtension(const std::string& spec) {
-    if (spec.ends_with("]")) {
-        const auto open = spec.rfind('[');
-        if (open != std::string::npos && open > 0)
-            return {spec.substr(0, open), spec.substr(open + 1, spec.size() - open - 2)};
-    }
-    return {spec, ""};
-}
-
 /// Moves to the HDU asked for, or to the first image HDU with pixels.
 void moveToImage(fits::File& f, const std::string& ext) {
     if (!ext.empty()) {
-        char* end = nullptr;
-        const long n = std::strtol(ext.c_str(), &end, 10);
-        if (end && *end == 0) {
-            if (n < 1 || n > f.hduCount())
-                throw Error(f.path() + ": no HDU " + ext + " (the file has " + std::to_string(f.hduCount()) + ")");
-            f.moveTo(static_cast<int>(n));
-        } else {
-            bool found = false;
-            for (int h = 1; h <= f.hduCount() && !found; ++h) {
-                f.moveTo(h);
-                found = f.keyString("EXTNAME").value_or("") == ext;
-            }
-            if (!found) throw Error(f.path() + ": no HDU with EXTNAME " + ext);
-        }
+        f.moveToNamed(ext);
         if (f.hduType() != fits::HduType::Image || f.imageInfo().axes.size() < 2)
             throw Error(f.path() + " " + f.hduLabel() + " is not a two-dimensional image");
         return;
@@ -58,7 +35,7 @@ std::string csvNumber(double v, int digits) {
 } // namespace
 
 DetectFileReport detectFile(const DetectFileOptions& o) {
-    const auto [path, ext] = splitExtension(o.path);
+    const auto [path, ext] = fits::splitHduSpec(o.path);
     auto f = fits::File::open(path);
     moveToImage(f, ext);
     DetectFileReport rep;
