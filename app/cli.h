@@ -31,6 +31,7 @@ int detectCommand(const QStringList& args, const Globals& globals);
 int reprocessCommand(const QStringList& args, const Globals& globals);
 int reportCommand(const QStringList& args, const Globals& globals);
 int sqlCommand(const QStringList& args, const Globals& globals);
+int fitsCommand(const QStringList& args, const Globals& globals);
 
 // ---- shared by the commands
 /// A word as a POSIX shell reads it back (single-quoted when it needs to be), for the

@@ -44,6 +44,9 @@ const char* kCommands = R"TXT(Commands:
   sql "QUERY" [--limit N] [--format table|csv|json] [--out FILE] [--all]
                           one read-only query (role paudm_reader, row limit, timeout);
                           --all --out FILE.csv|.fits exports the whole result
+  fits info FILE | header FILE[EXT] | stats FILE[EXT] [--json]
+                          a FITS file's HDUs, header cards, and pixel statistics with the
+                          viewer's zscale limits
   transfer --from BUFFER [--archive DIR] [--streams N]
                           copy the buffer's obs sets into the archive, verified, with a ledger
   buffer status | clean [--dry-run] [--min-age 5d]
@@ -72,6 +75,7 @@ Examples:
   paudm detect archive/red/R1/20261124_001/paucam.43450010.ccd07.fits --out ccd07.csv
   paudm buffer status --buffer buffer
   paudm report nightly --night 2026-11-24 --format html --out report.html
+  paudm fits stats archive/red/R1/20261124_001/paucam.43450010.ccd07.fits --json
   paudm sql "SELECT night, count(*) FROM obs_set GROUP BY night ORDER BY night"
 )TXT";
 
@@ -100,7 +104,7 @@ int main(int argc, char** argv) {
                             "embedded server).", "conninfo"});
     parser.addOption({"home", "PAUdm data folder (default: $PAUDM_HOME, else $XDG_DATA_HOME/paudm).", "dir"});
     parser.addPositionalArgument("command",
-                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess, reduce, detect, report or sql (see below)");
+                                 "db, jobs, runner, simulate, night, transfer, buffer, catalog, reprocess, reduce, detect, report, sql or fits (see below)");
     parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
     parser.process(app);
 
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
     if (command == "reprocess") return paudm::cli::reprocessCommand(rest.mid(1), globals);
     if (command == "report") return paudm::cli::reportCommand(rest.mid(1), globals);
     if (command == "sql") return paudm::cli::sqlCommand(rest.mid(1), globals);
+    if (command == "fits") return paudm::cli::fitsCommand(rest.mid(1), globals);
     std::fprintf(stderr, "paudm: unknown command '%s' (see paudm --help)\n", qPrintable(command));
     return 2;
 }

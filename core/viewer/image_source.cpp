@@ -49,6 +49,10 @@ HduSummary summarise(const fits::File& f, int number) {
     return s;
 }
 
+std::string plural(long n, const char* what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
 std::string imageHduList(const std::vector<HduSummary>& hdus) {
     std::vector<int> images;
     for (const auto& h : hdus)
@@ -92,7 +96,9 @@ std::vector<HduSummary> listHdus(const std::string& path) {
     return out;
 }
 
-Plane readPlane(const std::string& spec, long plane) {
+namespace {
+
+Plane open(const std::string& spec, long plane, bool readPixels) {
     const auto [path, ext] = fits::splitHduSpec(spec);
     fits::File f = fits::File::open(path);
     Plane p;
@@ -117,8 +123,8 @@ Plane readPlane(const std::string& spec, long plane) {
     const HduSummary s = summarise(f, p.hdu);
     if (!s.hasPixels()) {
         if (s.type == "binary table" || s.type == "ascii table")
-            p.note = p.label + " is a " + s.type + " (" + std::to_string(s.axes[0]) + " columns, " +
-                     std::to_string(s.axes[1]) + " rows): no image to show; its header is below";
+            p.note = p.label + " is a " + s.type + " (" + plural(s.axes[0], "column") + ", " + plural(s.axes[1], "row") +
+                     "): no image";
         else {
             std::vector<HduSummary> all;
             for (int h = 1; h <= f.hduCount(); ++h) {
@@ -133,10 +139,16 @@ Plane readPlane(const std::string& spec, long plane) {
     p.ny = s.axes.size() > 1 ? s.axes[1] : 1;
     p.planes = s.axes.size() > 2 ? s.axes[2] : 1;
     p.plane = plane;
+    if (!readPixels) return p;
     f.moveTo(p.hdu);
     p.pixels = f.readPlane<float>(plane);
     return p;
 }
+
+} // namespace
+
+Plane readPlane(const std::string& spec, long plane) { return open(spec, plane, true); }
+Plane readHeader(const std::string& spec) { return open(spec, 1, false); }
 
 bool isRawMosaic(const std::string& path) {
     fits::File f = fits::File::open(path);

@@ -40,6 +40,8 @@ struct Plane {
 /// An HDU without an image (a table, a header-only primary) gives a Plane with its header,
 /// no pixels and a note saying why; a missing file or HDU throws.
 Plane readPlane(const std::string& spec, long plane = 1);
+/// The same without reading the pixels (`pixels` stays empty; nx, ny and planes are set).
+Plane readHeader(const std::string& spec);
 
 /// True for a raw PAUCam-style mosaic: amplifier HDUs with DATASEC, BIASSEC and CCDNUM.
 bool isRawMosaic(const std::string& path);

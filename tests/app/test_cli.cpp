@@ -307,6 +307,60 @@ private slots:
         }
     }
 
+    // paudm fits on a file astropy wrote (16-bit with BSCALE, BZERO and BLANK, in a MEF
+    // behind a primary without data): the statistics numpy computes from the physical values.
+    void fitsInfoHeaderAndStatsOnAFileAstropyWrote() {
+        const QString dir = QDir(home_).filePath("fitscli");
+        QDir().mkpath(dir);
+        QProcess py;
+        py.start("/usr/bin/python3", {"-c", R"PY(
+import json, sys, numpy as np
+from astropy.io import fits
+rng = np.random.default_rng(3)
+raw = np.round(rng.normal(0, 400, (60, 80))).astype(np.int16); raw[5, :7] = -32768
+h = fits.ImageHDU(raw, name='SCI'); h.header['BSCALE'] = 0.5; h.header['BZERO'] = 200.0; h.header['BLANK'] = -32768
+h.header['EXPTIME'] = 30.0
+fits.HDUList([fits.PrimaryHDU(), h]).writeto(sys.argv[1], overwrite=True, output_verify='ignore')
+phys = raw * 0.5 + 200.0; v = phys[raw != -32768]
+print(json.dumps(dict(min=v.min(), max=v.max(), mean=v.mean(), median=float(np.median(v)), std=v.std(), blank=7)))
+)PY", dir + "/sci.fits"});
+        QVERIFY(py.waitForFinished(60000));
+        QCOMPARE(py.exitCode(), 0);
+        const QJsonObject want = QJsonDocument::fromJson(py.readAllStandardOutput()).object();
+        const QString file = dir + "/sci.fits";
+
+        const Run info = runPaudm({"fits", "info", file}, home_);
+        QCOMPARE(info.code, 0);
+        QVERIFY2(QRegularExpression(R"(\n\s+1\s+image\s+-\s+8\s+\(no data\))").match(info.out).hasMatch(), qPrintable(info.out));
+        QVERIFY2(QRegularExpression(R"(\n\s+2\s+image\s+SCI\s+16\s+80 x 60)").match(info.out).hasMatch(), qPrintable(info.out));
+
+        const Run header = runPaudm({"fits", "header", file + "[sci]", "--keyword", "EXP*", "-k", "BLANK"}, home_);
+        QCOMPARE(header.code, 0);
+        QCOMPARE(header.out.split('\n', Qt::SkipEmptyParts).size(), 2);
+        QVERIFY2(header.out.startsWith("BLANK   =               -32768") || header.out.contains("\nBLANK   ="), qPrintable(header.out));
+        QVERIFY(header.out.contains("EXPTIME =                 30.0"));
+
+        const Run stats = runPaudm({"fits", "stats", file, "--json"}, home_);
+        QCOMPARE(stats.code, 0);
+        const QJsonObject got = QJsonDocument::fromJson(stats.out.toUtf8()).object();
+        for (const char* k : {"min", "max", "mean", "median", "std"})
+            QVERIFY2(std::abs(got[k].toDouble() - want[k].toDouble()) <= 1e-6 * std::max(1.0, std::abs(want[k].toDouble())),
+                     qPrintable(QString("%1: %2 vs %3").arg(k).arg(got[k].toDouble()).arg(want[k].toDouble())));
+        QCOMPARE(got["blank"].toInt(), 7);
+        QCOMPARE(got["hdu"].toInt(), 2);
+        QCOMPARE(got["extname"].toString(), QString("SCI"));
+        QVERIFY(got["zscale_low"].toDouble() > got["min"].toDouble() && got["zscale_low"].toDouble() < got["median"].toDouble());
+        QVERIFY(got["zscale_high"].toDouble() < got["max"].toDouble() && got["zscale_high"].toDouble() > got["median"].toDouble());
+
+        const Run table = runPaudm({"fits", "stats", file + "[1]"}, home_);
+        QCOMPARE(table.code, 1);
+        QVERIFY2(table.err.contains("HDU 1 has no pixels (NAXIS = 0): the image is HDU 2"), qPrintable(table.err));
+        const Run missing = runPaudm({"fits", "stats", file + "[9]"}, home_);
+        QCOMPARE(missing.code, 1);
+        QVERIFY2(missing.err.contains("no HDU 9 (HDUs are numbered 1 = primary to 2)"), qPrintable(missing.err));
+        QCOMPARE(runPaudm({"fits", "frob"}, home_).code, 2);
+    }
+
     void simulateBadInput_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<int>("code");

@@ -177,7 +177,7 @@ private slots:
         const vw::Plane table = vw::readPlane(file("mef.fits") + "[CAT]");
         QVERIFY(table.empty());
         QCOMPARE(table.hdu, 3);
-        QVERIFY2(QString::fromStdString(table.note).contains("binary table (1 columns, 12 rows)"), table.note.c_str());
+        QVERIFY2(QString::fromStdString(table.note).contains("binary table (1 column, 12 rows): no image"), table.note.c_str());
         QVERIFY(QString::fromStdString(table.header).contains("TTYPE1  = 'flux"));
         const vw::Plane primary = vw::readPlane(file("mef.fits") + "[1]");
         QVERIFY(primary.empty());
