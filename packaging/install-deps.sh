@@ -27,6 +27,8 @@ packages=(
   # the reduction's independent answers in the tests: ccdproc's combine, astroscrappy's
   # L.A.Cosmic (Debian's python3, not another interpreter on the PATH)
   python3-ccdproc python3-astroscrappy
+  # the FITS viewer's DS9 region files, read back by astropy's regions package
+  python3-regions
   # the nightly report's html page, opened in a real browser by the tests
   chromium
   # sudo-less privilege drop for the embedded server when run as root

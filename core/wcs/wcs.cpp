@@ -8,6 +8,7 @@
 #include <wcslib/wcs.h>
 #include <wcslib/wcsfix.h>
 #include <wcslib/wcshdr.h>
+#include <wcslib/wcsmath.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -195,6 +196,17 @@ std::optional<SkyBox> Wcs::footprint(long n1, long n2) const {
         b.raMax = std::fmod(*hi2, 360);
     }
     return b;
+}
+
+std::string Wcs::frame() const {
+    std::string f = d_->w->radesys;
+    while (!f.empty() && f.back() == ' ') f.pop_back();
+    if (!f.empty()) return f;
+    // FITS WCS paper II: without RADESYS, FK5 for an EQUINOX from 1984 on, FK4 before, and
+    // ICRS without an equinox (wcslib keeps "no EQUINOX" as its undefined value).
+    const double eq = d_->w->equinox;
+    if (undefined(eq)) return "ICRS";
+    return eq >= 1984 ? "FK5" : "FK4";
 }
 
 std::string Wcs::projection() const {

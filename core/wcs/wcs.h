@@ -62,6 +62,8 @@ public:
     std::string toHeader() const;
     /// The sky box of an n1 x n2 image; nothing if a corner falls outside the projection.
     std::optional<SkyBox> footprint(long n1, long n2) const;
+    /// The celestial reference frame: RADESYS, or the FITS default (ICRS, FK5 or FK4).
+    std::string frame() const;
     /// The projection code, e.g. "TAN".
     std::string projection() const;
 

@@ -9,6 +9,7 @@
 #include "pipelines/pixelsim/simulator.h"
 #include "viewer/display.h"
 #include "viewer/image_source.h"
+#include "viewer/overlay.h"
 #include "wcs/wcs.h"
 
 #include <QJsonArray>
@@ -34,6 +35,12 @@ QByteArray python(const QString& script, const QStringList& args = {}) {
         return {};
     }
     return p.readAllStandardOutput();
+}
+
+vw::Shape shape(vw::Shape::Kind kind, double x, double y, double a = 0, double b = 0, double angle = 0) {
+    vw::Shape s;
+    s.kind = kind, s.x = x, s.y = y, s.a = a, s.b = b, s.angle = angle;
+    return s;
 }
 
 bool near(double a, double b, double rel, double abs = 0) {
@@ -294,6 +301,145 @@ print(json.dumps(res))
         QCOMPARE(f.zoom, 800.0 / 4096);
         f.toImage(0, 300, 800, 600, x, y);
         QVERIFY(near(x, 0.5, 1e-12));
+    }
+
+    // A rotated ellipse's outline satisfies its equation: in the frame turned by its angle,
+    // (u / a)^2 + (v / b)^2 = 1 at every vertex; a box's corners lie at its half sizes.
+    void ellipseOutlineFollowsItsEquation() {
+        vw::Shape e;
+        e.kind = vw::Shape::Kind::Ellipse;
+        e.x = 100.5, e.y = 40.25, e.a = 12, e.b = 5, e.angle = 33;
+        const auto pts = vw::outline(e, 90);
+        QCOMPARE(static_cast<int>(pts.size()), 90);
+        const double c = std::cos(33 * M_PI / 180), sn = std::sin(33 * M_PI / 180);
+        double maxDistance = 0;
+        for (const auto& [x, y] : pts) {
+            const double dx = x - e.x, dy = y - e.y;
+            const double u = dx * c + dy * sn, v = -dx * sn + dy * c;
+            QVERIFY(near(u * u / 144 + v * v / 25, 1, 1e-12));
+            maxDistance = std::max(maxDistance, std::hypot(dx, dy));
+        }
+        QVERIFY(near(maxDistance, 12, 1e-12)); // vertex 0 is the end of the major axis
+        QVERIFY(near(pts[0].first, e.x + 12 * c, 1e-12) && near(pts[0].second, e.y + 12 * sn, 1e-12));
+        const vw::Shape box = shape(vw::Shape::Kind::Box, 10, 10, 4, 2, 90);
+        const auto corners = vw::outline(box);
+        QCOMPARE(static_cast<int>(corners.size()), 4);
+        QVERIFY(near(corners[0].first, 11, 1e-12) && near(corners[0].second, 8, 1e-12)); // (-2, -1) turned by 90
+    }
+
+    // DS9 region files: written in image and fk5 coordinates, read back by us and by
+    // astropy's regions package (an independent reader of DS9's format), the same shapes.
+    void ds9RegionsRoundTripAndAstropyReadsThem() {
+        // A TAN WCS with 0.263"/px, rotated 20 degrees (north not up).
+        const double s = 0.263 / 3600, r = 20 * M_PI / 180;
+        const auto w = wcs::Wcs::tan({128, 256}, {150.1, 2.2}, -s * std::cos(r), s * std::sin(r), s * std::sin(r),
+                                     s * std::cos(r));
+        std::vector<vw::Shape> shapes;
+        shapes.push_back(shape(vw::Shape::Kind::Circle, 50.5, 60.25, 8));
+        shapes.push_back(shape(vw::Shape::Kind::Ellipse, 120, 300, 10, 4, 30));
+        shapes.push_back(shape(vw::Shape::Kind::Box, 200, 100, 20, 8, -15));
+        shapes.push_back(shape(vw::Shape::Kind::Annulus, 80, 400, 6, 12));
+        shapes.push_back(shape(vw::Shape::Kind::Point, 33, 44));
+        vw::Shape line = shape(vw::Shape::Kind::Line, 10, 20);
+        line.x2 = 110, line.y2 = 70;
+        shapes.push_back(line);
+        shapes[0].text = "star 17", shapes[0].colour = "red", shapes[0].layer = "reference";
+        for (vw::RegionSystem system : {vw::RegionSystem::Image, vw::RegionSystem::Fk5}) {
+            const std::string text = vw::writeRegions(shapes, system, &w);
+            const auto back = vw::readRegions(text, &w);
+            QCOMPARE(back.size(), shapes.size());
+            for (std::size_t i = 0; i < shapes.size(); ++i) {
+                QCOMPARE(static_cast<int>(back[i].kind), static_cast<int>(shapes[i].kind));
+                QVERIFY2(near(back[i].x, shapes[i].x, 0, 1e-4) && near(back[i].y, shapes[i].y, 0, 1e-4), text.c_str());
+                QVERIFY2(near(back[i].a, shapes[i].a, 1e-5, 1e-4) && near(back[i].b, shapes[i].b, 1e-5, 1e-4), text.c_str());
+                QVERIFY2(near(std::remainder(back[i].angle - shapes[i].angle, 360.0), 0, 0, 1e-3), text.c_str());
+                QVERIFY(near(back[i].x2, shapes[i].x2, 0, 1e-4) && near(back[i].y2, shapes[i].y2, 0, 1e-4));
+            }
+            QCOMPARE(back[0].text, std::string("star 17"));
+            QCOMPARE(back[0].colour, std::string("red"));
+            QCOMPARE(back[0].layer, std::string("reference"));
+
+            // astropy's regions reads the same file; in pixels (0-based there) through the
+            // same WCS, its shapes are ours.
+            const QString regFile = dir_.filePath(system == vw::RegionSystem::Fk5 ? "fk5.reg" : "image.reg");
+            QFile f(regFile);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(text.c_str());
+            f.close();
+            fits::File hf = fits::File::create(dir_.filePath("wcs.fits").toStdString(), true);
+            hf.appendImage<float>({256, 512}, std::vector<float>(256 * 512, 0.f));
+            hf.writeCards(w.toHeader());
+            hf.close();
+            const QByteArray out = python(R"PY(
+import json, sys, warnings
+warnings.simplefilter('ignore')
+from regions import Regions
+from astropy.io import fits
+from astropy.wcs import WCS
+w = WCS(fits.getheader(sys.argv[2]))
+res = []
+for reg in Regions.read(sys.argv[1], format='ds9'):
+    p = reg.to_pixel(w) if hasattr(reg, 'to_pixel') else reg
+    name = type(p).__name__
+    d = dict(kind=name)
+    if hasattr(p, 'center'): d['x'], d['y'] = float(p.center.x) + 1, float(p.center.y) + 1
+    if hasattr(p, 'start'): d['x'], d['y'], d['x2'], d['y2'] = float(p.start.x) + 1, float(p.start.y) + 1, float(p.end.x) + 1, float(p.end.y) + 1
+    for k in ('radius', 'inner_radius', 'outer_radius', 'width', 'height'):
+        if hasattr(p, k): d[k] = float(getattr(p, k))
+    if hasattr(p, 'angle'): d['angle'] = float(p.angle.to('deg').value)
+    res.append(d)
+print(json.dumps(res))
+)PY", {regFile, dir_.filePath("wcs.fits")});
+            QVERIFY2(!out.isEmpty(), "astropy's regions could not read our region file (python3-regions)");
+            const QJsonArray got = QJsonDocument::fromJson(out).array();
+            QCOMPARE(got.size(), static_cast<int>(shapes.size()));
+            const char* kinds[] = {"CirclePixelRegion", "EllipsePixelRegion", "RectanglePixelRegion",
+                                   "CircleAnnulusPixelRegion", "PointPixelRegion", "LinePixelRegion"};
+            for (int i = 0; i < got.size(); ++i) {
+                const QJsonObject g = got[i].toObject();
+                const vw::Shape& want = shapes[static_cast<std::size_t>(i)];
+                QCOMPARE(g["kind"].toString(), QString(kinds[i]));
+                QVERIFY2(near(g["x"].toDouble(), want.x, 0, 1e-3) && near(g["y"].toDouble(), want.y, 0, 1e-3),
+                         qPrintable(QJsonDocument(g).toJson()));
+                if (g.contains("radius")) QVERIFY(near(g["radius"].toDouble(), want.a, 1e-4));
+                if (g.contains("inner_radius")) QVERIFY(near(g["inner_radius"].toDouble(), want.a, 1e-4));
+                if (g.contains("outer_radius")) QVERIFY(near(g["outer_radius"].toDouble(), want.b, 1e-4));
+                // regions' width and height are full axes: twice our ellipse's semi-axes.
+                const double f2 = want.kind == vw::Shape::Kind::Ellipse ? 2 : 1;
+                if (g.contains("width")) QVERIFY(near(g["width"].toDouble(), want.a * f2, 1e-4));
+                if (g.contains("height")) QVERIFY(near(g["height"].toDouble(), want.b * f2, 1e-4));
+                if (g.contains("angle"))
+                    QVERIFY2(near(std::remainder(g["angle"].toDouble() - want.angle, 360.0), 0, 0, 0.01),
+                             qPrintable(QString("%1 vs %2").arg(g["angle"].toDouble()).arg(want.angle)));
+                if (g.contains("x2")) QVERIFY(near(g["x2"].toDouble(), want.x2, 0, 1e-3) && near(g["y2"].toDouble(), want.y2, 0, 1e-3));
+            }
+        }
+        // A file as DS9 users write them: sexagesimal, sizes in arcminutes, several per line.
+        const auto hand = vw::readRegions("# Region file format: DS9 version 4.1\nglobal color=cyan\n"
+                                          "fk5;circle(10:00:24.000,+02:12:00.00,0.1') # text={A}\n"
+                                          "image; point(5,6) # point=cross ; box 10 20 4 6 0\n",
+                                          &w);
+        QCOMPARE(static_cast<int>(hand.size()), 3);
+        // FK5 (150.1, 2.2) is 0.1 px from the ICRS WCS's (150.1, 2.2) (the frames' 25 mas),
+        // and written out as FK5 again, exactly it.
+        const auto centre = w.skyToPixel({150.1, 2.2});
+        const double offset = std::hypot(hand[0].x - centre.x, hand[0].y - centre.y);
+        QVERIFY2(offset > 0.03 && offset < 0.15, qPrintable(QString::number(offset)));
+        QVERIFY(QString::fromStdString(vw::writeRegions({hand[0]}, vw::RegionSystem::Fk5, &w))
+                    .contains("circle(150.100000000,2.200000000,6.00000\")"));
+        QVERIFY(near(hand[0].a, 6 / 0.263, 1e-6));
+        QCOMPARE(hand[0].colour, std::string("cyan"));
+        QCOMPARE(hand[0].text, std::string("A"));
+        QCOMPARE(static_cast<int>(hand[2].kind), static_cast<int>(vw::Shape::Kind::Box));
+        try {
+            (void)vw::readRegions("image\ncircle(1,2,3)\npolygon(1,2,3,4,5,6)\n");
+            QFAIL("no error for an unsupported shape");
+        } catch (const Error& e) {
+            QVERIFY2(QString::fromStdString(e.message()).contains("line 3: the shape 'polygon' is not supported"), e.what());
+        }
+        QCOMPARE(vw::sexagesimalRa(150.1), std::string("10:00:24.000"));
+        QCOMPARE(vw::sexagesimalDec(-0.5), std::string("-00:30:00.00"));
+        QCOMPARE(vw::sexagesimalRa(359.99999999), std::string("00:00:00.000"));
     }
 
     // A raw mosaic: one CCD assembled from its amplifiers, and the focal plane of all 18
