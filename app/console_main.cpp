@@ -7,12 +7,14 @@
 #include "runnerhost.h"
 #include "sql/schemapanel.h"
 #include "sql/sqlpanel.h"
+#include "viewer/viewerpanel.h"
 #include "transfer/transferpanel.h"
 
 #include "background.h"
 
 #include "common/stop_signals.h"
 #include "db/database.h"
+#include "fits/fits.h"
 
 #include <QApplication>
 #include "common/config.h"
@@ -122,6 +124,13 @@ int main(int argc, char** argv) {
     parser.addOption({"cuts", "The Nightly report's cut set, NAME or NAME@VERSION (default: the default one).", "spec"});
     parser.addOption({"query", "Run this read-only query in the SQL browser once connected (with --panel sql).",
                       "sql"});
+    parser.addOption({"open", "Open this FITS file in the viewer: FILE, FILE[N] (1 = primary) or FILE[EXTNAME] (with "
+                      "--panel viewer).", "file"});
+    parser.addOption({"focal-plane", "With --open: the whole exposure as PAUCam's focal plane."});
+    parser.addOption({"ccd", "With --open of a raw mosaic or a reduced CCD file: this CCD (1-18).", "n"});
+    parser.addOption({"scale", "The viewer's display limits: zscale, minmax, or a percentage such as 99.5.", "mode"});
+    parser.addOption({"stretch", "The viewer's stretch: linear, sqrt, log or asinh.", "name"});
+    parser.addOption({"colormap", "The viewer's colour map: grey, heat or viridis.", "name"});
     parser.addOption({"table", "Show this table's columns, keys and indexes in the Schema panel.", "name"});
     parser.addOption({"obs-set", "Show this observation set's files in the Transfer panel, e.g. 20261123_1.", "name"});
     parser.addOption({"size", "Window size for --screenshot, WIDTHxHEIGHT (default 1400x900).", "size", "1400x900"});
@@ -189,6 +198,48 @@ int main(int argc, char** argv) {
     if (parser.isSet("cuts")) window.reportPanel()->showCuts(parser.value("cuts"));
     if (parser.isSet("query")) window.sqlPanel()->setQuery(parser.value("query"), true);
     if (parser.isSet("table")) window.schemaPanel()->showWhenLoaded(parser.value("table"));
+    if (parser.isSet("scale") || parser.isSet("stretch") || parser.isSet("colormap")) {
+        paudm::ui::ViewerPanel* v = window.viewerPanel();
+        const QString scale = parser.value("scale");
+        bool isNumber = false;
+        const double percent = scale.toDouble(&isNumber);
+        if (parser.isSet("scale") && scale != "zscale" && scale != "minmax" &&
+            !(isNumber && (percent == 99.5 || percent == 99 || percent == 98 || percent == 95 || percent == 90))) {
+            std::fprintf(stderr, "paudm-console: --scale is zscale, minmax, 99.5, 99, 98, 95 or 90, not '%s'\n",
+                         qPrintable(scale));
+            return 2;
+        }
+        if (parser.isSet("scale")) v->setScale(isNumber ? QString::number(percent) : scale);
+        auto r = paudm::capture([&] {
+            if (parser.isSet("stretch")) v->setStretch(paudm::viewer::parseStretch(parser.value("stretch").toStdString()));
+            if (parser.isSet("colormap"))
+                v->setColormap(paudm::viewer::parseColormap(parser.value("colormap").toStdString()));
+        });
+        if (!r) {
+            std::fprintf(stderr, "paudm-console: %s\n", r.error().what());
+            return 2;
+        }
+    }
+    if (parser.isSet("open")) {
+        paudm::ui::ViewerPanel* v = window.viewerPanel();
+        if (!parser.isSet("panel")) {
+            window.panel("viewer")->show();
+            window.panel("viewer")->raise();
+        }
+        const QString file = parser.value("open");
+        if (parser.isSet("focal-plane")) {
+            v->openFocalPlane(paudm::fits::splitHduSpec(file.toStdString()).first.c_str());
+        } else if (parser.isSet("ccd")) {
+            const int ccd = parser.value("ccd").toInt();
+            if (ccd < 1 || ccd > 18) {
+                std::fprintf(stderr, "paudm-console: --ccd wants a CCD number from 1 to 18\n");
+                return 2;
+            }
+            v->openCcd(file, ccd);
+        } else {
+            v->open(file);
+        }
+    }
     if (parser.isSet("report-view")) {
         const int view = QStringList{"time", "pair", "pass", "compare"}.indexOf(parser.value("report-view"));
         if (view < 0) {

@@ -11,6 +11,7 @@
 #include "sql/schemapanel.h"
 #include "sql/sqlpanel.h"
 #include "transfer/transferpanel.h"
+#include "viewer/viewerpanel.h"
 
 #include "archive/layout.h"
 #include "common/version.h"
@@ -52,7 +53,7 @@ const PanelSpec kPanels[] = {
     {"transfer", "Transfer", "Observation sets in the buffer and the archive, rates and retention",
      Qt::LeftDockWidgetArea},
     {"runners", "Runners", "Live runners, the queue, and runner threads inside the console", Qt::LeftDockWidgetArea},
-    {"fits", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::RightDockWidgetArea},
+    {"viewer", "FITS viewer", "Mosaics and CCDs with detections, reference stars and apertures", Qt::LeftDockWidgetArea},
     {"report", "Nightly report", "Seeing, sky, transparency and zero point through the night, against the cuts",
      Qt::RightDockWidgetArea},
     {"apertures", "Aperture inspector", "One object's narrow-band fluxes and the measurements behind them",
@@ -119,6 +120,8 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     panels_["schema"]->setWidget(schemaPanel_);
     sqlPanel_ = new SqlPanel;
     panels_["sql"]->setWidget(sqlPanel_);
+    viewerPanel_ = new ViewerPanel;
+    panels_["viewer"]->setWidget(viewerPanel_);
     connect(schemaPanel_, &SchemaPanel::schemaLoaded, sqlPanel_, &SqlPanel::setSchema);
     // "Query it" in the schema: the query in the SQL browser, run.
     connect(schemaPanel_, &SchemaPanel::queryWanted, this, [this](const QString& text) {
@@ -143,7 +146,7 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     auto livePanelLoaded = [this] {
         if (transferPanel_->hasLoaded() && runnersPanel_->hasLoaded() && operationsPanel_->hasLoaded() &&
             graphPanel_->hasLoaded() && reportPanel_->hasLoaded() && schemaPanel_->hasLoaded() &&
-            sqlPanel_->hasLoaded())
+            sqlPanel_->hasLoaded() && viewerPanel_->hasLoaded())
             emit panelsLoaded();
     };
     connect(transferPanel_, &TransferPanel::loaded, this, livePanelLoaded);
@@ -153,9 +156,11 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
     connect(reportPanel_, &ReportPanel::loaded, this, livePanelLoaded);
     connect(schemaPanel_, &SchemaPanel::loaded, this, livePanelLoaded);
     connect(sqlPanel_, &SqlPanel::loaded, this, livePanelLoaded);
+    connect(viewerPanel_, &ViewerPanel::loaded, this, livePanelLoaded);
     tabifyDockWidget(panels_["operations"], panels_["runners"]);
     tabifyDockWidget(panels_["operations"], panels_["transfer"]);
-    tabifyDockWidget(panels_["graph"], panels_["fits"]);
+    // The viewer in the wider area: an image wants the room.
+    tabifyDockWidget(panels_["operations"], panels_["viewer"]);
     tabifyDockWidget(panels_["graph"], panels_["report"]);
     tabifyDockWidget(panels_["graph"], panels_["apertures"]);
     tabifyDockWidget(panels_["graph"], panels_["schema"]);
@@ -219,6 +224,7 @@ void MainWindow::showConnection(const ConnectionInfo& info) {
         // The schema and the SQL browser read as the read-only role, as the paper's pages did.
         schemaPanel_->setDatabase(monitor_->target().readOnlyConninfo);
         sqlPanel_->setDatabase(monitor_->target().readOnlyConninfo);
+        viewerPanel_->setDatabase(monitor_->target().readOnlyConninfo);
         // Watch the server for the whole window: a lost connection puts the banner up
         // until the listener (which retries by itself) is back, and every panel reloads.
         delete watch_;
@@ -254,7 +260,8 @@ QStringList MainWindow::panelNames() {
 }
 
 QDockWidget* MainWindow::panel(const QString& name) const {
-    return panels_.value(name == "nightly" ? QString("report") : name);
+    // Earlier names: "nightly" for the report, "fits" for the viewer.
+    return panels_.value(name == "nightly" ? QString("report") : name == "fits" ? QString("viewer") : name);
 }
 
 QDockWidget* MainWindow::addPanel(const QString& name, const QString& title, const QString& purpose,

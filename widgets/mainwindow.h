@@ -24,6 +24,7 @@ class RunnersPanel;
 class ReportPanel;
 class SchemaPanel;
 class SqlPanel;
+class ViewerPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -31,8 +32,8 @@ public:
     explicit MainWindow(ConnectionMonitor* monitor, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// The dock of a panel by its command-line name (operations, graph, transfer, runners, fits,
-    /// report, apertures, schema, sql; "nightly" is report's old name), or nullptr.
+    /// The dock of a panel by its command-line name (operations, graph, transfer, runners, viewer,
+    /// report, apertures, schema, sql; "nightly" and "fits" are old names of report and viewer), or nullptr.
     QDockWidget* panel(const QString& name) const;
     static QStringList panelNames();
     /// Runner threads inside the console (the Runners panel and --runner-threads share them).
@@ -43,6 +44,7 @@ public:
     ReportPanel* reportPanel() const { return reportPanel_; }
     SchemaPanel* schemaPanel() const { return schemaPanel_; }
     SqlPanel* sqlPanel() const { return sqlPanel_; }
+    ViewerPanel* viewerPanel() const { return viewerPanel_; }
     /// Closes without asking anything (SIGTERM, the session ending): the console's runner,
     /// if one runs, gives back its jobs in hand at once.
     void closeWithoutAsking();
@@ -76,6 +78,7 @@ private:
     ReportPanel* reportPanel_ = nullptr;
     SchemaPanel* schemaPanel_ = nullptr;
     SqlPanel* sqlPanel_ = nullptr;
+    ViewerPanel* viewerPanel_ = nullptr;
 };
 
 } // namespace paudm::ui

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <numeric>
 
@@ -296,6 +297,41 @@ void render(const float* pixels, long nx, long ny, const ColourTable& colours, c
         for (int ox = 0; ox < w; ++ox) {
             const long ix = col[static_cast<std::size_t>(ox)];
             line[ox] = ix < 0 ? outside : colours(row[ix]);
+        }
+    }
+}
+
+void renderMask(const std::uint8_t* mask, long nx, long ny, std::uint8_t bits, const std::uint32_t colours[8],
+                const View& view, int w, int h, std::uint32_t* out) {
+    if (!bits) return;
+    std::vector<long> col(static_cast<std::size_t>(w));
+    for (int ox = 0; ox < w; ++ox) {
+        double x, y;
+        view.toImage(ox + 0.5, 0, w, h, x, y);
+        const long ix = static_cast<long>(std::floor(x + 0.5)) - 1;
+        col[static_cast<std::size_t>(ox)] = ix >= 0 && ix < nx ? ix : -1;
+    }
+    auto blend = [](std::uint32_t under, std::uint32_t over) {
+        const std::uint32_t a = over >> 24;
+        auto ch = [&](int shift) {
+            const std::uint32_t u = (under >> shift) & 255, o = (over >> shift) & 255;
+            return ((o * a + u * (255 - a)) / 255) << shift;
+        };
+        return 0xff000000u | ch(16) | ch(8) | ch(0);
+    };
+    for (int oy = 0; oy < h; ++oy) {
+        double x, y;
+        view.toImage(0, oy + 0.5, w, h, x, y);
+        const long iy = static_cast<long>(std::floor(y + 0.5)) - 1;
+        if (iy < 0 || iy >= ny) continue;
+        const std::uint8_t* row = mask + static_cast<std::size_t>(iy) * static_cast<std::size_t>(nx);
+        std::uint32_t* line = out + static_cast<std::size_t>(oy) * static_cast<std::size_t>(w);
+        for (int ox = 0; ox < w; ++ox) {
+            const long ix = col[static_cast<std::size_t>(ox)];
+            if (ix < 0) continue;
+            const std::uint8_t m = row[ix] & bits;
+            if (!m) continue;
+            line[ox] = blend(line[ox], colours[std::countr_zero(static_cast<unsigned>(m))]);
         }
     }
 }

@@ -106,6 +106,12 @@ struct View {
 void render(const float* pixels, long nx, long ny, const ColourTable& colours, const View& view, int w, int h,
             std::uint32_t* out, std::uint32_t outside = 0xff202020);
 
+/// Renders the mask planes of an nx x ny mask over `out` (as render() maps it): where a
+/// pixel has a bit of `bits`, the colour of its lowest such bit (`colours[k]` for bit k,
+/// 0xAARRGGBB) is blended in by its alpha.
+void renderMask(const std::uint8_t* mask, long nx, long ny, std::uint8_t bits, const std::uint32_t colours[8],
+                const View& view, int w, int h, std::uint32_t* out);
+
 /// Counts of the finite pixels in `bins` equal bins over [low, high] (values outside go to
 /// no bin), from at most `maxSamples` pixels at an even stride (0: all).
 std::vector<std::size_t> histogram(const float* pixels, std::size_t n, Limits range, int bins,

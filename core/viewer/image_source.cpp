@@ -4,6 +4,7 @@
 #include "fits/fits.h"
 #include "pipelines/nightly/raw_frames.h"
 #include "pipelines/paucam.h"
+#include "wcs/wcs.h"
 
 #include <algorithm>
 #include <atomic>
@@ -150,6 +151,42 @@ Plane open(const std::string& spec, long plane, bool readPixels) {
 Plane readPlane(const std::string& spec, long plane) { return open(spec, plane, true); }
 Plane readHeader(const std::string& spec) { return open(spec, 1, false); }
 
+std::vector<std::uint8_t> readMask(const std::string& path, long nx, long ny) {
+    fits::File f = fits::File::open(path);
+    for (int h = 1; h <= f.hduCount(); ++h) {
+        f.moveTo(h);
+        if (f.hduType() != fits::HduType::Image || f.keyString("EXTNAME").value_or("") != "MASK") continue;
+        const auto info = f.imageInfo();
+        if (info.axes.size() != 2 || info.axes[0] != nx || info.axes[1] != ny) return {};
+        return f.readImage<std::uint8_t>();
+    }
+    return {};
+}
+
+void writeCutout(const std::string& path, const Plane& plane, long x0, long y0, long x1, long y1) {
+    if (plane.empty()) throw Error("no image to cut out of");
+    x0 = std::max(1L, x0), y0 = std::max(1L, y0), x1 = std::min(plane.nx, x1), y1 = std::min(plane.ny, y1);
+    if (x1 < x0 || y1 < y0) throw Error("the cutout lies outside the image");
+    const long w = x1 - x0 + 1, h = y1 - y0 + 1;
+    std::vector<float> pixels(static_cast<std::size_t>(w * h));
+    for (long y = 0; y < h; ++y)
+        std::copy_n(plane.pixels.begin() + (y0 - 1 + y) * plane.nx + (x0 - 1), w, pixels.begin() + y * w);
+    fits::File out = fits::File::create(path, true);
+    out.appendImage<float>({w, h}, pixels);
+    if (!plane.header.empty()) {
+        try {
+            const wcs::Wcs wcs = wcs::Wcs::fromHeader(plane.header, plane.path);
+            out.writeCards(wcs.shifted(-(x0 - 1), -(y0 - 1)).toHeader());
+        } catch (const Error&) {
+            // No celestial WCS in the header: a cutout without one.
+        }
+    }
+    if (!plane.units.empty()) out.writeKey("BUNIT", plane.units, "pixel units");
+    out.writeHistory("Cutout [" + std::to_string(x0) + ":" + std::to_string(x1) + "," + std::to_string(y0) + ":" +
+                     std::to_string(y1) + "] of " + plane.path + " " + plane.label);
+    out.close();
+}
+
 bool isRawMosaic(const std::string& path) {
     fits::File f = fits::File::open(path);
     if (f.hduCount() < 2) return false;
@@ -202,7 +239,7 @@ int FocalPlane::ccdAt(double x, double y) const {
 }
 
 FocalPlane readFocalPlane(const std::string& path, int maxSide, int threads,
-                          const std::function<bool(int, int)>& progress) {
+                          const std::function<bool(int, int)>& progress, bool subtractSky) {
     // What to read: the CCDs of a raw mosaic, or the reduced files of one exposure.
     std::vector<std::pair<int, std::string>> reduced = reducedSiblings(path);
     const bool raw = reduced.empty();
@@ -241,6 +278,11 @@ FocalPlane readFocalPlane(const std::string& path, int maxSide, int threads,
     FocalPlane fp;
     fp.path = path;
     fp.units = raw ? "e-" : "";
+    fp.skySubtracted = subtractSky;
+    {
+        fits::File f = fits::File::open(raw ? path : reduced.front().second);
+        fp.header = f.headerText();
+    }
     const double side = std::max(xmax - xmin, ymax - ymin);
     fp.binning = std::max(1, static_cast<int>(std::ceil(side / std::max(1, maxSide))));
     const int b = fp.binning;
@@ -289,8 +331,25 @@ FocalPlane readFocalPlane(const std::string& path, int maxSide, int threads,
             if (w != ccdW || h != ccdH)
                 throw Error(path + ": CCD " + std::to_string(box.ccd) + " is " + std::to_string(w) + " x " +
                             std::to_string(h) + ", not " + std::to_string(ccdW) + " x " + std::to_string(ccdH));
-            binInto(pixels.data(), w, h, b, fp.pixels.data(), fp.nx, static_cast<long>(box.x0) - 1,
-                    static_cast<long>(box.y0) - 1);
+            const long ox = static_cast<long>(box.x0) - 1, oy = static_cast<long>(box.y0) - 1;
+            binInto(pixels.data(), w, h, b, fp.pixels.data(), fp.nx, ox, oy);
+            // Each thread writes its own CCDs' boxes (and Ccd entries) only.
+            std::vector<float> binned;
+            binned.reserve(static_cast<std::size_t>(bw * bh));
+            for (long y = 0; y < bh; ++y)
+                for (long x = 0; x < bw; ++x) {
+                    const float v = fp.pixels[static_cast<std::size_t>((oy + y) * fp.nx + ox + x)];
+                    if (std::isfinite(v)) binned.push_back(v);
+                }
+            double sky = 0;
+            if (!binned.empty()) {
+                std::nth_element(binned.begin(), binned.begin() + static_cast<std::ptrdiff_t>(binned.size() / 2), binned.end());
+                sky = binned[binned.size() / 2];
+            }
+            fp.ccds[i].sky = sky;
+            if (subtractSky)
+                for (long y = 0; y < bh; ++y)
+                    for (long x = 0; x < bw; ++x) fp.pixels[static_cast<std::size_t>((oy + y) * fp.nx + ox + x)] -= static_cast<float>(sky);
             const int n = ++done;
             if (progress) {
                 std::lock_guard lock(progressMutex);

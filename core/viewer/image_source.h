@@ -6,6 +6,7 @@
 // a time), tables (described, not drawn). Errors name the file and the HDU.
 #include "common/error.h"
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -43,6 +44,16 @@ Plane readPlane(const std::string& spec, long plane = 1);
 /// The same without reading the pixels (`pixels` stays empty; nx, ny and planes are set).
 Plane readHeader(const std::string& spec);
 
+/// The MASK extension of a reduced CCD file (one byte per pixel, reduction::MaskBit planes),
+/// when `path` has one of nx x ny pixels; else empty.
+std::vector<std::uint8_t> readMask(const std::string& path, long nx, long ny);
+
+/// Writes [x0, x1] x [y0, y1] (FITS pixels, inclusive, clipped to the image) of `plane` as
+/// a new FITS file with the plane's WCS moved to the cutout (its pixel 1, 1 is the plane's
+/// x0, y0), BUNIT and a HISTORY card saying where it came from. Written under a temporary
+/// name and renamed when complete.
+void writeCutout(const std::string& path, const Plane& plane, long x0, long y0, long x1, long y1);
+
 /// True for a raw PAUCam-style mosaic: amplifier HDUs with DATASEC, BIASSEC and CCDNUM.
 bool isRawMosaic(const std::string& path);
 /// CCD `ccd` of a raw mosaic, its amplifiers' overscan subtracted, trimmed, put in place and
@@ -61,15 +72,20 @@ struct FocalPlane {
         int ccd = 0;
         std::string source;  ///< what a click on it opens: "raw.fits" (a CCD of it) or "x.ccd07.fits"
         double x0 = 0, y0 = 0, x1 = 0, y1 = 0; ///< its box in the focal plane image (FITS, inclusive)
+        double sky = 0; ///< median of its binned pixels (subtracted when skySubtracted)
     };
     std::vector<Ccd> ccds;
     std::string units;
+    bool skySubtracted = false;
+    std::string header; ///< the exposure's primary header (of its first CCD file, when reduced)
     /// The CCD under focal-plane image point (x, y), or 0.
     int ccdAt(double x, double y) const;
 };
 /// `progress(done, total)` after each CCD; it returns false to stop (throws Error "cancelled").
+/// `subtractSky` takes each CCD's median off it, so that one display scale shows the
+/// structure of narrow-band and broad-band CCDs alike (their skies differ a hundredfold).
 FocalPlane readFocalPlane(const std::string& path, int maxSide = 4096, int threads = 2,
-                          const std::function<bool(int, int)>& progress = {});
+                          const std::function<bool(int, int)>& progress = {}, bool subtractSky = false);
 /// The 18 reduced files of the exposure that `path` (one of them) belongs to, by CCD; empty
 /// when `path` is not named <stem>.ccdNN.fits.
 std::vector<std::pair<int, std::string>> reducedSiblings(const std::string& path);

@@ -50,7 +50,7 @@ private slots:
         MainWindow w(&monitor);
         const QStringList names = MainWindow::panelNames();
         QCOMPARE(names,
-                 (QStringList{"operations", "graph", "transfer", "runners", "fits", "report", "apertures", "schema", "sql"}));
+                 (QStringList{"operations", "graph", "transfer", "runners", "viewer", "report", "apertures", "schema", "sql"}));
         for (const QString& n : names) {
             QDockWidget* d = w.panel(n);
             QVERIFY2(d && d->widget(), qPrintable(n));
