@@ -319,6 +319,10 @@ ViewerPanel::ViewerPanel(QWidget* parent)
 
     readout_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     readout_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    // One line of fixed height: the readout changes with every mouse move, the canvas's
+    // size must not.
+    readout_->setFixedHeight(QFontMetrics(readout_->font()).height() + 6);
+    readout_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
     readout_->setText(tr("Open a FITS file (Ctrl+O) or pick an exposure in the Archive tab."));
     problem_->setStyleSheet("color: #b00020");
     problem_->setWordWrap(true);
@@ -420,7 +424,7 @@ void ViewerPanel::start(std::function<std::shared_ptr<Loaded>(const std::shared_
                 finishLoading();
                 return;
             }
-            show(*r);
+            display(*r);
         });
 }
 
@@ -569,7 +573,7 @@ void ViewerPanel::openFocalPlane(const QString& path) {
     progress_->setRange(0, 18);
 }
 
-void ViewerPanel::show(const std::shared_ptr<Loaded>& l) {
+void ViewerPanel::display(const std::shared_ptr<Loaded>& l) {
     setBlinking(false);
     const bool sameGeometry = current_ && current_->image && l->image && current_->image->nx == l->image->nx &&
                               current_->image->ny == l->image->ny && !l->focal == !focal_;

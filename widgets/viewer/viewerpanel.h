@@ -105,7 +105,7 @@ signals:
 
 private:
     void start(std::function<std::shared_ptr<Loaded>(const std::shared_ptr<std::atomic<int>>&)> work, const QString& what);
-    void show(const std::shared_ptr<Loaded>& l);
+    void display(const std::shared_ptr<Loaded>& l);
     void applyScale();
     void updateReadout(double x, double y, bool inside);
     void showMeasurement(double x1, double y1, double x2, double y2);
