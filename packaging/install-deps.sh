@@ -40,7 +40,7 @@ for arg in "$@"; do
     --slurm) packages+=(slurm-wlm munge) ;;
     --package) packages+=(help2man lintian desktop-file-utils appstream dpkg-dev) ;;
     --bench) packages+=(python3-photutils python3-sep source-extractor scamp psfex
-                        saods9 time) ;;
+                        saods9 xvfb xauth time) ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac

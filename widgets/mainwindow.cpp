@@ -4,6 +4,7 @@
 #include "connectionstatus.h"
 #include "graph/jobgraphpanel.h"
 #include "notifications.h"
+#include "operations/jobdetailview.h"
 #include "operations/operationspanel.h"
 #include "report/reportpanel.h"
 #include "runnerhost.h"
@@ -129,6 +130,14 @@ MainWindow::MainWindow(ConnectionMonitor* monitor, QWidget* parent)
         panels_["sql"]->show();
         panels_["sql"]->raise();
     });
+    // A job's products, and a file of the Transfer panel, in the viewer.
+    auto openInViewer = [this](const QString& path) {
+        viewerPanel_->open(path);
+        panels_["viewer"]->show();
+        panels_["viewer"]->raise();
+    };
+    connect(operationsPanel_->detail(), &JobDetailView::fileWanted, this, openInViewer);
+    connect(transferPanel_, &TransferPanel::fileWanted, this, openInViewer);
     // An exposure's job from the report: its detail in Operations.
     connect(reportPanel_, &ReportPanel::jobWanted, this, [this](std::int64_t id) {
         operationsPanel_->showJob(id);

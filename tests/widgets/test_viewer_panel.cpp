@@ -14,13 +14,16 @@
 #include "viewer/histogramview.h"
 #include "viewer/imagecanvas.h"
 #include "viewer/overlay.h"
+#include "operations/jobdetailview.h"
 #include "viewer/viewerpanel.h"
 #include "wcs/wcs.h"
 
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QLabel>
+#include <QListWidget>
 #include <QPlainTextEdit>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -349,6 +352,27 @@ private slots:
         emit tree->itemActivated(ccd, 0);
         QVERIFY(waitLoaded(panel));
         QCOMPARE(QFileInfo(QString::fromStdString(panel.plane().path)).fileName(), QString("paucam.1.ccd07.fits"));
+    }
+
+    // A job's products (the FITS files of its input and output) listed in Operations' detail,
+    // archive paths made absolute, a double click asking the viewer for one.
+    void jobProductsOpenInTheViewer() {
+        ui::JobView view;
+        view.detail.input = QJsonObject{{"file", "raw/20261120_001/paucam.1.fits"}, {"mosaic_id", 3}};
+        view.detail.output = QJsonObject{
+            {"file", "raw/20261120_001/paucam.1.fits"},
+            {"master_bias", "red/R1/20261120_001/master_bias.fits"},
+            {"ccds", QJsonArray{QJsonObject{{"ccd", 7}, {"file", "red/R1/20261120_001/paucam.1.ccd07.fits"}},
+                                QJsonObject{{"ccd", 8}, {"file", "red/R1/20261120_001/paucam.1.ccd08.fits"}}}}};
+        ui::JobDetailView detail;
+        detail.setJob(view);
+        auto* list = detail.findChild<QListWidget*>();
+        QVERIFY(list);
+        QCOMPARE(list->count(), 4); // the raw file once, the bias, two CCDs
+        QSignalSpy wanted(&detail, &ui::JobDetailView::fileWanted);
+        emit list->itemActivated(list->findItems("red/R1/20261120_001/paucam.1.ccd07.fits", Qt::MatchExactly).first());
+        QCOMPARE(wanted.size(), 1);
+        QCOMPARE(wanted.first().first().toString(), dir_.filePath("archive") + "/red/R1/20261120_001/paucam.1.ccd07.fits");
     }
 
     // Closing the panel while a focal plane is being read never waits for it.

@@ -1,16 +1,21 @@
 #include "jobdetailview.h"
 
+#include "archive/layout.h"
+
 #include "background.h"
 #include "jobtablemodel.h"
 
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
+#include <QDir>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
+#include <QListWidget>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QPlainTextEdit>
@@ -20,6 +25,8 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 #include <QValueAxis>
+
+#include <functional>
 
 namespace paudm::ui {
 
@@ -65,7 +72,7 @@ JobDetailView::JobDetailView(QWidget* parent)
     : QTabWidget(parent), summary_(new QLabel), config_(monospaceText()), input_(monospaceText()),
       output_(monospaceText()), log_(monospaceText()), traceback_(monospaceText()), attempts_(new QTableWidget),
       qcTable_(new QTableWidget), qcCheck_(new QComboBox), qcChart_(new QChartView), qcNote_(new QLabel),
-      tree_(new QTreeWidget) {
+      products_(new QListWidget), tree_(new QTreeWidget) {
     summary_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     summary_->setWordWrap(true);
     summary_->setTextInteractionFlags(Qt::TextBrowserInteraction);
@@ -76,6 +83,10 @@ JobDetailView::JobDetailView(QWidget* parent)
     addTab(config_, tr("Configuration"));
     addTab(input_, tr("Input"));
     addTab(output_, tr("Output"));
+    products_->setToolTip(tr("The FITS files this job read and wrote; double-click one to open it in the FITS viewer"));
+    connect(products_, &QListWidget::itemActivated, this,
+            [this](QListWidgetItem* item) { emit fileWanted(item->data(Qt::UserRole).toString()); });
+    addTab(products_, tr("Products"));
     addTab(log_, tr("Log"));
     addTab(traceback_, tr("Traceback"));
 
@@ -188,6 +199,28 @@ void JobDetailView::setJob(const JobView& job) {
     config_->setPlainText(json(d.config));
     input_->setPlainText(json(d.input));
     output_->setPlainText(json(d.output));
+    // Every "file" of the input and output that is a FITS file, archive paths made absolute.
+    products_->clear();
+    const QString root = QString::fromStdString(archive::ArchiveLayout::resolve().root());
+    std::function<void(const QJsonValue&, const QString&)> collect = [&](const QJsonValue& v, const QString& key) {
+        if (v.isObject()) {
+            const QJsonObject o = v.toObject();
+            for (auto it = o.begin(); it != o.end(); ++it) collect(it.value(), it.key());
+        } else if (v.isArray()) {
+            for (const QJsonValue& e : v.toArray()) collect(e, key);
+        } else if (v.isString() && (key == "file" || key.endsWith("_file") || key == "master_bias" || key == "master_flat")) {
+            const QString f = v.toString();
+            if (!f.contains(".fits")) return;
+            const QString path = QDir::isAbsolutePath(f) ? f : root + "/" + f;
+            if (products_->findItems(f, Qt::MatchExactly).isEmpty()) {
+                auto* item = new QListWidgetItem(f, products_);
+                item->setData(Qt::UserRole, path);
+            }
+        }
+    };
+    collect(d.input, {});
+    collect(d.output, {});
+    setTabText(indexOf(products_), products_->count() ? tr("Products (%1)").arg(products_->count()) : tr("Products"));
     log_->setPlainText(log);
     traceback_->setPlainText(traceback);
     setTabText(indexOf(traceback_), traceback.isEmpty() ? tr("Traceback") : tr("Traceback (!)"));

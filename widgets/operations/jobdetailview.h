@@ -13,6 +13,7 @@ class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QTableWidget;
+class QListWidget;
 class QTreeWidget;
 class QTreeWidgetItem;
 
@@ -42,6 +43,8 @@ public:
 signals:
     /// A job was double-clicked in the tree or a dependency link was followed.
     void jobActivated(std::int64_t id);
+    /// A FITS file the job read or wrote was double-clicked (Products tab): open it in the viewer.
+    void fileWanted(const QString& path);
 
 private:
     void showQcPlot();
@@ -57,6 +60,7 @@ private:
     QComboBox* qcCheck_;
     QChartView* qcChart_;
     QLabel* qcNote_;
+    QListWidget* products_;
     QTreeWidget* tree_;
     std::vector<jobs::SubjobQc> subjobQc_;
     int plotted_ = 0;

@@ -208,6 +208,19 @@ TransferPanel::TransferPanel(QWidget* parent)
     for (QTableView* v : {setView_, fileView_}) setUpRowTable(v);
     setView_->setModel(sets_);
     fileView_->setModel(files_);
+    // A double-click on a file opens it in the FITS viewer: the archive's copy once it is
+    // verified, else the buffer's.
+    fileView_->setToolTip(tr("Double-click a file to open it in the FITS viewer"));
+    connect(fileView_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
+        const QString name = files_->data(files_->index(index.row(), FileTableModel::Name)).toString();
+        const QString status = files_->data(files_->index(index.row(), FileTableModel::Status)).toString();
+        const std::string obsSet = selectedObsSet();
+        if (name.isEmpty() || obsSet.empty() || !name.contains(".fits")) return;
+        const std::string folder = status.compare("VERIFIED", Qt::CaseInsensitive) == 0
+                                       ? options_.archive.rawDir(obsSet)
+                                       : options_.buffer + "/" + obsSet;
+        emit fileWanted(QString::fromStdString(folder) + "/" + name);
+    });
     chart_->setRenderHint(QPainter::Antialiasing);
     chart_->setMinimumHeight(240);
     auto* split = new QSplitter(Qt::Vertical);

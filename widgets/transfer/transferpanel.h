@@ -73,6 +73,8 @@ public:
 signals:
     /// A load finished (the first one, and every later one).
     void loaded();
+    /// Open this file (a raw mosaic in the archive or the buffer) in the FITS viewer.
+    void fileWanted(const QString& path);
 
 private:
     std::string preferred_; ///< obs set to show first (--obs-set)
