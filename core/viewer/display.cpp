@@ -273,10 +273,11 @@ View View::fit(long nx, long ny, int w, int h) {
     return v;
 }
 
-void render(const float* pixels, long nx, long ny, const ColourTable& colours, const View& view, int w, int h,
-            std::uint32_t* out, std::uint32_t outside) {
-    // Which image column each output column shows, and which row each output row: the
-    // centre of output pixel (ox, oy) is at (ox + 0.5, oy + 0.5).
+namespace {
+
+/// Which image column (0-based, -1 for none) each output column shows: the centre of
+/// output pixel ox is at ox + 0.5, and image pixel i covers [i - 0.5, i + 0.5] in FITS.
+std::vector<long> imageColumns(const View& view, long nx, int w, int h) {
     std::vector<long> col(static_cast<std::size_t>(w));
     for (int ox = 0; ox < w; ++ox) {
         double x, y;
@@ -284,10 +285,23 @@ void render(const float* pixels, long nx, long ny, const ColourTable& colours, c
         const long ix = static_cast<long>(std::floor(x + 0.5)) - 1;
         col[static_cast<std::size_t>(ox)] = ix >= 0 && ix < nx ? ix : -1;
     }
+    return col;
+}
+
+/// The image row (0-based, maybe outside the image) output row oy shows.
+long imageRow(const View& view, int oy, int w, int h) {
+    double x, y;
+    view.toImage(0, oy + 0.5, w, h, x, y);
+    return static_cast<long>(std::floor(y + 0.5)) - 1;
+}
+
+} // namespace
+
+void render(const float* pixels, long nx, long ny, const ColourTable& colours, const View& view, int w, int h,
+            std::uint32_t* out, std::uint32_t outside) {
+    const std::vector<long> col = imageColumns(view, nx, w, h);
     for (int oy = 0; oy < h; ++oy) {
-        double x, y;
-        view.toImage(0, oy + 0.5, w, h, x, y);
-        const long iy = static_cast<long>(std::floor(y + 0.5)) - 1;
+        const long iy = imageRow(view, oy, w, h);
         std::uint32_t* line = out + static_cast<std::size_t>(oy) * static_cast<std::size_t>(w);
         if (iy < 0 || iy >= ny) {
             std::fill(line, line + w, outside);
@@ -304,13 +318,7 @@ void render(const float* pixels, long nx, long ny, const ColourTable& colours, c
 void renderMask(const std::uint8_t* mask, long nx, long ny, std::uint8_t bits, const std::uint32_t colours[8],
                 const View& view, int w, int h, std::uint32_t* out) {
     if (!bits) return;
-    std::vector<long> col(static_cast<std::size_t>(w));
-    for (int ox = 0; ox < w; ++ox) {
-        double x, y;
-        view.toImage(ox + 0.5, 0, w, h, x, y);
-        const long ix = static_cast<long>(std::floor(x + 0.5)) - 1;
-        col[static_cast<std::size_t>(ox)] = ix >= 0 && ix < nx ? ix : -1;
-    }
+    const std::vector<long> col = imageColumns(view, nx, w, h);
     auto blend = [](std::uint32_t under, std::uint32_t over) {
         const std::uint32_t a = over >> 24;
         auto ch = [&](int shift) {
@@ -320,9 +328,7 @@ void renderMask(const std::uint8_t* mask, long nx, long ny, std::uint8_t bits, c
         return 0xff000000u | ch(16) | ch(8) | ch(0);
     };
     for (int oy = 0; oy < h; ++oy) {
-        double x, y;
-        view.toImage(0, oy + 0.5, w, h, x, y);
-        const long iy = static_cast<long>(std::floor(y + 0.5)) - 1;
+        const long iy = imageRow(view, oy, w, h);
         if (iy < 0 || iy >= ny) continue;
         const std::uint8_t* row = mask + static_cast<std::size_t>(iy) * static_cast<std::size_t>(nx);
         std::uint32_t* line = out + static_cast<std::size_t>(oy) * static_cast<std::size_t>(w);

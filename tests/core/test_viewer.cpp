@@ -6,7 +6,7 @@
 // simulated raw mosaic against its CCDs read one by one.
 #include "fits/fits.h"
 #include "pipelines/paucam.h"
-#include "pipelines/pixelsim/simulator.h"
+#include "raw_mosaic.h"
 #include "viewer/display.h"
 #include "viewer/image_source.h"
 #include "viewer/overlay.h"
@@ -445,19 +445,7 @@ print(json.dumps(res))
     // A raw mosaic: one CCD assembled from its amplifiers, and the focal plane of all 18
     // whose every CCD box holds that CCD binned.
     void focalPlaneOfARawMosaic() {
-        namespace ps = pipelines::pixelsim;
-        ps::NightOptions o;
-        o.buffer = dir_.filePath("buffer").toStdString();
-        o.night = "2026-11-20";
-        o.geometry = pipelines::paucam::Geometry::Small;
-        o.bias = 0, o.flatsPerTray = 0, o.science = 1, o.trays = {"FT_NB455_NB525"};
-        const ps::NightPlan plan = ps::planNight(o, 1);
-        const ps::ExposurePlan* science = nullptr;
-        for (const auto& e : plan.exposures)
-            if (e.kind == "science") science = &e;
-        QVERIFY(science);
-        const std::string raw = file("raw.fits");
-        (void)ps::writeExposure(o, plan, *science, ps::skyForNight(o), raw);
+        const std::string raw = test::writeSmallRawMosaic(dir_.path().toStdString());
         QVERIFY(vw::isRawMosaic(raw));
         QVERIFY(!vw::isRawMosaic(file("mef.fits")));
 

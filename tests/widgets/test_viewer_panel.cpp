@@ -3,13 +3,13 @@
 // direct answer, the scale modes against core's numbers, zoom about the cursor, the focal
 // plane and its double click, errors shown in the panel, cutouts with their WCS moved,
 // DS9 regions in and out, the detections and reference stars from PAUdb, the archive tab.
+#include "raw_mosaic.h"
 #include "testserver.h"
 
 #include "background.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "fits/fits.h"
-#include "pipelines/pixelsim/simulator.h"
 #include "viewer/display.h"
 #include "viewer/histogramview.h"
 #include "viewer/imagecanvas.h"
@@ -65,7 +65,21 @@ std::vector<float> writeImage(const std::string& path, bool withMask = false) {
     return px;
 }
 
-bool waitLoaded(ui::ViewerPanel& panel, int ms = 20000) {
+bool waitLoaded(ui::ViewerPanel& panel, int ms = 20000);
+
+/// A shown panel with `file` open (empty: nothing open).
+std::unique_ptr<ui::ViewerPanel> shownPanel(const std::string& file = {}) {
+    auto panel = std::make_unique<ui::ViewerPanel>();
+    panel->resize(900, 600);
+    panel->show();
+    if (!file.empty()) {
+        panel->open(QString::fromStdString(file));
+        if (!waitLoaded(*panel)) qWarning("%s did not load: %s", file.c_str(), qPrintable(panel->problem()));
+    }
+    return panel;
+}
+
+bool waitLoaded(ui::ViewerPanel& panel, int ms) {
     QElapsedTimer t;
     t.start();
     while ((panel.isBusy() || !panel.hasLoaded()) && t.elapsed() < ms) QTest::qWait(10);
@@ -85,19 +99,7 @@ private slots:
         QVERIFY(dir_.isValid());
         image_ = dir_.filePath("image.fits").toStdString();
         pixels_ = writeImage(image_);
-        // A small raw mosaic from the simulator.
-        namespace ps = pipelines::pixelsim;
-        ps::NightOptions o;
-        o.buffer = dir_.filePath("buffer").toStdString();
-        o.night = "2026-11-20";
-        o.geometry = pipelines::paucam::Geometry::Small;
-        o.bias = 0, o.flatsPerTray = 0, o.science = 1, o.trays = {"FT_NB455_NB525"};
-        const ps::NightPlan plan = ps::planNight(o, 1);
-        for (const auto& e : plan.exposures)
-            if (e.kind == "science") {
-                raw_ = dir_.filePath("raw.fits").toStdString();
-                (void)ps::writeExposure(o, plan, e, ps::skyForNight(o), raw_);
-            }
+        raw_ = test::writeSmallRawMosaic(dir_.path().toStdString());
         QVERIFY(!raw_.empty());
         // PAUdb with one reduced CCD, its detections, and reference stars in and out of it.
         admin_ = test::TestServer::instance().freshDatabase("t_viewer_panel");
@@ -167,11 +169,9 @@ private slots:
 
     // The scale modes give core's numbers; typed or dragged limits make the mode "user".
     void scaleModesAndDraggedLimits() {
-        ui::ViewerPanel panel;
-        panel.resize(900, 600);
-        panel.show();
-        panel.open(QString::fromStdString(image_));
-        QVERIFY(waitLoaded(panel));
+        auto shown = shownPanel(image_);
+        ui::ViewerPanel& panel = *shown;
+        QVERIFY(panel.hasLoaded() && panel.problem().isEmpty());
         const viewer::Limits z = viewer::zscale(pixels_.data(), pixels_.size());
         QCOMPARE(panel.limits().low, z.low);
         QCOMPARE(panel.limits().high, z.high);
@@ -198,11 +198,9 @@ private slots:
 
     // The wheel zooms about the cursor: the image point under it stays under it.
     void wheelZoomsAboutTheCursor() {
-        ui::ViewerPanel panel;
-        panel.resize(900, 600);
-        panel.show();
-        panel.open(QString::fromStdString(image_));
-        QVERIFY(waitLoaded(panel));
+        auto shown = shownPanel(image_);
+        ui::ViewerPanel& panel = *shown;
+        QVERIFY(panel.hasLoaded() && panel.problem().isEmpty());
         ui::ImageCanvas* c = panel.canvas();
         const QPointF at(c->width() * 0.3, c->height() * 0.6);
         double x0, y0, x1, y1;
@@ -272,11 +270,9 @@ private slots:
     // A cutout of the visible part: its pixels and its WCS (pixel 1, 1 of the cutout is the
     // same sky as the image's first visible pixel).
     void cutoutKeepsPixelsAndWcs() {
-        ui::ViewerPanel panel;
-        panel.resize(900, 600);
-        panel.show();
-        panel.open(QString::fromStdString(image_));
-        QVERIFY(waitLoaded(panel));
+        auto shown = shownPanel(image_);
+        ui::ViewerPanel& panel = *shown;
+        QVERIFY(panel.hasLoaded() && panel.problem().isEmpty());
         ui::ImageCanvas* c = panel.canvas();
         c->setView({120, 80, 8});
         long x0, y0, x1, y1;
@@ -297,11 +293,9 @@ private slots:
 
     // DS9 regions: imported into their layer; the overlays exported in fk5 read back the same.
     void regionsInAndOut() {
-        ui::ViewerPanel panel;
-        panel.resize(900, 600);
-        panel.show();
-        panel.open(QString::fromStdString(image_));
-        QVERIFY(waitLoaded(panel));
+        auto shown = shownPanel(image_);
+        ui::ViewerPanel& panel = *shown;
+        QVERIFY(panel.hasLoaded() && panel.problem().isEmpty());
         const QString in = dir_.filePath("in.reg");
         QFile f(in);
         QVERIFY(f.open(QIODevice::WriteOnly));
