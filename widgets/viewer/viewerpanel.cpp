@@ -590,8 +590,9 @@ void ViewerPanel::display(const std::shared_ptr<Loaded>& l) {
         else text += QString(" %1x%2").arg(h.axes[0]).arg(h.axes.size() > 1 ? h.axes[1] : 1);
         hdu_->addItem(text, h.number);
     }
-    hdu_->setCurrentIndex(l->focal ? -1 : std::max(0, hdu_->findData(l->plane->hdu)));
-    hdu_->setPlaceholderText(l->focal ? tr("HDU…") : QString());
+    // An assembled CCD or the focal plane is no one HDU of the file.
+    hdu_->setCurrentIndex(l->plane->hdu ? hdu_->findData(l->plane->hdu) : -1);
+    hdu_->setPlaceholderText(tr("HDU…"));
     hdu_->setVisible(l->hdus.size() > 1);
     ccd_->clear();
     if (l->rawMosaic && !l->hdus.empty()) {
@@ -830,10 +831,11 @@ void ViewerPanel::loadOverlays() {
             } else {
                 canvas_->setOverlay(kLayerDetections, r->detections);
                 canvas_->setOverlay(kLayerReference, r->reference);
-                if (!r->detections.empty() || !r->reference.empty())
-                    readout_->setText(tr("%1 detections and %2 reference stars from PAUdb (D and R toggle them)")
-                                          .arg(r->detections.size())
-                                          .arg(r->reference.size()));
+                QStringList found;
+                if (!r->detections.empty()) found << tr("%1 detections").arg(r->detections.size());
+                if (!r->reference.empty()) found << tr("%1 reference stars").arg(r->reference.size());
+                if (!found.isEmpty())
+                    readout_->setText(tr("%1 from PAUdb (D and R toggle them)").arg(found.join(tr(" and "))));
             }
             emit overlaysLoaded();
         });
