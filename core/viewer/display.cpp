@@ -49,16 +49,18 @@ double median(std::vector<float>& v) {
 Limits zscale(const float* pixels, std::size_t n, const ZscaleOptions& o) {
     // The samples: finite values at an even stride over the finite ones (not over all
     // pixels: a frame half blank still gets `samples` of them).
-    std::vector<float> values;
-    values.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
-        if (finite(pixels[i])) values.push_back(pixels[i]);
-    if (values.empty()) return {0, 1};
+    // Counted first, then walked with the stride, so that no copy of the image is made.
+    std::size_t finiteCount = 0;
+    for (std::size_t i = 0; i < n; ++i) finiteCount += finite(pixels[i]);
+    if (finiteCount == 0) return {0, 1};
     const std::size_t stride =
-        std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(values.size()) / o.samples));
+        std::max<std::size_t>(1, static_cast<std::size_t>(static_cast<double>(finiteCount) / o.samples));
     std::vector<double> s;
-    for (std::size_t i = 0; i < values.size() && s.size() < static_cast<std::size_t>(o.samples); i += stride)
-        s.push_back(values[i]);
+    s.reserve(static_cast<std::size_t>(o.samples));
+    for (std::size_t i = 0, k = 0; i < n && s.size() < static_cast<std::size_t>(o.samples); ++i) {
+        if (!finite(pixels[i])) continue;
+        if (k++ % stride == 0) s.push_back(pixels[i]);
+    }
     std::sort(s.begin(), s.end());
     const auto npix = static_cast<long>(s.size());
     const double zmin = s.front(), zmax = s.back();
@@ -123,12 +125,23 @@ Limits minMax(const float* pixels, std::size_t n) {
 }
 
 Limits percentile(const float* pixels, std::size_t n, double percent, std::size_t maxSamples) {
-    if (!(percent > 0 && percent <= 100)) throw Error("a percentile range is over 0 to 100 %, not " + std::to_string(percent));
+    return percentiles(pixels, n, {percent}, maxSamples).front();
+}
+
+std::vector<Limits> percentiles(const float* pixels, std::size_t n, const std::vector<double>& percents,
+                                std::size_t maxSamples) {
+    for (double percent : percents)
+        if (!(percent > 0 && percent <= 100))
+            throw Error("a percentile range is over 0 to 100 %, not " + std::to_string(percent));
     std::vector<float> v = sampleFinite(pixels, n, maxSamples);
-    if (v.empty()) return {0, 1};
+    if (v.empty()) return std::vector<Limits>(percents.size(), Limits{0, 1});
     std::sort(v.begin(), v.end());
-    const double tail = (100 - percent) / 2;
-    return {sortedPercentile(v, tail), sortedPercentile(v, 100 - tail)};
+    std::vector<Limits> out;
+    for (double percent : percents) {
+        const double tail = (100 - percent) / 2;
+        out.push_back({sortedPercentile(v, tail), sortedPercentile(v, 100 - tail)});
+    }
+    return out;
 }
 
 Statistics statistics(const float* pixels, std::size_t n) {

@@ -40,6 +40,9 @@ Limits minMax(const float* pixels, std::size_t n);
 /// numpy's percentile does. `maxSamples` > 0 takes at most that many pixels at an even
 /// stride (the viewer's speed on large images); 0 takes them all.
 Limits percentile(const float* pixels, std::size_t n, double percent, std::size_t maxSamples = 0);
+/// The same for several percentages from one sorted sample.
+std::vector<Limits> percentiles(const float* pixels, std::size_t n, const std::vector<double>& percents,
+                                std::size_t maxSamples = 0);
 
 /// What `paudm fits stats` prints, over the finite pixels.
 struct Statistics {

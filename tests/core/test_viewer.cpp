@@ -303,6 +303,22 @@ print(json.dumps(res))
         QVERIFY(near(x, 0.5, 1e-12));
     }
 
+    // The mask overlay: a pixel with a bit asked for takes its plane's colour blended by its
+    // alpha; other pixels and bits not asked for keep the image's colour.
+    void maskOverlayBlendsOnlyTheBitsAsked() {
+        const long nx = 3, ny = 1;
+        const std::uint8_t mask[3] = {0, 1, 4};
+        std::vector<std::uint32_t> out(3, 0xff000000u); // black image
+        const std::uint32_t colours[8] = {0x80ff0000u, 0, 0xff00ff00u, 0, 0, 0, 0, 0};
+        const vw::View v{2, 1, 1};
+        vw::renderMask(mask, nx, ny, 0x01, colours, v, 3, 1, out.data());
+        QCOMPARE(out[0], 0xff000000u);
+        QCOMPARE(out[1], 0xff800000u); // red at alpha 128 over black: 255 * 128 / 255
+        QCOMPARE(out[2], 0xff000000u); // bit 4 (cosmic ray) not asked for
+        vw::renderMask(mask, nx, ny, 0x05, colours, v, 3, 1, out.data());
+        QCOMPARE(out[2], 0xff00ff00u);
+    }
+
     // A rotated ellipse's outline satisfies its equation: in the frame turned by its angle,
     // (u / a)^2 + (v / b)^2 = 1 at every vertex; a box's corners lie at its half sizes.
     void ellipseOutlineFollowsItsEquation() {

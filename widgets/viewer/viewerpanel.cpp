@@ -413,8 +413,11 @@ void ViewerPanel::start(std::function<std::shared_ptr<Loaded>(const std::shared_
     files_->run<std::shared_ptr<Loaded>>(
         this,
         [work = std::move(work), counter](Work&) {
+            QElapsedTimer clock;
+            clock.start();
             auto l = work(counter);
             measureScales(*l);
+            l->readMs = clock.nsecsElapsed() / 1e6;
             return l;
         },
         [this, generation](const Result<std::shared_ptr<Loaded>>& r) {
@@ -451,7 +454,9 @@ void measureScales(ViewerPanel::Loaded& l) {
     const auto& px = l.image->pixels;
     l.zscale = viewer::zscale(px.data(), px.size());
     l.minmax = viewer::minMax(px.data(), px.size());
-    for (double p : kPercents) l.percentiles[p] = viewer::percentile(px.data(), px.size(), p, kSamples);
+    const std::vector<double> percents(std::begin(kPercents), std::end(kPercents));
+    const auto limits = viewer::percentiles(px.data(), px.size(), percents, kSamples);
+    for (std::size_t i = 0; i < percents.size(); ++i) l.percentiles[percents[i]] = limits[i];
     // The histogram spans the zscale range and as much again on either side (within the
     // image's values): where the limits are set, not the few bright stars far above.
     const double span = std::max(l.zscale.high - l.zscale.low, 1e-6 * std::max(1.0, std::abs(l.zscale.high)));
@@ -472,8 +477,6 @@ void ViewerPanel::open(const QString& spec) {
     const std::string s = spec.toStdString();
     start(
         [s](const std::shared_ptr<std::atomic<int>>&) {
-            QElapsedTimer clock;
-            clock.start();
             auto l = std::make_shared<Loaded>();
             const auto [path, ext] = fits::splitHduSpec(s);
             l->hdus = viewer::listHdus(path);
@@ -491,7 +494,6 @@ void ViewerPanel::open(const QString& spec) {
             if (l->ccd && !l->rawMosaic && p.hdu == 1)
                 l->image->mask = viewer::readMask(path, l->image->nx, l->image->ny);
             l->plane = std::make_shared<viewer::Plane>(std::move(p));
-            l->readMs = clock.nsecsElapsed() / 1e6;
             return l;
         },
         tr("reading"));
@@ -621,6 +623,7 @@ void ViewerPanel::display(const std::shared_ptr<Loaded>& l) {
     applyScale();
     canvas_->repaint();
     lastOpenMs_ = (monotonicNs() - openStartedNs_) / 1e6;
+    lastWorkMs_ = l->readMs;
     finishLoading();
     loadOverlays();
 }

@@ -95,6 +95,8 @@ public:
     const viewer::Plane& plane() const { return *plane_; }
     /// Milliseconds from the open() call to the first frame of its image.
     double lastOpenMs() const { return lastOpenMs_; }
+    /// Of which on the worker thread: reading, assembling and the scales.
+    double lastWorkMs() const { return lastWorkMs_; }
     QSize sizeHint() const override { return {760, 560}; }
     QSize minimumSizeHint() const override { return {480, 320}; }
 
@@ -161,6 +163,7 @@ private:
     viewer::Colormap map_ = viewer::Colormap::Grey;
     bool inverted_ = false;
     double lastOpenMs_ = 0;
+    double lastWorkMs_ = 0;
     qint64 openStartedNs_ = 0;
     struct Partner {
         std::shared_ptr<const ViewerImage> image;
