@@ -279,6 +279,7 @@ FocalPlane readFocalPlane(const std::string& path, int maxSide, int threads,
     fp.path = path;
     fp.units = raw ? "e-" : "";
     fp.skySubtracted = subtractSky;
+    fp.raw = raw;
     {
         fits::File f = fits::File::open(raw ? path : reduced.front().second);
         fp.header = f.headerText();

@@ -76,6 +76,7 @@ struct FocalPlane {
     };
     std::vector<Ccd> ccds;
     std::string units;
+    bool raw = true;            ///< a raw mosaic's amplifiers, else the reduced files of one exposure
     bool skySubtracted = false;
     std::string header; ///< the exposure's primary header (of its first CCD file, when reduced)
     /// The CCD under focal-plane image point (x, y), or 0.

@@ -12,6 +12,7 @@
 #include "viewer/overlay.h"
 #include "wcs/wcs.h"
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -301,6 +302,38 @@ print(json.dumps(res))
         QCOMPARE(f.zoom, 800.0 / 4096);
         f.toImage(0, 300, 800, 600, x, y);
         QVERIFY(near(x, 0.5, 1e-12));
+    }
+
+    // The focal plane of one exposure's 18 reduced files (<stem>.ccdNN.fits), from any one
+    // of them: each CCD's box holds that CCD's pixels; with the sky off, each box's median
+    // is taken off it.
+    void focalPlaneOfReducedFiles() {
+        const QString folder = dir_.filePath("reduced");
+        QDir().mkpath(folder);
+        for (int ccd = 1; ccd <= 18; ++ccd) {
+            std::vector<float> px(32 * 64);
+            for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<float>(100 * ccd + (i % 3));
+            fits::File f = fits::File::create(folder.toStdString() + "/exp.ccd" + (ccd < 10 ? "0" : "") +
+                                              std::to_string(ccd) + ".fits");
+            f.appendImage<float>({32, 64}, px);
+            f.close();
+        }
+        const std::string one = folder.toStdString() + "/exp.ccd05.fits";
+        QCOMPARE(static_cast<int>(vw::reducedSiblings(one).size()), 18);
+        const vw::FocalPlane fp = vw::readFocalPlane(one, 4096, 2);
+        QVERIFY(!fp.raw);
+        QCOMPARE(fp.binning, 1);
+        QCOMPARE(static_cast<int>(fp.ccds.size()), 18);
+        for (const auto& c : fp.ccds) {
+            QVERIFY(QString::fromStdString(c.source).endsWith(QString(".ccd%1.fits").arg(c.ccd, 2, 10, QChar('0'))));
+            const float v = fp.pixels[static_cast<std::size_t>((static_cast<long>(c.y0) - 1) * fp.nx + static_cast<long>(c.x0) - 1)];
+            QCOMPARE(v, static_cast<float>(100 * c.ccd)); // pixel (1, 1) of the CCD: i % 3 == 0
+            QCOMPARE(c.sky, 100.0 * c.ccd + 1);           // the median of 0, 1, 2 repeated
+        }
+        const vw::FocalPlane off = vw::readFocalPlane(one, 4096, 2, {}, true);
+        QVERIFY(off.skySubtracted);
+        for (const auto& c : off.ccds)
+            QCOMPARE(off.pixels[static_cast<std::size_t>((static_cast<long>(c.y0) - 1) * off.nx + static_cast<long>(c.x0) - 1)], -1.0f);
     }
 
     // The mask overlay: a pixel with a bit asked for takes its plane's colour blended by its

@@ -348,7 +348,7 @@ ViewerPanel::ViewerPanel(QWidget* parent)
         if (!ccd) return;
         for (const auto& c : focal_->ccds)
             if (c.ccd == ccd) {
-                if (c.source == focal_->path && viewer::reducedSiblings(c.source).empty())
+                if (focal_->raw)
                     openCcd(QString::fromStdString(c.source), ccd);
                 else
                     open(QString::fromStdString(c.source));
