@@ -62,7 +62,7 @@ std::int64_t monotonicNs() {
 }
 
 enum ArchiveRole { kKindRole = Qt::UserRole + 1, kPathRole, kCcdRole };
-enum ArchiveKind { kNone, kFocalPlane, kFile };
+enum ArchiveKind { kNone, kFocalPlane, kFile, kRawCcd };
 
 } // namespace
 
@@ -1020,9 +1020,17 @@ void ViewerPanel::reloadArchive() {
                 if (row.release.empty()) {
                     e = new QTreeWidgetItem(s, {QString::fromStdString(row.filename),
                                                 QString::fromStdString(row.kind + (row.tray.empty() ? "" : ", " + row.tray))});
+                    const QString rawPath = QString::fromStdString(row.folder + "/" + row.filename);
                     e->setData(0, kKindRole, kFocalPlane);
-                    e->setData(0, kPathRole, QString::fromStdString(row.folder + "/" + row.filename));
-                    e->setToolTip(0, tr("raw mosaic: double-click for its focal plane"));
+                    e->setData(0, kPathRole, rawPath);
+                    e->setToolTip(0, tr("raw mosaic: double-click for its focal plane, or open a CCD below"));
+                    auto* rawCcds = new QTreeWidgetItem(e, {tr("raw"), tr("18 CCDs, amplifiers assembled")});
+                    for (int ccd = 1; ccd <= 18; ++ccd) {
+                        auto* c = new QTreeWidgetItem(rawCcds, {tr("CCD %1").arg(ccd, 2, 10, QChar('0')), tr("raw")});
+                        c->setData(0, kKindRole, kRawCcd);
+                        c->setData(0, kPathRole, rawPath);
+                        c->setData(0, kCcdRole, ccd);
+                    }
                     continue;
                 }
                 if (!e) e = new QTreeWidgetItem(s, {QString::fromStdString(row.filename), QString::fromStdString(row.kind)});
@@ -1047,6 +1055,7 @@ void ViewerPanel::archiveActivated(QTreeWidgetItem* item) {
     const QString path = item->data(0, kPathRole).toString();
     if (kind == kFocalPlane) openFocalPlane(path);
     else if (kind == kFile) open(path);
+    else if (kind == kRawCcd) openCcd(path, item->data(0, kCcdRole).toInt());
 }
 
 } // namespace paudm::ui
