@@ -5,6 +5,7 @@
 #include "background.h"
 #include "db/connection.h"
 #include "fits/fits.h"
+#include "viewer/archivetree.h"
 #include "viewer/histogramview.h"
 #include "viewer/imagecanvas.h"
 #include "viewer/overlay.h"
@@ -22,7 +23,6 @@
 #include <QFileInfo>
 #include <QFontDatabase>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
@@ -61,8 +61,6 @@ std::int64_t monotonicNs() {
     return clock.nsecsElapsed();
 }
 
-enum ArchiveRole { kKindRole = Qt::UserRole + 1, kPathRole, kCcdRole };
-enum ArchiveKind { kNone, kFocalPlane, kFile, kRawCcd };
 
 } // namespace
 
@@ -88,7 +86,7 @@ ViewerPanel::ViewerPanel(QWidget* parent)
       stretch_(new QComboBox), colormap_(new QComboBox), invert_(new QCheckBox(tr("Invert"))), zoomLabel_(new QLabel),
       overlaysButton_(new QToolButton), blinkButton_(new QToolButton), title_(new QLabel), readout_(new QLabel),
       problem_(new QLabel), progress_(new QProgressBar), progressTimer_(new QTimer(this)), blinkTimer_(new QTimer(this)),
-      headerSearch_(new QLineEdit), header_(new QPlainTextEdit), archive_(new QTreeWidget), side_(new QTabWidget) {
+      headerSearch_(new QLineEdit), header_(new QPlainTextEdit), archive_(new ArchiveTree), side_(new QTabWidget) {
     // ---- navigation row: open, HDU, CCD, plane, focal plane
     auto* openButton = new QToolButton;
     openButton->setText(tr("Open…"));
@@ -302,10 +300,9 @@ ViewerPanel::ViewerPanel(QWidget* parent)
     hl->addWidget(header_, 1);
     connect(headerSearch_, &QLineEdit::textChanged, this, &ViewerPanel::filterHeader);
     connect(histogram_, &HistogramView::limitsDragged, this, &ViewerPanel::setLimits);
-    archive_->setHeaderLabels({tr("Night / obs set / exposure"), tr("What")});
-    archive_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-    archive_->setToolTip(tr("Double-click an exposure for its raw focal plane, a CCD to open it"));
-    connect(archive_, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem* i, int) { archiveActivated(i); });
+    connect(archive_, &ArchiveTree::focalPlaneWanted, this, &ViewerPanel::openFocalPlane);
+    connect(archive_, &ArchiveTree::ccdWanted, this, &ViewerPanel::openCcd);
+    connect(archive_, &ArchiveTree::fileWanted, this, &ViewerPanel::open);
     side_->addTab(headerPage, tr("Header"));
     side_->addTab(archive_, tr("Archive"));
 
@@ -366,13 +363,15 @@ ViewerPanel::ViewerPanel(QWidget* parent)
 
 ViewerPanel::~ViewerPanel() = default;
 
+QTreeWidget* ViewerPanel::archiveTree() const { return archive_; }
+
 QString ViewerPanel::problem() const { return problem_->isVisible() ? problem_->text() : QString(); }
 
 void ViewerPanel::setDatabase(const std::string& conninfo) {
     if (conninfo == conninfo_) return;
     conninfo_ = conninfo;
     db_ = std::make_unique<Background>(conninfo);
-    reloadArchive();
+    archive_->setDatabase(conninfo);
     if (current_) loadOverlays();
 }
 
@@ -953,109 +952,6 @@ void ViewerPanel::saveCutout(const QString& path) {
             if (!r) return fail(QString::fromStdString(r.error().what()));
             readout_->setText(tr("cutout %1 saved to %2").arg(QString::fromStdString(*r), path));
         });
-}
-
-// ---------------------------------------------------------------- archive
-
-namespace {
-
-struct ArchiveRow {
-    std::string night, obsSet, filename, kind, tray, release, folder;
-    long long mosaicId = 0;
-    std::vector<std::pair<int, std::string>> ccds; ///< reduced: CCD -> its file (absolute)
-};
-
-} // namespace
-
-void ViewerPanel::reloadArchive() {
-    if (!db_) return;
-    const std::string root = archive::ArchiveLayout::resolve().root();
-    db_->run<std::vector<ArchiveRow>>(
-        this,
-        [root](Work& work) {
-            db::Connection& c = work.db();
-            const db::Rows m = c.query(
-                "SELECT o.night::text, o.obs_set, m.id, m.filename, m.archivepath, m.kind, coalesce(m.filtertray, ''), "
-                "coalesce(p.release, '') FROM mosaic m JOIN obs_set o ON o.id = m.obs_set_id "
-                "LEFT JOIN production p ON p.id = m.production_id "
-                "ORDER BY o.night DESC, o.obs_set, m.filename, p.release NULLS FIRST LIMIT 20000");
-            const db::Rows im = c.query("SELECT i.mosaic_id, i.ccd_num, i.filename FROM image i JOIN mosaic m ON "
-                                        "m.id = i.mosaic_id WHERE m.production_id IS NOT NULL AND i.filename IS NOT NULL "
-                                        "ORDER BY i.mosaic_id, i.ccd_num");
-            std::map<long long, std::vector<std::pair<int, std::string>>> ccds;
-            std::map<long long, std::string> folders;
-            std::vector<ArchiveRow> rows;
-            for (int i = 0; i < m.size(); ++i) {
-                ArchiveRow r;
-                r.night = m.text(i, 0), r.obsSet = m.text(i, 1), r.mosaicId = m.toInt(i, 2);
-                r.filename = m.text(i, 3), r.folder = root + "/" + std::string(m.text(i, 4));
-                r.kind = m.text(i, 5), r.tray = m.text(i, 6), r.release = m.text(i, 7);
-                folders[r.mosaicId] = r.folder;
-                rows.push_back(std::move(r));
-            }
-            for (int i = 0; i < im.size(); ++i) {
-                const long long id = im.toInt(i, 0);
-                ccds[id].emplace_back(static_cast<int>(im.toInt(i, 1)), folders[id] + "/" + std::string(im.text(i, 2)));
-            }
-            for (auto& r : rows) r.ccds = ccds[r.mosaicId];
-            return rows;
-        },
-        [this](const Result<std::vector<ArchiveRow>>& r) {
-            archive_->clear();
-            if (!r) {
-                auto* item = new QTreeWidgetItem(archive_, {tr("cannot read the archive from PAUdb"),
-                                                            QString::fromStdString(r.error().what())});
-                item->setForeground(1, QColor(0xb0, 0, 0x20));
-                return;
-            }
-            QMap<QString, QTreeWidgetItem*> nights, sets, exposures;
-            for (const ArchiveRow& row : *r) {
-                const QString night = QString::fromStdString(row.night), set = QString::fromStdString(row.obsSet);
-                QTreeWidgetItem*& n = nights[night];
-                if (!n) n = new QTreeWidgetItem(archive_, {night, tr("night")});
-                QTreeWidgetItem*& s = sets[set];
-                if (!s) s = new QTreeWidgetItem(n, {set, tr("obs set")});
-                const QString key = set + "/" + QString::fromStdString(row.filename);
-                QTreeWidgetItem*& e = exposures[key];
-                if (row.release.empty()) {
-                    e = new QTreeWidgetItem(s, {QString::fromStdString(row.filename),
-                                                QString::fromStdString(row.kind + (row.tray.empty() ? "" : ", " + row.tray))});
-                    const QString rawPath = QString::fromStdString(row.folder + "/" + row.filename);
-                    e->setData(0, kKindRole, kFocalPlane);
-                    e->setData(0, kPathRole, rawPath);
-                    e->setToolTip(0, tr("raw mosaic: double-click for its focal plane, or open a CCD below"));
-                    auto* rawCcds = new QTreeWidgetItem(e, {tr("raw"), tr("18 CCDs, amplifiers assembled")});
-                    for (int ccd = 1; ccd <= 18; ++ccd) {
-                        auto* c = new QTreeWidgetItem(rawCcds, {tr("CCD %1").arg(ccd, 2, 10, QChar('0')), tr("raw")});
-                        c->setData(0, kKindRole, kRawCcd);
-                        c->setData(0, kPathRole, rawPath);
-                        c->setData(0, kCcdRole, ccd);
-                    }
-                    continue;
-                }
-                if (!e) e = new QTreeWidgetItem(s, {QString::fromStdString(row.filename), QString::fromStdString(row.kind)});
-                auto* rel = new QTreeWidgetItem(e, {QString::fromStdString(row.release), tr("reduced, %1 CCDs").arg(row.ccds.size())});
-                if (!row.ccds.empty()) {
-                    rel->setData(0, kKindRole, kFocalPlane);
-                    rel->setData(0, kPathRole, QString::fromStdString(row.ccds.front().second));
-                }
-                for (const auto& [ccd, file] : row.ccds) {
-                    auto* c = new QTreeWidgetItem(rel, {tr("CCD %1").arg(ccd, 2, 10, QChar('0')),
-                                                        QFileInfo(QString::fromStdString(file)).fileName()});
-                    c->setData(0, kKindRole, kFile);
-                    c->setData(0, kPathRole, QString::fromStdString(file));
-                }
-            }
-            if (archive_->topLevelItemCount()) archive_->topLevelItem(0)->setExpanded(true);
-        });
-}
-
-void ViewerPanel::archiveActivated(QTreeWidgetItem* item) {
-    const int kind = item->data(0, kKindRole).toInt();
-    const QString path = item->data(0, kPathRole).toString();
-    if (kind == kFocalPlane) openFocalPlane(path);
-    else if (kind == kFile) open(path);
-    else if (kind == kRawCcd) openCcd(path, item->data(0, kCcdRole).toInt());
 }
 
 } // namespace paudm::ui

@@ -41,6 +41,7 @@ class QTreeWidgetItem;
 
 namespace paudm::ui {
 
+class ArchiveTree;
 class Background;
 class HistogramView;
 class ImageCanvas;
@@ -88,7 +89,7 @@ public:
     ImageCanvas* canvas() const { return canvas_; }
     QLabel* readout() const { return readout_; }
     QPlainTextEdit* headerView() const { return header_; }
-    QTreeWidget* archiveTree() const { return archive_; }
+    QTreeWidget* archiveTree() const;
     QComboBox* hduBox() const { return hdu_; }
     const std::optional<viewer::FocalPlane>& focalPlane() const { return focal_; }
     /// The plane shown (pixels moved to the canvas's image): path, HDU, label, header.
@@ -113,8 +114,6 @@ private:
     void showMeasurement(double x1, double y1, double x2, double y2);
     void filterHeader();
     void loadOverlays();
-    void reloadArchive();
-    void archiveActivated(QTreeWidgetItem* item);
     void fail(const QString& message);
     void finishLoading();
 
@@ -146,7 +145,7 @@ private:
     QTimer* blinkTimer_;
     QLineEdit* headerSearch_;
     QPlainTextEdit* header_;
-    QTreeWidget* archive_;
+    ArchiveTree* archive_;
     QTabWidget* side_;
 
     std::shared_ptr<Loaded> current_;
