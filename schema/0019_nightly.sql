@@ -53,71 +53,14 @@ COMMENT ON COLUMN quality_control.fail_min IS 'Below this the check fails; betwe
 COMMENT ON COLUMN quality_control.fail_max IS 'Above this the check fails; between max_value and it it warns (NULL: no warning band)';
 COMMENT ON COLUMN quality_control.qc_pass IS 'Whether the check passed cleanly (level pass); a warning is not a pass';
 
--- The Operations flag with warnings: green when every check passed; red when most failed
--- outright; yellow for anything in between (warnings, or a minority of failures).
-CREATE FUNCTION job_qc_flag(checks bigint, not_passed bigint, failed bigint) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN checks = 0 THEN NULL
-                WHEN not_passed = 0 THEN 'green'
-                WHEN 2 * failed > checks THEN 'red'
-                ELSE 'yellow' END;
-COMMENT ON FUNCTION job_qc_flag(bigint, bigint, bigint) IS
-    'QC flag from a job''s checks: green (all passed), red (most failed), yellow (warnings or fewer failures); NULL without checks';
-
-CREATE OR REPLACE FUNCTION job_qc(job_id bigint, OUT checks bigint, OUT failed bigint, OUT flag text)
-    LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT count(*), count(*) FILTER (WHERE NOT q.qc_pass),
-           job_qc_flag(count(*), count(*) FILTER (WHERE NOT q.qc_pass),
-                       count(*) FILTER (WHERE coalesce(q.level, CASE WHEN q.qc_pass THEN 'pass' ELSE 'fail' END) = 'fail'))
-    FROM quality_control q WHERE q.job_id = $1
-$$;
-COMMENT ON FUNCTION job_qc(bigint) IS
-    'A job''s number of QC checks, of checks that did not pass cleanly, and its QC flag (job_qc_flag)';
-
-UPDATE job j SET qc_flag = (SELECT q.flag FROM job_qc(j.id) q) WHERE j.qc_flag IS NOT NULL;
+-- Existing flags under the rule with warnings (job_qc_flag of three counts, written out).
+-- Every level was set just above from qc_pass, so "not passed" and "failed" coincide here.
+UPDATE job j SET qc_flag = CASE WHEN s.failed = 0 THEN 'green' WHEN 2 * s.failed > s.checks THEN 'red' ELSE 'yellow' END
+FROM (SELECT q.job_id, count(*) AS checks, count(*) FILTER (WHERE q.level = 'fail') AS failed
+      FROM quality_control q GROUP BY q.job_id) s
+WHERE j.id = s.job_id AND j.qc_flag IS NOT NULL;
 
 -- A production is one pipeline run under a release name; running the nightly pipeline of
 -- another night under the same release adds to it.
 COMMENT ON TABLE production IS
     'Tracks the different processing production runs for all pipelines: one row per pipeline and release';
-
--- on_subjob_failure 'continue': the super-job's epilog runs when its sub-jobs have all
--- finished, whatever their outcome (the nightly job says what could not be reduced and
--- still records the QC of what was). 'wait' (the default) fails the super-job instead,
--- 'cancel' cancels the remaining sub-jobs at the first failure.
-CREATE OR REPLACE FUNCTION job_subjobs_finished(p_super bigint, p_k integer, p_status text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    sup record;
-    bad integer;
-    total integer;
-    siblings bigint[];
-BEGIN
-    UPDATE job SET unfinished_subjobs = greatest(unfinished_subjobs - p_k, 0) WHERE id = p_super
-    RETURNING id, status, unfinished_subjobs, config INTO sup;
-    IF sup.id IS NULL OR sup.status <> 'STANDBY' THEN
-        RETURN;
-    END IF;
-    IF p_status = 'FAILED' AND sup.unfinished_subjobs > 0 AND sup.config ->> 'on_subjob_failure' = 'cancel' THEN
-        SELECT array_agg(c.id) INTO siblings FROM job j, job_closure(j.id) c
-        WHERE j.super_id = p_super AND j.status NOT IN ('DONE', 'FAILED', 'CANCELLED');
-        IF job_cancel(siblings, 'a sibling sub-job failed (on_subjob_failure: cancel)') > 0 THEN
-            RETURN; -- job_cancel came back here for the cancelled siblings
-        END IF;
-    END IF;
-    IF sup.unfinished_subjobs > 0 THEN
-        RETURN;
-    END IF;
-    SELECT count(*) FILTER (WHERE status <> 'DONE'), count(*) INTO bad, total FROM job WHERE super_id = p_super;
-    IF bad > 0 AND coalesce(sup.config ->> 'on_subjob_failure', 'wait') <> 'continue' THEN
-        UPDATE job SET status = 'FAILED', ts_ended = now(), token = NULL WHERE id = p_super;
-        INSERT INTO tag (job_id, name, value)
-        VALUES (p_super, 'traceback', format('%s of %s sub-jobs did not finish', bad, total))
-        ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
-        PERFORM job_after_terminal(p_super);
-    ELSE
-        UPDATE job SET status = 'QUEUED', phase = 'epilog', attempts = 0, not_before = NULL, ts_queued = now()
-        WHERE id = p_super;
-        PERFORM job_enqueue(ARRAY[p_super]);
-        PERFORM pg_notify('paudm_jobs', 'ready');
-    END IF;
-END $$;

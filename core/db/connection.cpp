@@ -480,7 +480,8 @@ void Connection::execScript(std::string_view sql, std::string_view what) {
     ResultPtr r(PQexec(conn_, text.c_str()));
     if (!r) fail(what);
     const auto st = PQresultStatus(r.get());
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(what, r.get());
+    // A script of comments only (a migration whose definitions moved elsewhere) is no error.
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) fail(what, r.get());
 }
 
 void Connection::appendCopyField(std::string& out, const Param& value) {

@@ -35,8 +35,23 @@ void ensureVersionTable(Connection& c) {
         COMMENT ON COLUMN schema_migration.version IS 'Migration number, from the file name';
         COMMENT ON COLUMN schema_migration.name IS 'Migration file name';
         COMMENT ON COLUMN schema_migration.checksum IS 'SHA-256 of the migration text as applied';
-        COMMENT ON COLUMN schema_migration.applied_at IS 'When the migration was applied')sql",
+        COMMENT ON COLUMN schema_migration.applied_at IS 'When the migration was applied';
+        CREATE TABLE IF NOT EXISTS schema_repeatable (
+            name       text PRIMARY KEY,
+            checksum   text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        );
+        COMMENT ON TABLE schema_repeatable IS 'Repeatable migrations (schema/functions/): the text last applied of each';
+        COMMENT ON COLUMN schema_repeatable.name IS 'File name under schema/functions';
+        COMMENT ON COLUMN schema_repeatable.checksum IS 'SHA-256 of the text last applied; a different text is applied again';
+        COMMENT ON COLUMN schema_repeatable.applied_at IS 'When it was last applied')sql",
                  "creating the schema_migration table");
+}
+
+QString readResource(const QString& path) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) return {};
+    return QString::fromUtf8(file.readAll());
 }
 
 } // namespace
@@ -52,9 +67,28 @@ const std::vector<Migration>& bundledMigrations() {
             if (!m.hasMatch()) continue;
             QFile file(dir.filePath(f));
             if (!file.open(QIODevice::ReadOnly)) continue;
-            out.push_back({m.captured(1).toInt(), f.toStdString(), file.readAll().toStdString()});
+            out.push_back({m.captured(1).toInt(), f.toStdString(), file.readAll().toStdString(), {}});
         }
         std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
+        // "0005 <sha256> why": the text this migration had when databases first applied it.
+        for (const QString& line : readResource(":/schema/rewritten.txt").split('\n')) {
+            const QStringList f = line.split(' ', Qt::SkipEmptyParts);
+            if (f.size() < 2 || line.startsWith('#')) continue;
+            for (Migration& m : out)
+                if (m.version == f[0].toInt()) m.formerChecksums.push_back(f[1].toStdString());
+        }
+        return out;
+    }();
+    return all;
+}
+
+const std::vector<Repeatable>& bundledRepeatables() {
+    static const std::vector<Repeatable> all = [] {
+        initSchemaResources();
+        std::vector<Repeatable> out;
+        QDir dir(":/schema/functions");
+        for (const QString& f : dir.entryList({"*.sql"}, QDir::Files, QDir::Name))
+            out.push_back({f.toStdString(), readResource(dir.filePath(f)).toStdString()});
         return out;
     }();
     return all;
@@ -67,7 +101,12 @@ int schemaVersion(Connection& c) {
     return static_cast<int>(r.toInt(0, 0));
 }
 
-MigrationReport migrate(Connection& c, const std::vector<Migration>& migrations) {
+MigrationReport migrate(Connection& c) {
+    return migrate(c, bundledMigrations(), bundledRepeatables());
+}
+
+MigrationReport migrate(Connection& c, const std::vector<Migration>& migrations,
+                        const std::vector<Repeatable>& repeatables) {
     MigrationReport report;
     {
         Transaction t(c);
@@ -86,9 +125,16 @@ MigrationReport migrate(Connection& c, const std::vector<Migration>& migrations)
         c.query("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
         const auto done = c.query("SELECT checksum FROM schema_migration WHERE version = $1", m.version);
         if (done.size() > 0) {
-            if (done.text(0, 0) != checksum(m.sql))
+            const std::string now = checksum(m.sql);
+            const std::string then(done.text(0, 0));
+            if (then == now) continue;
+            if (std::find(m.formerChecksums.begin(), m.formerChecksums.end(), then) == m.formerChecksums.end())
                 throw Error("migration " + m.name + " was changed after it was applied to " + c.target() +
                             ": migrations are append-only, add a new one instead");
+            // Applied in an earlier text that did the same (schema/rewritten.txt): recorded
+            // with today's, so that the next check is exact.
+            c.query("UPDATE schema_migration SET checksum = $2 WHERE version = $1", m.version, now);
+            t.commit();
             continue;
         }
         try {
@@ -105,6 +151,25 @@ MigrationReport migrate(Connection& c, const std::vector<Migration>& migrations)
         report.applied.push_back(m.name);
     }
     report.toVersion = schemaVersion(c);
+
+    // The repeatable migrations, after every versioned one: they may use any table.
+    for (const Repeatable& r : repeatables) {
+        const std::string sum = checksum(r.sql);
+        Transaction t(c);
+        c.query("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+        const auto done = c.query("SELECT checksum FROM schema_repeatable WHERE name = $1", r.name);
+        if (done.size() > 0 && done.text(0, 0) == sum) continue;
+        try {
+            c.execScript(r.sql, "applying schema/functions/" + r.name);
+        } catch (const Error& e) {
+            throw Error(std::string(e.what()) + " (rolled back; the definitions applied before stay)", e.code());
+        }
+        c.query("INSERT INTO schema_repeatable (name, checksum) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()",
+                r.name, sum);
+        t.commit();
+        report.reapplied.push_back(r.name);
+    }
     return report;
 }
 

@@ -7,11 +7,15 @@
 
 #include <QtTest>
 
+#include <QRegularExpression>
+
+#include <map>
 #include <thread>
 
 using paudm::Error;
 using paudm::db::Connection;
 using paudm::db::Migration;
+using paudm::db::Repeatable;
 using paudm::test::TestServer;
 
 class TestMigrations : public QObject {
@@ -45,10 +49,10 @@ private slots:
     void failingMigrationRollsBack() {
         Connection c = Connection::open(TestServer::instance().freshDatabase("t_mig_fail"));
         std::vector<Migration> list = {
-            {1, "0001_first.sql", "CREATE TABLE first_table (id int);"},
+            {1, "0001_first.sql", "CREATE TABLE first_table (id int);", {}},
             // Creates a table, then fails: the table must not survive.
-            {2, "0002_broken.sql", "CREATE TABLE half_done (id int); INSERT INTO half_done VALUES (1); SELECT 1/0;"},
-            {3, "0003_after.sql", "CREATE TABLE after_table (id int);"},
+            {2, "0002_broken.sql", "CREATE TABLE half_done (id int); INSERT INTO half_done VALUES (1); SELECT 1/0;", {}},
+            {3, "0003_after.sql", "CREATE TABLE after_table (id int);", {}},
         };
         try {
             paudm::db::migrate(c, list);
@@ -73,17 +77,88 @@ private slots:
 
     void editedMigrationIsRefused() {
         Connection c = Connection::open(TestServer::instance().freshDatabase("t_mig_edit"));
-        std::vector<Migration> list = {{1, "0001_a.sql", "CREATE TABLE a (id int);"}};
+        std::vector<Migration> list = {{1, "0001_a.sql", "CREATE TABLE a (id int);", {}}};
         paudm::db::migrate(c, list);
         list[0].sql = "CREATE TABLE a (id bigint);";
         QVERIFY_THROWS_EXCEPTION(Error, paudm::db::migrate(c, list));
     }
 
+    void rewrittenMigrationIsAcceptedUnderItsFormerChecksum() {
+        Connection c = Connection::open(TestServer::instance().freshDatabase("t_mig_rewritten"));
+        const std::string before = "CREATE TABLE a (id int); CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';";
+        paudm::db::migrate(c, {{1, "0001_a.sql", before, {}}});
+        const std::string then(c.exec("SELECT checksum FROM schema_migration").text(0, 0));
+        // The function moved to a repeatable file: the new text is accepted only when the
+        // old checksum is declared, and the record then holds the new one.
+        const std::vector<Migration> moved = {{1, "0001_a.sql", "CREATE TABLE a (id int);", {}}};
+        QVERIFY_THROWS_EXCEPTION(Error, paudm::db::migrate(c, moved));
+        const std::vector<Migration> declared = {{1, "0001_a.sql", "CREATE TABLE a (id int);", {then}}};
+        QVERIFY(paudm::db::migrate(c, declared).applied.empty());
+        QVERIFY(std::string(c.exec("SELECT checksum FROM schema_migration").text(0, 0)) != then);
+        QVERIFY(paudm::db::migrate(c, moved).applied.empty()); // exact from now on
+    }
+
+    void repeatableIsAppliedAgainOnlyWhenItChanges() {
+        Connection c = Connection::open(TestServer::instance().freshDatabase("t_mig_repeat"));
+        const std::vector<Migration> tables = {{1, "0001_t.sql", "CREATE TABLE t (v int); INSERT INTO t VALUES (2);", {}}};
+        std::vector<Repeatable> fns = {{"f.sql", "CREATE OR REPLACE FUNCTION twice() RETURNS int LANGUAGE sql AS "
+                                                 "'SELECT 2 * v FROM t';"}};
+        auto r = paudm::db::migrate(c, tables, fns);
+        QCOMPARE(r.reapplied, std::vector<std::string>{"f.sql"});
+        QCOMPARE(c.exec("SELECT twice()").toInt(0, 0), 4);
+        QVERIFY(paudm::db::migrate(c, tables, fns).reapplied.empty()); // unchanged: not applied again
+        fns[0].sql = "CREATE OR REPLACE FUNCTION twice() RETURNS int LANGUAGE sql AS 'SELECT 2 * v + 1 FROM t';";
+        QCOMPARE(paudm::db::migrate(c, tables, fns).reapplied, std::vector<std::string>{"f.sql"});
+        QCOMPARE(c.exec("SELECT twice()").toInt(0, 0), 5);
+        // A broken one rolls back and says which file; the working definition stays.
+        fns[0].sql = "CREATE OR REPLACE FUNCTION twice() RETURNS int LANGUAGE sql AS 'SELECT nonsense FROM t';";
+        try {
+            paudm::db::migrate(c, tables, fns);
+            QFAIL("a broken repeatable migration was applied");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains("schema/functions/f.sql"), e.what());
+        }
+        QCOMPARE(c.exec("SELECT twice()").toInt(0, 0), 5);
+    }
+
+    /// The point of schema/functions: every function, view and trigger of the schema is
+    /// written once in the tree, and no versioned migration defines one.
+    void everyDefinitionIsWrittenOnce() {
+        const QRegularExpression def(R"(CREATE\s+(?:OR\s+REPLACE\s+)?(FUNCTION|VIEW|TRIGGER)\s+(\w+)\s*(\([^)]*\))?)",
+                                     QRegularExpression::CaseInsensitiveOption);
+        std::map<std::string, int> seen;
+        for (const auto& m : paudm::db::bundledMigrations()) {
+            const auto it = def.globalMatch(QString::fromStdString(m.sql));
+            QVERIFY2(!it.hasNext(), qPrintable(QString::fromStdString(m.name) + " defines " + def.match(QString::fromStdString(m.sql)).captured(0)));
+        }
+        QVERIFY(paudm::db::bundledRepeatables().size() >= 2);
+        for (const auto& r : paudm::db::bundledRepeatables()) {
+            auto it = def.globalMatch(QString::fromStdString(r.sql));
+            while (it.hasNext()) {
+                const auto m = it.next();
+                // Overloads differ by their arguments' types.
+                QString args = m.captured(3);
+                args.remove(QRegularExpression(R"(\b\w+\s+(?=\w))"));
+                seen[(m.captured(1).toUpper() + " " + m.captured(2) + args).toStdString()] += 1;
+            }
+        }
+        QVERIFY(seen.size() >= 25);
+        for (const auto& [name, n] : seen) QVERIFY2(n == 1, name.c_str());
+        // And the database has each of them, from a fresh migration.
+        Connection c = Connection::open(TestServer::instance().freshDatabase("t_mig_once"));
+        paudm::db::migrate(c);
+        const auto functions = c.exec("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                                      "WHERE n.nspname = 'public' AND p.proname LIKE 'job%'").toInt(0, 0);
+        std::int64_t written = 0;
+        for (const auto& [name, n] : seen) written += name.starts_with("FUNCTION job");
+        QCOMPARE(functions, written);
+    }
+
     void newerDatabaseIsRefused() {
         Connection c = Connection::open(TestServer::instance().freshDatabase("t_mig_newer"));
-        paudm::db::migrate(c, {{1, "0001_a.sql", "SELECT 1;"}, {2, "0002_b.sql", "SELECT 2;"}});
+        paudm::db::migrate(c, {{1, "0001_a.sql", "SELECT 1;", {}}, {2, "0002_b.sql", "SELECT 2;", {}}});
         try {
-            paudm::db::migrate(c, {{1, "0001_a.sql", "SELECT 1;"}});
+            paudm::db::migrate(c, {{1, "0001_a.sql", "SELECT 1;", {}}});
             QFAIL("an older program migrated a newer schema");
         } catch (const Error& e) {
             QVERIFY2(QString(e.what()).contains("newer than this program"), e.what());
