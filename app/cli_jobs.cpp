@@ -441,7 +441,9 @@ int submitSlurm(const QCommandLineParser& p, const db::DatabaseTarget& target) {
         out.write(in.readAll());
         out.setPermissions(out.permissions() | QFileDevice::ExeOwner);
     }
-    QStringList runnerArgs{"--threads", p.value("threads"), "--lease", p.value("lease"), "--batch", p.value("batch")};
+    QStringList runnerArgs{"--threads", p.value("threads"), "--lease", p.value("lease")};
+    if (p.isSet("batch")) runnerArgs << "--batch" << p.value("batch");
+    if (p.isSet("claim-window")) runnerArgs << "--claim-window" << p.value("claim-window");
     if (p.isSet("tasks")) runnerArgs << "--tasks" << p.value("tasks");
     if (p.isSet("until-idle")) runnerArgs << "--until-idle";
     if (p.isSet("max-jobs")) runnerArgs << "--max-jobs" << p.value("max-jobs");
@@ -503,7 +505,15 @@ int runnerCommand(const QStringList& args, const Globals& g) {
     p.addOption({"until-idle", "Stop when nothing is left to run or waiting."});
     p.addOption({"max-jobs", "Stop after this many jobs.", "n", "0"});
     p.addOption({"lease", "Seconds a claim survives without a heartbeat (default 30).", "s", "30"});
-    p.addOption({"batch", "Jobs claimed and committed together (default 1; more for very short jobs).", "n", "1"});
+    p.addOption({"batch",
+                 "At most N jobs claimed and committed together (default " + QString::number(jobs::kDefaultClaimCap) +
+                     "). How many a claim takes is judged from the recent run times of the tasks: short jobs "
+                     "in large batches, long ones one at a time.",
+                 "n", "0"});
+    p.addOption({"claim-window",
+                 "Seconds of work a claim takes, by recent run times (default " +
+                     QString::number(jobs::kDefaultClaimWindowS) + "): no job waits longer than that in a busy runner's hands.",
+                 "s", "0"});
     p.addOption({"grace",
                  "On SIGTERM or SIGINT: claim nothing more, finish the jobs in hand within S seconds and "
                  "give back the rest (queued again at once, the attempt not counted); a second signal gives "
@@ -532,13 +542,15 @@ int runnerCommand(const QStringList& args, const Globals& g) {
     o.maxJobs = p.value("max-jobs").toLongLong();
     o.leaseS = p.value("lease").toDouble();
     o.claimBatch = p.value("batch").toInt();
+    o.claimWindowS = p.value("claim-window").toDouble();
     o.verbose = p.isSet("verbose");
     o.batchJobId =
         qEnvironmentVariable("SLURM_ARRAY_JOB_ID").isEmpty()
             ? qEnvironmentVariable("SLURM_JOB_ID").toStdString()
             : (qEnvironmentVariable("SLURM_ARRAY_JOB_ID") + "_" + qEnvironmentVariable("SLURM_ARRAY_TASK_ID"))
                   .toStdString();
-    if (o.threads < 1 || o.leaseS < 1 || o.claimBatch < 1) return usage(p, "threads, lease and batch must be positive");
+    if (o.threads < 1 || o.leaseS < 1 || o.claimBatch < 0 || o.claimWindowS < 0)
+        return usage(p, "threads and lease must be positive, batch and claim-window not negative");
     bool graceOk = false;
     const double grace = p.value("grace").toDouble(&graceOk);
     if (!graceOk || grace < 0) return usage(p, "--grace wants seconds (0 or more)");

@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -56,6 +58,21 @@ struct Claimed {
 struct InHand {
     std::int64_t jobId = 0;
     std::shared_ptr<std::atomic<bool>> cancelled, released;
+};
+
+/// A connection and the lock of whoever uses it. The runner's control thread and its
+/// first worker share one (a pilot with one thread holds one connection, busy or idle);
+/// every other worker has its own, closed while it waits for work.
+struct Link {
+    std::timed_mutex m;
+    std::optional<db::Connection> c;
+};
+
+/// What job_queue_state says to a worker whose claim came back empty.
+struct QueueState {
+    bool readyNow = false;          ///< jobs of its tasks are claimable now (it lost a race for them)
+    bool claims = false;            ///< a claim is in progress somewhere (it may create work)
+    std::optional<double> nextReadyS; ///< when the first retry back-off of its tasks ends
 };
 
 constexpr std::int64_t kNoDeadline = std::numeric_limits<std::int64_t>::max();
@@ -113,6 +130,16 @@ struct Runner::Impl {
     std::mutex m;
     std::condition_variable wake;
     std::map<std::int64_t, InHand> running; ///< token -> the claim
+    /// Counts the notifications that may mean work (new jobs, a retry, the queue gone
+    /// idle): a waiting worker waits for it to change, so that none is missed between its
+    /// claim and its wait.
+    std::uint64_t wakeSeq = 0;
+    std::atomic<bool> abortPending{false}; ///< an abort was announced: the control thread looks
+    Link shared;                           ///< the control thread's and the first worker's
+
+    /// Recent run time of each task (s), an exponential mean over its last jobs here.
+    std::mutex costsM;
+    std::map<std::string, double> costs;
     /// Interrupts connects made between batches, when the runner is told to stop.
     std::shared_ptr<db::Interrupter> connecting = std::make_shared<db::Interrupter>();
     /// Interrupts everything (a server that no longer answers), a few seconds after the
@@ -121,7 +148,8 @@ struct Runner::Impl {
 
     Impl(RunnerOptions opts, const TaskRegistry& r) : o(std::move(opts)), registry(r) {
         if (o.threads < 1) o.threads = 1;
-        if (o.claimBatch < 1) o.claimBatch = 1;
+        if (o.claimBatch < 1) o.claimBatch = kDefaultClaimCap;
+        if (!(o.claimWindowS > 0)) o.claimWindowS = kDefaultClaimWindowS;
         if (o.leaseS < 1) o.leaseS = 1;
         if (o.tasks.empty()) {
             std::string all;
@@ -151,7 +179,7 @@ struct Runner::Impl {
     /// until `giveUp` says so. The connect itself is stopped by `through`; the connection
     /// is then attached to `hard`.
     std::optional<db::Connection> connect(const char* purpose, const std::shared_ptr<db::Interrupter>& through,
-                                          const std::function<bool()>& giveUp) {
+                                          const std::function<bool()>& giveUp, bool listening = false) {
         double wait = 0.1;
         for (;;) {
             if (giveUp() || through->interrupted() || hard->interrupted()) return std::nullopt;
@@ -164,6 +192,7 @@ struct Runner::Impl {
                 // which every task allows for. Tasks' own writes use their own connection,
                 // with the server's setting. (Measured: 14 % more jobs/s on 2 threads.)
                 c.exec("SET synchronous_commit = off");
+                if (listening) listenAll(c);
                 return c;
             } catch (const Error& e) {
                 if (e.code() != db::kInterrupted) say(std::string("cannot connect, retrying: ") + e.what());
@@ -177,13 +206,67 @@ struct Runner::Impl {
         }
     }
 
+    /// The channels the shared connection listens to.
+    void listenAll(db::Connection& c) const {
+        c.listen("paudm_jobs");
+        c.listen("paudm_abort");
+        if (o.untilIdle) c.listen(kIdleChannel);
+        if (runnerId > 0) c.listen(stopChannel());
+    }
+
+    /// Handles what the shared connection received (by whichever thread holds it).
+    void dispatch(const std::vector<db::Notification>& notes) {
+        bool work = false;
+        for (const auto& n : notes) {
+            if (n.channel == "paudm_abort")
+                abortPending = true;
+            else if (n.channel != stopChannel())
+                work = true;
+        }
+        if (work) wakeWorkers();
+    }
+
+    void wakeWorkers() {
+        {
+            std::lock_guard lock(m);
+            ++wakeSeq;
+        }
+        wake.notify_all();
+    }
+
+    /// A job's run time, for the size of the next claims.
+    void recordCost(const std::string& task, double seconds) {
+        std::lock_guard lock(costsM);
+        auto [it, fresh] = costs.try_emplace(task, seconds);
+        if (!fresh) it->second = 0.7 * it->second + 0.3 * seconds;
+    }
+
+    /// Claims what keeps one thread busy for about claimWindowS: as many jobs of a task as
+    /// its recent run time allows (the database weighs each job by its task, and a task
+    /// this runner has not timed yet counts as the whole window: one job), at most
+    /// claimBatch. A runner that knows nothing yet claims one job.
     std::vector<Claimed> claim(db::Connection& c) {
-        const int want =
-            o.maxJobs > 0 ? static_cast<int>(std::min<std::int64_t>(o.claimBatch, o.maxJobs - started)) : o.claimBatch;
+        std::vector<std::string> names;
+        std::vector<std::optional<std::string>> costText;
+        double fastest = 0;
+        {
+            std::lock_guard lock(costsM);
+            for (const auto& [name, cost] : costs) {
+                names.push_back(name);
+                costText.push_back(std::to_string(std::max(cost, 1e-7)));
+                fastest = names.size() == 1 ? cost : std::min(fastest, cost);
+            }
+        }
+        int want = 1;
+        if (!names.empty())
+            want = static_cast<int>(std::clamp(o.claimWindowS / std::max(fastest, 1e-7), 1.0, double(o.claimBatch)));
+        if (o.maxJobs > 0) want = static_cast<int>(std::min<std::int64_t>(want, o.maxJobs - started));
         if (want <= 0) return {};
         const auto r = c.query("SELECT id, name, phase, config, input, token, attempts, coalesce(timeout_s, 0), "
-                               "coalesce(memory_limit_mb, 0) FROM job_claim($1, $2, $3, $4, $5, $6)",
-                               runnerId, want, o.leaseS, regex, host, static_cast<int>(::getpid()));
+                               "coalesce(memory_limit_mb, 0) FROM job_claim($1, $2, $3, $4, $5, $6, $7, $8, "
+                               "$9::real[])",
+                               runnerId, want, o.leaseS, regex, host, static_cast<int>(::getpid()), o.claimWindowS,
+                               names, costText);
         std::vector<Claimed> out;
         for (int i = 0; i < r.size(); ++i) {
             Claimed j;
@@ -359,13 +442,14 @@ struct Runner::Impl {
             (isReleased(r) ? released : lostIds.count(j.id) ? lost : r.ok ? done : failed) += 1;
     }
 
-    void commit(std::optional<db::Connection>& c, std::vector<std::pair<Claimed, TaskResult>>& batch) {
+    void commit(std::optional<db::Connection>& c, std::vector<std::pair<Claimed, TaskResult>>& batch,
+                bool listening) {
         bool recordedAsFailure = false;
         for (int attempt = 0;; ++attempt) {
             try {
                 if (!c || !c->isHealthy()) {
                     c.reset();
-                    c = connect("paudm runner", hard, [] { return false; });
+                    c = connect("paudm runner", hard, [] { return false; }, listening);
                     if (!c) break; // interrupted: the leases lapse and the jobs run again elsewhere
                 }
                 commitOnce(*c, batch);
@@ -402,50 +486,109 @@ struct Runner::Impl {
         return !running.empty();
     }
 
-    /// No claim in progress anywhere (it may yet create work for us, and a job waiting for
-    /// its sub-jobs waits on claims or on the ready queue), and no job of our tasks in the
-    /// ready queue, back-off included. Both tables hold only live work: this stays cheap.
-    bool idle(db::Connection& c) {
-        return c
-            .query("SELECT NOT EXISTS (SELECT 1 FROM job_lease) AND "
-                   "NOT EXISTS (SELECT 1 FROM job_ready WHERE name ~ $1)",
-                   regex)
-            .toBool(0, 0);
+    QueueState queueState(db::Connection& c) {
+        const auto r = c.query("SELECT ready_now, claims, next_ready_s FROM job_queue_state($1)", regex);
+        QueueState q;
+        q.readyNow = r.toBool(0, 0);
+        q.claims = r.toBool(0, 1);
+        if (!r.isNull(0, 2)) q.nextReadyS = r.toDouble(0, 2);
+        return q;
     }
 
-    void worker() {
-        std::optional<db::Connection> c = connect("paudm runner", connecting, [this] { return stop.load(); });
-        while (c && !stop) {
+    /// Opens the link's connection if it has none; false when the worker should end.
+    bool ensureConnected(Link& link, bool isShared) {
+        if (link.c && link.c->isHealthy()) return true;
+        link.c.reset();
+        link.c = connect("paudm runner", connecting, [this] { return stop.load(); }, isShared);
+        if (link.c && isShared) wakeWorkers(); // what was announced while it was away is unknown
+        return link.c.has_value();
+    }
+
+    /// A worker claims, runs and commits. With nothing to claim it waits, without asking
+    /// the server again, for a notification (new or retried jobs, the queue gone idle) or
+    /// the end of the first retry back-off. Workers other than the first close their
+    /// connection while they wait: an idle runner holds the one it listens on.
+    void worker(int index) {
+        Link own;
+        Link& link = index == 0 ? shared : own;
+        const bool isShared = index == 0;
+        bool workedSinceIdle = false; // committed jobs since it last found the queue idle
+        int lostRaces = 0;
+        std::minstd_rand jitter(static_cast<unsigned>(::getpid()) * 31u + static_cast<unsigned>(index));
+        while (!stop) {
             if (o.maxJobs > 0 && started >= o.maxJobs) break;
+            std::uint64_t seen;
+            {
+                std::lock_guard lock(m);
+                seen = wakeSeq;
+            }
             std::vector<Claimed> jobs;
-            try {
-                if (!c->isHealthy()) throw Error("connection lost", "08006");
-                jobs = claim(*c);
-                if (jobs.empty() && o.untilIdle && !holdsJobs() && idle(*c)) {
-                    stopClaiming();
-                    break;
+            QueueState q;
+            {
+                std::unique_lock lk(link.m);
+                if (!ensureConnected(link, isShared)) break;
+                try {
+                    jobs = claim(*link.c);
+                    if (jobs.empty()) q = queueState(*link.c);
+                    if (isShared) dispatch(link.c->takeNotifications());
+                } catch (...) {
+                    if (stop) break;
+                    say("claim failed, reconnecting: " + describeCurrentException());
+                    link.c.reset();
+                    lk.unlock();
+                    std::this_thread::sleep_for(std::chrono::milliseconds(500)); // no tight loop on a persistent error
+                    continue;
                 }
-            } catch (...) {
-                if (stop) break;
-                say("claim failed, reconnecting: " + describeCurrentException());
-                c.reset();
-                std::this_thread::sleep_for(std::chrono::milliseconds(500)); // no tight loop on a persistent error
-                c = connect("paudm runner", connecting, [this] { return stop.load(); });
-                continue;
+                if (jobs.empty() && !q.readyNow && !q.claims && !q.nextReadyS && !holdsJobs()) {
+                    // Nothing left anywhere. Whoever sees it first tells the --until-idle
+                    // runners that wait on others' claims, so that they end now too.
+                    if (workedSinceIdle || o.untilIdle) (void)capture([&] { link.c->notify(kIdleChannel, ""); });
+                    workedSinceIdle = false;
+                    if (o.untilIdle) {
+                        stopClaiming();
+                        break;
+                    }
+                }
             }
             if (jobs.empty()) {
+                if (q.readyNow && ++lostRaces < 20) {
+                    // Another claim holds those rows for a moment: try again shortly.
+                    std::this_thread::sleep_for(std::chrono::microseconds(500 + jitter() % 5000));
+                    continue;
+                }
+                lostRaces = 0;
+                if (!isShared) {
+                    std::lock_guard lk(link.m);
+                    link.c.reset();
+                }
                 std::unique_lock lock(m);
-                wake.wait_for(lock, std::chrono::milliseconds(o.untilIdle ? 200 : 1000));
+                auto woken = [&] { return stop || wakeSeq != seen; };
+                if (q.nextReadyS)
+                    wake.wait_for(lock, std::chrono::duration<double>(std::clamp(*q.nextReadyS, 0.0, 3600.0) + 0.01),
+                                  woken);
+                else if (q.readyNow)
+                    wake.wait_for(lock, std::chrono::seconds(1), woken);
+                else
+                    wake.wait(lock, woken);
                 continue;
             }
+            lostRaces = 0;
             std::vector<std::pair<Claimed, TaskResult>> batch;
             batch.reserve(jobs.size());
             for (Claimed& j : jobs) {
+                const auto t0 = Clock::now();
                 TaskResult r = execute(j);
+                recordCost(j.name, std::chrono::duration<double>(Clock::now() - t0).count());
                 batch.emplace_back(std::move(j), std::move(r));
             }
-            commit(c, batch);
+            {
+                std::unique_lock lk(link.m);
+                commit(link.c, batch, isShared);
+                if (isShared && link.c && link.c->isHealthy()) (void)capture([&] { dispatch(link.c->takeNotifications()); });
+            }
+            workedSinceIdle = true;
         }
+        if (!isShared) own.c.reset();
     }
 
     /// The grace of a stop ran out: every job in hand is stopped and, once its worker
@@ -470,8 +613,10 @@ struct Runner::Impl {
         if (nowNs() >= deadline + std::int64_t(5'000'000'000)) hard->interrupt();
     }
 
+    /// Heartbeats, aborts, reaping, progress announcements and notifications, on the
+    /// connection it shares with the first worker: it takes it only for a moment, and
+    /// waits for notifications on its socket without holding it.
     void control() {
-        std::optional<db::Connection> c;
         auto lastBeat = Clock::now() - std::chrono::hours(1);
         auto lastReap = lastBeat;
         // Observers (the console) hear at most once a second that this runner finished jobs:
@@ -485,69 +630,81 @@ struct Runner::Impl {
         // heartbeats and their aborts.
         while (!workersDone) {
             checkDeadline();
-            try {
-                if (!c || !c->isHealthy()) {
-                    c.reset();
-                    c = connect("paudm runner control", hard, [this] {
-                        checkDeadline(); // the grace runs out even while the server is away
-                        return workersDone.load();
-                    });
-                    if (!c) {
-                        if (workersDone || hard->interrupted()) break;
-                        continue;
+            int socket = -1;
+            {
+                std::unique_lock lk(shared.m, std::defer_lock);
+                if (!lk.try_lock_for(std::chrono::milliseconds(200))) continue;
+                try {
+                    if (!shared.c || !shared.c->isHealthy()) {
+                        shared.c.reset();
+                        shared.c = connect(
+                            "paudm runner", hard,
+                            [this] {
+                                checkDeadline(); // the grace runs out even while the server is away
+                                // Nothing needs the server once the workers are done, or stopped
+                                // with nothing in hand.
+                                return workersDone.load() || (stop.load() && !holdsJobs());
+                            },
+                            true);
+                        if (!shared.c) {
+                            if (workersDone || hard->interrupted() || stop) break;
+                            continue;
+                        }
+                        wakeWorkers();
                     }
-                    c->listen("paudm_jobs");
-                    c->listen("paudm_abort");
-                    c->listen(stopChannel());
-                }
-                bool abortSeen = false;
-                for (const auto& n : c->waitNotifications(std::chrono::milliseconds(200))) {
-                    if (n.channel == "paudm_abort")
-                        abortSeen = true;
-                    else
-                        wake.notify_all();
-                }
-                if (workersDone) break;
-                const auto now = Clock::now();
-                if (const std::int64_t finished = done + failed;
-                    finished != announced && now - lastAnnounce >= std::chrono::seconds(1)) {
-                    c->notify(kProgressChannel, std::to_string(finished));
-                    announced = finished;
-                    lastAnnounce = now;
-                }
-                if (now - lastBeat >= beatEvery) {
-                    // Only the claims a worker still holds: one whose result could not be
-                    // committed lapses, and runs again elsewhere.
-                    std::vector<std::int64_t> tokens;
-                    {
-                        std::lock_guard lock(m);
-                        for (const auto& [t, h] : running)
-                            tokens.push_back(t);
+                    db::Connection& c = *shared.c;
+                    const auto notes = c.takeNotifications();
+                    dispatch(notes);
+                    if (workersDone) break;
+                    bool lookForAborts = abortPending.exchange(false);
+                    const auto now = Clock::now();
+                    if (const std::int64_t finished = done + failed;
+                        finished != announced && now - lastAnnounce >= std::chrono::seconds(1)) {
+                        c.notify(kProgressChannel, std::to_string(finished));
+                        announced = finished;
+                        lastAnnounce = now;
                     }
-                    if (!tokens.empty())
-                        c->query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
-                                 "WHERE runner_id = $1 AND tokens && $3::bigint[]",
-                                 runnerId, o.leaseS, tokens);
-                    // Observers (the console's Runners panel) hear each heartbeat.
-                    c->query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1 "
-                             "RETURNING pg_notify('paudm_runners', id::text)",
-                             runnerId, static_cast<std::int64_t>(done + failed));
-                    lastBeat = now;
-                    abortSeen = true; // also catch aborts whose notification was missed
-                }
-                if (abortSeen) checkAborts(*c);
-                if (now - lastReap >= reapEvery) {
-                    const auto n = c->exec("SELECT job_reap_expired()").toInt(0, 0);
-                    if (n > 0) {
-                        say("requeued or failed " + std::to_string(n) + " jobs whose lease expired");
-                        wake.notify_all();
+                    if (now - lastBeat >= beatEvery) {
+                        // Only the claims a worker still holds: one whose result could not be
+                        // committed lapses, and runs again elsewhere.
+                        std::vector<std::int64_t> tokens;
+                        {
+                            std::lock_guard lock(m);
+                            for (const auto& [t, h] : running)
+                                tokens.push_back(t);
+                        }
+                        if (!tokens.empty())
+                            c.query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
+                                    "WHERE runner_id = $1 AND tokens && $3::bigint[]",
+                                    runnerId, o.leaseS, tokens);
+                        // Observers (the console's Runners panel) hear each heartbeat.
+                        c.query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1 "
+                                "RETURNING pg_notify('paudm_runners', id::text)",
+                                runnerId, static_cast<std::int64_t>(done + failed));
+                        lastBeat = now;
+                        lookForAborts = true; // also catch aborts whose notification was missed
                     }
-                    lastReap = now;
+                    if (lookForAborts) checkAborts(c);
+                    if (now - lastReap >= reapEvery) {
+                        const auto n = c.exec("SELECT job_reap_expired()").toInt(0, 0);
+                        if (n > 0) {
+                            say("requeued or failed " + std::to_string(n) + " jobs whose lease expired");
+                            wakeWorkers();
+                        }
+                        lastReap = now;
+                    }
+                    dispatch(c.takeNotifications());
+                    socket = notes.empty() ? c.socket() : -1;
+                } catch (...) {
+                    say("control connection: " + describeCurrentException());
+                    shared.c.reset();
+                    if (hard->interrupted()) break;
+                    continue;
                 }
-            } catch (...) {
-                say("control connection: " + describeCurrentException());
-                c.reset();
-                if (hard->interrupted()) break;
+            }
+            if (socket >= 0) {
+                pollfd p{socket, POLLIN, 0};
+                (void)::poll(&p, 1, 200);
             }
         }
     }
@@ -603,12 +760,15 @@ int Runner::jobsInHand() const {
 Result<RunnerStats> Runner::run() {
     auto registered = capture([&] {
         db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner", d_->hard);
+        c.exec("SET synchronous_commit = off");
         d_->runnerId =
             c.query("INSERT INTO runner (host, pid, threads, tasks, batch_job_id, lease_s) "
                     "VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6) "
                     "RETURNING id, pg_notify('paudm_runners', id::text)",
                     d_->host, static_cast<int>(::getpid()), d_->o.threads, d_->o.tasks, d_->o.batchJobId, d_->o.leaseS)
                 .toInt(0, 0);
+        d_->listenAll(c);
+        d_->shared.c = std::move(c);
     });
     if (!registered) return std::unexpected(registered.error().withContext("starting the runner"));
     d_->say("started with " + std::to_string(d_->o.threads) + " threads, tasks " + d_->regex);
@@ -618,7 +778,7 @@ Result<RunnerStats> Runner::run() {
         runWorkers(d_->o.threads + 1, [this](int index, const WorkerGroup&) {
             if (index == 0) return d_->control();
             try {
-                d_->worker();
+                d_->worker(index - 1);
             } catch (...) {
                 d_->say("worker stopped: " + describeCurrentException());
                 d_->stopClaiming(); // the others finish what they hold; the pilot ends cleanly
@@ -630,14 +790,20 @@ Result<RunnerStats> Runner::run() {
                 // The same statement wakes the control thread, so that stopping does not wait
                 // for its next look at the server.
                 (void)capture([&] {
-                    db::Connection c = db::Connection::open(d_->o.conninfo, "paudm runner", d_->hard);
-                    c.query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
+                    std::lock_guard lk(d_->shared.m);
+                    if (!d_->shared.c || !d_->shared.c->isHealthy())
+                        d_->shared.c = db::Connection::open(d_->o.conninfo, "paudm runner", d_->hard);
+                    d_->shared.c->query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
                             "RETURNING pg_notify($3, 'stop'), pg_notify('paudm_runners', id::text)",
                             d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed), d_->stopChannel());
                 });
             }
         });
     });
+    {
+        std::lock_guard lk(d_->shared.m);
+        d_->shared.c.reset();
+    }
     if (!ran) return std::unexpected(ran.error().withContext("runner"));
     return stats();
 }

@@ -3,6 +3,11 @@
 // QC, new sub-jobs and children) in one transaction that only succeeds while its claim
 // is still current. A control thread renews the leases (heartbeat), reaps the expired
 // leases of dead runners, and listens for new jobs and aborts.
+//
+// Connections: the control thread and the first worker share one, so a pilot of one
+// thread holds one connection, working or idle; each further worker holds its own while
+// it has work. An idle runner asks the server nothing until a notification comes (LISTEN
+// needs a session of its own: one connection per pilot is the floor).
 #include "jobs/task.h"
 
 #include <QString>
@@ -13,6 +18,15 @@
 #include <string>
 
 namespace paudm::jobs {
+
+/// Sent by a runner that finds nothing ready and no claim in progress anywhere: the
+/// --until-idle runners waiting on others' claims listen to it, and end.
+inline constexpr const char* kIdleChannel = "paudm_idle";
+
+/// A claim takes at most this many jobs unless told otherwise (RunnerOptions::claimBatch).
+inline constexpr int kDefaultClaimCap = 256;
+/// A claim takes about this many seconds of work (by recent run times) unless told otherwise.
+inline constexpr double kDefaultClaimWindowS = 0.1;
 
 /// A runner announces on this channel, at most once a second, that it finished jobs (the
 /// payload: how many so far). Runners do not listen to it; the console does.
@@ -27,7 +41,12 @@ struct RunnerOptions {
     bool untilIdle = false;   ///< return when there is nothing left to do
     std::int64_t maxJobs = 0; ///< return after this many jobs (0: no limit)
     double leaseS = 30;       ///< a claim lapses this long after the last heartbeat
-    int claimBatch = 1;       ///< jobs claimed (and committed) together, for short jobs
+    /// At most this many jobs claimed (and committed) together; 0: kDefaultClaimCap. How
+    /// many a claim takes within that is judged from the recent run times of their tasks.
+    int claimBatch = 0;
+    /// A claim takes about this many seconds of work; 0: kDefaultClaimWindowS. Short jobs
+    /// come in large batches, jobs longer than this one at a time.
+    double claimWindowS = 0;
     QString taskExecutable;   ///< the `paudm` binary, for child-process tasks
     std::string batchJobId;   ///< e.g. the Slurm array job and task
     bool verbose = false;     ///< one line per job on stderr

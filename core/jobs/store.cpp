@@ -448,7 +448,8 @@ std::vector<std::int64_t> JobStore::insertSubjobs(std::int64_t superId, const st
                   }
                   return next < jobs.size();
               });
-    c_.query("SELECT job_enqueue($1::bigint[])", ids); // those without parents among them
+    // Those without parents among them are ready: idle runners hear it on commit.
+    c_.query("SELECT job_enqueue($1::bigint[]), pg_notify('paudm_jobs', 'ready')", ids);
     if (!deps.empty()) {
         size_t d = 0;
         c_.copyIn("COPY dependency (super_id, parent_id, child_id) FROM STDIN", [&](std::string& buf) {

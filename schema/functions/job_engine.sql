@@ -175,7 +175,15 @@ COMMENT ON FUNCTION job_after_terminal(bigint) IS 'Propagates a job''s end to it
 -- after the statement began (waiting for a CPU or a lock): with now(), a job could appear
 -- to start before the parent it waited for had ended (seen once in 15 runs of a chain
 -- under load).
-CREATE OR REPLACE FUNCTION job_claim(p_runner bigint, p_n integer, p_lease_s real, p_tasks text, p_host text, p_pid integer)
+--
+-- How many a claim takes is the runner's judgement of time: p_window seconds of work at
+-- most, each job costing the runner's recent mean run time of its task (p_names/p_costs),
+-- a task it has no figure for costing the whole window (so it takes one such job and
+-- learns). The first job is always taken. Without p_window: up to p_n jobs, whatever
+-- they cost. So a runner holds no job that another idle runner could start now for
+-- longer than the window, and short jobs still come in large batches.
+CREATE OR REPLACE FUNCTION job_claim(p_runner bigint, p_n integer, p_lease_s real, p_tasks text, p_host text, p_pid integer,
+                                     p_window real DEFAULT NULL, p_names text[] DEFAULT NULL, p_costs real[] DEFAULT NULL)
 RETURNS TABLE (id bigint, name text, phase text, config jsonb, input jsonb, token bigint, attempts integer,
                max_attempts integer, super_id bigint, timeout_s real, memory_limit_mb integer)
 LANGUAGE plpgsql AS $$
@@ -183,13 +191,20 @@ LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY
     WITH ready AS (
-        SELECT q.job_id FROM job_ready q
+        SELECT q.job_id, q.name, q.priority FROM job_ready q
         WHERE (q.not_before IS NULL OR q.not_before <= now()) AND (p_tasks IS NULL OR q.name ~ p_tasks)
         ORDER BY q.priority DESC, q.job_id
         LIMIT p_n
         FOR UPDATE SKIP LOCKED
+    ), budget AS (
+        SELECT r.job_id,
+               sum(coalesce(e.cost, p_window)) OVER (ORDER BY r.priority DESC, r.job_id)
+                   - coalesce(e.cost, p_window) AS before
+        FROM ready r LEFT JOIN unnest(p_names, p_costs) AS e(name, cost) ON e.name = r.name
     ), taken AS (
-        DELETE FROM job_ready q USING ready r WHERE q.job_id = r.job_id RETURNING q.job_id
+        DELETE FROM job_ready q USING budget b
+        WHERE q.job_id = b.job_id AND (p_window IS NULL OR b.before < p_window)
+        RETURNING q.job_id
     ), claimed AS (
         UPDATE job j SET status = 'RUNNING', token = nextval('job_token_seq'), attempts = j.attempts + 1,
                          runner_id = p_runner, ts_started = clock_timestamp()
@@ -203,7 +218,24 @@ BEGIN
     )
     SELECT * FROM claimed;
 END $$;
-COMMENT ON FUNCTION job_claim(bigint, integer, real, text, text, integer) IS 'Claims ready jobs for a runner';
+COMMENT ON FUNCTION job_claim(bigint, integer, real, text, text, integer, real, text[], real[]) IS
+    'Claims ready jobs for a runner: at most p_n, and at most p_window seconds of them by the given task costs';
+
+-- What an idle runner needs to know to wait without polling: whether jobs of its tasks are
+-- ready now (a claim that found none lost a race for them: claim again), whether any
+-- claim is in progress anywhere (it may create work), and in how many seconds the first
+-- job of its tasks comes out of its retry back-off. Two small tables: cheap at any size.
+CREATE OR REPLACE FUNCTION job_queue_state(p_tasks text, OUT ready_now boolean, OUT claims boolean,
+                                           OUT next_ready_s real)
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM job_ready q WHERE (q.not_before IS NULL OR q.not_before <= now())
+                                               AND (p_tasks IS NULL OR q.name ~ p_tasks)),
+           EXISTS (SELECT 1 FROM job_lease),
+           (SELECT extract(epoch FROM min(q.not_before) - now())::real FROM job_ready q
+            WHERE q.not_before > now() AND (p_tasks IS NULL OR q.name ~ p_tasks))
+$$;
+COMMENT ON FUNCTION job_queue_state(text) IS
+    'For an idle runner: jobs of these tasks ready now, any claim in progress, seconds until the next back-off ends';
 
 -- Locks a claimed job and checks the runner still holds it (fencing). Everything a runner
 -- commits for a job happens after this, in the same transaction.
