@@ -624,8 +624,13 @@ struct Runner::Impl {
         // serialised commits), and heartbeats alone would leave the console seconds late.
         std::int64_t announced = 0;
         auto lastAnnounce = lastBeat;
-        const auto beatEvery = std::chrono::duration<double>(o.leaseS / 3);
-        const auto reapEvery = std::chrono::duration<double>(std::max(1.0, o.leaseS / 2));
+        // A runner with claims beats every third of its lease (its claims must not lapse);
+        // one without beats every half lease, often enough to be seen alive, and says so
+        // to nobody: a notification wakes every listening backend of the server (they
+        // filter by channel themselves), which with hundreds of idle pilots was most of the
+        // server's idle work. Reaping is for the same reason every half lease when busy,
+        // every lease when idle (any runner's reap serves all).
+        std::int64_t beatDone = -1;
         // Until the last worker returns, not merely until stop: jobs still in hand need their
         // heartbeats and their aborts.
         while (!workersDone) {
@@ -664,6 +669,9 @@ struct Runner::Impl {
                         announced = finished;
                         lastAnnounce = now;
                     }
+                    const bool busy = holdsJobs();
+                    const auto beatEvery = std::chrono::duration<double>(o.leaseS / (busy ? 3 : 2));
+                    const auto reapEvery = std::chrono::duration<double>(std::max(1.0, o.leaseS / (busy ? 2 : 1)));
                     if (now - lastBeat >= beatEvery) {
                         // Only the claims a worker still holds: one whose result could not be
                         // committed lapses, and runs again elsewhere.
@@ -677,10 +685,14 @@ struct Runner::Impl {
                             c.query("UPDATE job_lease SET lease_expires = now() + make_interval(secs => $2) "
                                     "WHERE runner_id = $1 AND tokens && $3::bigint[]",
                                     runnerId, o.leaseS, tokens);
-                        // Observers (the console's Runners panel) hear each heartbeat.
-                        c.query("UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1 "
-                                "RETURNING pg_notify('paudm_runners', id::text)",
-                                runnerId, static_cast<std::int64_t>(done + failed));
+                        // Observers (the console's Runners panel) hear a heartbeat that has news.
+                        const std::int64_t finished = done + failed;
+                        c.query(finished != beatDone || !tokens.empty()
+                                    ? "UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1 "
+                                      "RETURNING pg_notify('paudm_runners', id::text)"
+                                    : "UPDATE runner SET heartbeat = now(), jobs_done = $2 WHERE id = $1",
+                                runnerId, finished);
+                        beatDone = finished;
                         lastBeat = now;
                         lookForAborts = true; // also catch aborts whose notification was missed
                     }

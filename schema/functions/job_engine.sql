@@ -407,10 +407,11 @@ COMMENT ON FUNCTION job_retry(bigint) IS 'Retries a failed or cancelled job with
 CREATE OR REPLACE FUNCTION job_forget_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM job_attempt_log a USING gone g WHERE a.job_id = g.id;
+    DELETE FROM job_ready r USING gone g WHERE r.job_id = g.id;
     PERFORM job_release(ARRAY(SELECT id FROM gone));
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION job_forget_deleted() IS 'Deletes the attempts and claims of deleted jobs';
+COMMENT ON FUNCTION job_forget_deleted() IS 'Deletes the attempts, ready-queue entries and claims of deleted jobs';
 
 CREATE OR REPLACE TRIGGER job_forget_deleted AFTER DELETE ON job REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION job_forget_deleted();

@@ -27,7 +27,7 @@ node=(node tests/bench/graphile/bench.mjs)
 
 source tests/bench/bench_lib.sh
 queue_ours() {
-  psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE" -c "TRUNCATE runner CASCADE" \
+  psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job, job_ready, job_lease CASCADE" -c "TRUNCATE runner CASCADE" \
     -c "INSERT INTO job (name, status, ts_queued) SELECT 'noop', 'QUEUED', now() FROM generate_series(1, $1)" \
     -c "SELECT job_enqueue(array_agg(id)) FROM job" \
     -c "VACUUM ANALYZE job"
@@ -54,7 +54,7 @@ echo "ratio ours(4 threads) / graphile batched: $(echo "$mb / $m4" | bc -l | xar
 echo "ratio ours(2 threads) / graphile default: $(echo "($n / $m2) / (2000 / $md)" | bc -l | xargs printf '%.1f')"
 
 echo "== fan-out/fan-in DAG of 10,000 sub-jobs"
-psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE"
+psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job, job_ready, job_lease CASCADE"
 id=$("$paudm" jobs create fanout --set n=10000 --set shape=fanin --submit)
 t0=$(date +%s.%N)
 "$paudm" runner --threads 1 --max-jobs 1 >/dev/null 2>&1 # the prolog: creates the 10,000 sub-jobs (COPY)
@@ -65,7 +65,7 @@ echo "creation (prolog claim + COPY of 10,000 jobs and 9,999 dependencies): $(ec
 echo "completion: $(echo "10001 / ($t2 - $t1)" | bc -l | xargs printf '%.0f') jobs/s; status $("$paudm" jobs list --top --json | grep -m1 '"status"' | tr -d ' ,')"
 
 echo "== a runner killed with -9 mid-job: time until the job runs again"
-psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job CASCADE"
+psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job, job_ready, job_lease CASCADE"
 id=$("$paudm" jobs create noop --set sleep_s=30 --submit)
 psql "$url" -qc "UPDATE job SET retry_delay_s = 0 WHERE id = $id"
 "$paudm" runner --lease 10 >/dev/null 2>&1 &

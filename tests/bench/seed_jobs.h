@@ -13,7 +13,7 @@ inline void seedMillionJobs(db::Connection& c) {
     std::fprintf(stderr, "seeding 1,000 top-level jobs with 999 sub-jobs each, and their QC...\n");
     c.execScript(R"sql(
         SET client_min_messages = warning;
-        TRUNCATE job CASCADE;
+        TRUNCATE job, job_ready, job_lease CASCADE;
         INSERT INTO job (id, name, status, description, ts_created, ts_queued, ts_started, ts_ended, unfinished_subjobs)
         SELECT g, 'fanout', (ARRAY['DONE','DONE','DONE','FAILED','STANDBY'])[1 + g % 5], 'night ' || g,
                now() - (1000 - g) * interval '1 hour', now(), now(), now(), 0
