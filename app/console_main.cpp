@@ -19,6 +19,7 @@
 #include <QApplication>
 #include "common/config.h"
 #include "common/version.h"
+#include "pipelines/tasks.h"
 
 #include <QCommandLineParser>
 #include <QDockWidget>
@@ -72,6 +73,7 @@ int finish(int code) {
 } // namespace
 
 int main(int argc, char** argv) {
+    paudm::pipelines::installAllTasks(); // the engine runs the pipelines this program knows
     chooseOffscreenIfHeadless(argc, argv);
     if (qEnvironmentVariable("QT_QPA_PLATFORM") == "offscreen")
         previousHandler = qInstallMessageHandler(quietOffscreenNoise);

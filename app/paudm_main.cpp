@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "common/version.h"
+#include "pipelines/tasks.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -82,6 +83,7 @@ Examples:
 } // namespace
 
 int main(int argc, char** argv) {
+    paudm::pipelines::installAllTasks(); // the engine runs the pipelines this program knows
     // A runner starts task processes as `paudm __task`: job on stdin, result on fd 3.
     if (argc == 2 && std::strcmp(argv[1], "__task") == 0) {
         paudm::reuseFreedPixelMemory(); // short-lived, and where the pixel work runs

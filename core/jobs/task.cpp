@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 
+#include <atomic>
 #include <cmath>
 #include <mutex>
 
@@ -197,6 +198,24 @@ QcLevel TaskContext::check(const std::string& name, double value, const std::str
 db::Connection& TaskContext::db() {
     if (!db_) db_ = std::make_unique<db::Connection>(db::Connection::open(conninfo_, "paudm task"));
     return *db_;
+}
+
+namespace {
+std::atomic<const TaskRegistry*> installedRegistry{nullptr};
+} // namespace
+
+const TaskRegistry& TaskRegistry::standard() {
+    if (const TaskRegistry* r = installedRegistry.load()) return *r;
+    static const TaskRegistry builtins = [] {
+        TaskRegistry r;
+        registerBuiltinTasks(r);
+        return r;
+    }();
+    return builtins;
+}
+
+void TaskRegistry::installStandard(const TaskRegistry* registry) {
+    installedRegistry.store(registry);
 }
 
 void TaskRegistry::add(TaskType type) {

@@ -163,9 +163,13 @@ public:
     void add(TaskType type);
     const TaskType* find(const std::string& name) const;
     std::vector<std::string> names() const;
-    /// The task types of this build: the built-in ones (noop, fail, crash, fanout) and the
-    /// pipelines' (defined in pipelines/tasks.cpp, which knows them all).
+    /// The task types of this program: the registry it installed with installStandard(),
+    /// else the built-in ones (noop, fail, crash, fanout). The engine knows no pipeline:
+    /// the programs register theirs (pipelines/tasks.h).
     static const TaskRegistry& standard();
+    /// Makes `registry` (which must outlive every use) what standard() returns. Call it
+    /// at the start of main(), before any thread runs.
+    static void installStandard(const TaskRegistry* registry);
 
 private:
     std::map<std::string, TaskType> types_;

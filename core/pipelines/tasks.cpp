@@ -1,23 +1,28 @@
 // The task types of this build, in one registry.
-#include "jobs/task.h"
+#include "pipelines/tasks.h"
+
 #include "pipelines/nightly/nightly.h"
 #include "pipelines/pixelsim/simulator.h"
 #include "pipelines/register/register.h"
 #include "transfer/transfer.h"
 
-namespace paudm::jobs {
+namespace paudm::pipelines {
 
-const TaskRegistry& TaskRegistry::standard() {
-    static const TaskRegistry registry = [] {
-        TaskRegistry r;
-        registerBuiltinTasks(r);
-        pipelines::pixelsim::registerPixelsimTask(r);
+const jobs::TaskRegistry& allTasks() {
+    static const jobs::TaskRegistry registry = [] {
+        jobs::TaskRegistry r;
+        jobs::registerBuiltinTasks(r);
+        pixelsim::registerPixelsimTask(r);
         transfer::registerTransferTask(r);
-        pipelines::reg::registerRegisterTasks(r);
-        pipelines::nightly::registerNightlyTasks(r);
+        reg::registerRegisterTasks(r);
+        nightly::registerNightlyTasks(r);
         return r;
     }();
     return registry;
 }
 
-} // namespace paudm::jobs
+void installAllTasks() {
+    jobs::TaskRegistry::installStandard(&allTasks());
+}
+
+} // namespace paudm::pipelines

@@ -3,6 +3,7 @@
 # the test suite.
 #
 #   tests/bench/farm_bench.sh [BUILD_DIR] [RUNS] [PILOTS]   (default build/release, 5, 200)
+#   SECTIONS="1 4" tests/bench/farm_bench.sh ...             only those parts
 #
 #  1. 20,000 no-op jobs as the README runs them (`paudm jobs create fanout ... --submit`,
 #     then `paudm runner --threads 4 --until-idle`, no other flag), timed as a whole
@@ -38,7 +39,10 @@ graphile="postgresql:///graphile?host=$home/run&user=$(id -un)"
 (cd tests/bench/graphile && npm install --no-audit --no-fund --silent >/dev/null)
 node=(node tests/bench/graphile/bench.mjs)
 settle() { sql -c "VACUUM" -c "CHECKPOINT"; psql "$graphile" -qc "VACUUM"; }
+want() { [[ " ${SECTIONS:-1 2 3 4} " == *" $1 "* ]]; }
+rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 
+if want 1; then
 echo "== 1. 20,000 no-op jobs, no flags (process start to last job, prolog included), $runs alternating runs"
 ours=(); gbat=()
 for i in $(seq "$runs"); do
@@ -49,10 +53,11 @@ for i in $(seq "$runs"); do
   echo "run $i: ours ${ours[-1]} s, graphile-worker batched ${gbat[-1]} s"
 done
 mo=$(median "${ours[@]}"); mg=$(median "${gbat[@]}")
-rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 echo "median: ours $(rate 20001 "$mo") jobs/s, graphile-worker batched $(rate 20000 "$mg") jobs/s," \
      "ratio $(echo "$mg / $mo" | bc -l | xargs printf '%.2f')"
 
+fi
+if want 2; then
 echo "== 2. 200 jobs of 0.5 s over 4 runners of 1 thread, no flags (ideal 25.0 s)"
 reset; fanout --set n=200 --set task=noop --set subjob_config.sleep_s=0.5
 t0=$(date +%s.%N)
@@ -64,6 +69,8 @@ echo "total $(printf '%.2f' "$total") s ($(echo "100 * ($total / 25 - 1)" | bc -
      "jobs per runner: $(sql -c "SELECT string_agg(n::text, ' ' ORDER BY n) FROM (SELECT count(*) n FROM job WHERE super_id IS NOT NULL GROUP BY runner_id) x")"
 echo "   each runner's last sub-job ended (s after the first start): $(sql -c "SELECT string_agg(to_char(t, 'FM990.00'), ' ' ORDER BY t) FROM (SELECT extract(epoch FROM max(ts_ended) - (SELECT min(ts_started) FROM job)) t FROM job WHERE super_id IS NOT NULL GROUP BY runner_id) x")"
 
+fi
+if want 3; then
 echo "== 3. fan-in of 10,000 vs flat 10,000, no flags, 2 threads, $runs alternating runs (completion after the prolog)"
 flat=(); fanin=()
 complete() {
@@ -79,6 +86,8 @@ done
 mf=$(median "${flat[@]}"); mi=$(median "${fanin[@]}")
 echo "median: flat $(rate 10001 "$mf") jobs/s, fan-in $(rate 10001 "$mi") jobs/s (fan-in/flat $(echo "$mf / $mi" | bc -l | xargs printf '%.2f'))"
 
+fi
+if want 4; then
 echo "== 4. $pilots pilots of 1 thread on one server"
 reset
 # A job in progress keeps --until-idle pilots waiting: the gate, opened when all are up.
@@ -105,7 +114,7 @@ fan=$("$paudm" jobs create fanout --set n=$n --set task=noop --set subjob_config
 "$paudm" jobs abort "$gate" >/dev/null
 wait
 ok=$(cat "$home"/pilots/*.exit | awk '$1 == 0' | wc -l)
-refused=$(grep -l -e "too many clients" -e "cannot connect" "$home"/pilots/*.log 2>/dev/null | wc -l)
+refused=$( (grep -l -e "too many clients" -e "cannot connect" "$home"/pilots/*.log 2>/dev/null || true) | wc -l)
 last_exit=$(cat "$home"/pilots/*.exit | awk '{print $2}' | sort -g | tail -1)
 sql -c "SELECT 'jobs done: ' || count(*) FILTER (WHERE status = 'DONE') || ' of ' || count(*) ||
                ', pilots that got work: ' || count(DISTINCT runner_id) FROM job WHERE super_id = $fan"
@@ -122,3 +131,4 @@ sql -c "WITH p AS (SELECT max(ts_ended) AS ready FROM job_attempt WHERE job_id =
 end_ms=$(sql -c "SELECT extract(epoch FROM max(ts_ended)) FROM job")
 echo "pilots exited 0: $ok of $pilots; refused a connection: $refused;" \
      "last pilot gone $(echo "($last_exit - $end_ms) * 1000" | bc -l | xargs printf '%.0f') ms after the last job ended"
+fi

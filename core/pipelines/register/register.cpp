@@ -6,6 +6,7 @@
 #include "jobs/config_values.h"
 #include "jobs/task.h"
 #include "pipelines/paucam.h"
+#include "pipelines/tasks.h"
 #include "wcs/wcs.h"
 
 #include <QJsonArray>
@@ -403,7 +404,7 @@ void registerEpilog(jobs::TaskContext& ctx) {
     if (jobs::configBool(ctx.config(), "nightly", true)) {
         std::string release = jobs::configText(ctx.config(), "release");
         if (release.empty())
-            if (const jobs::TaskType* t = jobs::TaskRegistry::standard().find("nightly"))
+            if (const jobs::TaskType* t = allTasks().find("nightly"))
                 release = t->defaults["release"].toString().toStdString();
         const bool reduced =
             already && c.query("SELECT 1 FROM job WHERE name = 'nightly' AND status = 'DONE' AND config ->> 'obs_set' = $1 "
