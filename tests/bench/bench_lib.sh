@@ -18,13 +18,31 @@ drop_caches() { sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 >/proc/sys
 # when the script ends. Sets paudm, bench, work and PAUDM_HOME.
 bench_start() {
   local build=$1 name=$2
-  paudm=$(realpath "$build/app/paudm")
   bench=$(realpath "$build/tests/bench/$name")
-  [ -x "$paudm" ] && [ -x "$bench" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+  [ -x "$bench" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
+  bench_db_start "$build" "$name"
+}
+
+# The same without a benchmark binary: BUILD's paudm, a scratch folder, its embedded
+# database (url set), children and all removed when the script ends.
+bench_db_start() {
+  local build=$1 name=$2
+  paudm=$(realpath "$build/app/paudm")
+  [ -x "$paudm" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
   work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/paudm-$name-XXXXXX")
   chmod 755 "$work"
   export PAUDM_HOME="$work/home"
   unset PAUDM_DB
-  trap '"$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  trap 'pkill -P $$ 2>/dev/null || true; "$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
   "$paudm" db start >/dev/null
+  url=$("$paudm" db url)
+}
+
+# graphile-worker (from npm into tests/bench/graphile) on a database "graphile" of the same
+# server: sets graphile (its connection string) and node (the command).
+graphile_start() {
+  psql "$url" -qc "CREATE DATABASE graphile"
+  graphile="postgresql:///graphile?host=$PAUDM_HOME/run&user=$(id -un)"
+  (cd tests/bench/graphile && npm install --no-audit --no-fund --silent >/dev/null)
+  node=(node tests/bench/graphile/bench.mjs)
 }

@@ -19,25 +19,14 @@ cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 runs=${2:-5}
 pilots=${3:-200}
-paudm=$(realpath "$build/app/paudm")
-[ -x "$paudm" ] || { echo "no $paudm: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
 source tests/bench/bench_lib.sh
-
-home=$(mktemp -d "${BENCH_DIR:-/var/tmp}/paudm-farm-XXXXXX")
-chmod 755 "$home"
-export PAUDM_HOME="$home"
-unset PAUDM_DB
-trap 'pkill -P $$ 2>/dev/null || true; "$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
-"$paudm" db start >/dev/null
-url=$("$paudm" db url)
+bench_db_start "$build" farm
+home=$PAUDM_HOME
 sql() { psql "$url" -qAt -c "SET client_min_messages = warning" "$@"; }
 reset() { sql -c "TRUNCATE job, job_ready, job_lease CASCADE" -c "TRUNCATE runner CASCADE" -c "VACUUM ANALYZE job" -c "CHECKPOINT"; }
 fanout() { "$paudm" jobs create fanout "$@" --submit >/dev/null; }
 
-psql "$url" -qc "CREATE DATABASE graphile"
-graphile="postgresql:///graphile?host=$home/run&user=$(id -un)"
-(cd tests/bench/graphile && npm install --no-audit --no-fund --silent >/dev/null)
-node=(node tests/bench/graphile/bench.mjs)
+graphile_start
 settle() { sql -c "VACUUM" -c "CHECKPOINT"; psql "$graphile" -qc "VACUUM"; }
 want() { [[ " ${SECTIONS:-1 2 3 4} " == *" $1 "* ]]; }
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }

@@ -10,22 +10,10 @@ cd "$(dirname "$0")/../.."
 build=${1:-build/release}
 runs=${2:-5}
 n=20000
-paudm=$(realpath "$build/app/paudm")
-[ -x "$paudm" ] || { echo "no $paudm: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
-
-home=$(mktemp -d /tmp/paudm-bench-XXXXXX)
-chmod 755 "$home"
-export PAUDM_HOME="$home"
-unset PAUDM_DB
-trap '"$paudm" db stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
-"$paudm" db start >/dev/null
-url=$("$paudm" db url)
-psql "$url" -qc "CREATE DATABASE graphile"
-graphile="postgresql:///graphile?host=$home/run&user=$(id -un)"
-(cd tests/bench/graphile && npm install --no-audit --no-fund --silent >/dev/null)
-node=(node tests/bench/graphile/bench.mjs)
-
 source tests/bench/bench_lib.sh
+bench_db_start "$build" jobs
+home=$PAUDM_HOME
+graphile_start
 queue_ours() {
   psql "$url" -q -c "SET client_min_messages = warning" -c "TRUNCATE job, job_ready, job_lease CASCADE" -c "TRUNCATE runner CASCADE" \
     -c "INSERT INTO job (name, status, ts_queued) SELECT 'noop', 'QUEUED', now() FROM generate_series(1, $1)" \

@@ -21,6 +21,14 @@ inline std::string freshJobDatabase(const std::string& name) {
     return conninfo;
 }
 
+/// A fan-out of `n` no-op sub-jobs with `subjobConfig` (sleep_s, mark, ...).
+inline jobs::NewJob noopFanout(int n, const QJsonObject& subjobConfig = {}) {
+    jobs::NewJob fan;
+    fan.name = "fanout";
+    fan.config = {{"n", n}, {"task", "noop"}, {"subjob_config", subjobConfig}};
+    return fan;
+}
+
 inline jobs::RunnerOptions runnerOptions(const std::string& conninfo, int threads = 2) {
     jobs::RunnerOptions o;
     o.conninfo = conninfo;

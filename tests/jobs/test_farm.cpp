@@ -122,10 +122,7 @@ private slots:
             scalar(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'paudm runner'");
 
         const QString mark = dir.filePath("mark");
-        NewJob fan;
-        fan.name = "fanout";
-        fan.config = {{"n", kJobs}, {"task", "noop"}, {"subjob_config", QJsonObject{{"sleep_s", 1.0}, {"mark", mark}}}};
-        const auto fanId = store.create(fan, true);
+        const auto fanId = store.create(noopFanout(kJobs, QJsonObject{{"sleep_s", 1.0}, {"mark", mark}}), true);
         store.abort(gate, "the gate opens");
 
         // The console meanwhile: connects and answers while the pilots work.
@@ -176,10 +173,7 @@ private slots:
         const auto db = freshJobDatabase("t_farm_balance");
         Connection c = Connection::open(db);
         JobStore store(c);
-        NewJob fan;
-        fan.name = "fanout";
-        fan.config = {{"n", 40}, {"task", "noop"}, {"subjob_config", QJsonObject{{"sleep_s", 0.25}}}};
-        const auto fanId = store.create(fan, true);
+        const auto fanId = store.create(noopFanout(40, QJsonObject{{"sleep_s", 0.25}}), true);
         std::vector<std::thread> runners;
         for (int i = 0; i < 4; ++i) runners.emplace_back([&] { runUntilIdle(db, 1); });
         for (auto& t : runners) t.join();
@@ -198,10 +192,7 @@ private slots:
         const auto db = freshJobDatabase("t_farm_batches");
         Connection c = Connection::open(db);
         JobStore store(c);
-        NewJob fan;
-        fan.name = "fanout";
-        fan.config = {{"n", 3000}, {"task", "noop"}};
-        const auto fanId = store.create(fan, true);
+        const auto fanId = store.create(noopFanout(3000), true);
         runUntilIdle(db, 1);
         QCOMPARE(statusOf(c, fanId), std::string("DONE"));
         // Each claim writes one lease row: the sequence counts the claims.

@@ -120,10 +120,7 @@ private slots:
         const auto db = freshJobDatabase("t_fault_terminate");
         Connection c = Connection::open(db);
         JobStore store(c);
-        NewJob fan;
-        fan.name = "fanout";
-        fan.config = {{"n", 300}, {"subjob_config", QJsonObject{{"sleep_s", 0.01}}}};
-        const auto id = store.create(fan, true);
+        const auto id = store.create(noopFanout(300, QJsonObject{{"sleep_s", 0.01}}), true);
         auto r = startRunner(db, {"--threads", "2", "--until-idle"});
         for (int round = 0; round < 3; ++round) {
             QTRY_VERIFY_WITH_TIMEOUT(scalar(c, "SELECT count(*) FROM job WHERE status = 'DONE'") >= 60 * (round + 1),
