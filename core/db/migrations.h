@@ -6,6 +6,9 @@
 //     one current definition of what it holds, applied after the versioned ones whenever
 //     its text differs from what the database last applied (as Flyway's and Sqitch's
 //     repeatable migrations). So the tree holds every function once, as it is now.
+//     A change there that an older program must not undo comes with a numbered
+//     migration (a comment-only one will do): an older program then refuses the
+//     database instead of applying its own, older definitions again.
 //
 // Each migration runs in its own transaction together with the row that records it in
 // schema_migration (schema_repeatable), under an advisory lock, so concurrent starts
