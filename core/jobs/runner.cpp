@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -120,6 +121,9 @@ struct Runner::Impl {
     std::uint64_t wakeSeq = 0;
     std::atomic<bool> abortPending{false}; ///< an abort was announced: the control thread looks
     Link shared;                           ///< the control thread's and the first worker's
+    /// Wakes the control thread from its wait on the server's socket: a notification the
+    /// first worker's statements read on the shared connection never reaches that socket.
+    int controlWake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
     /// Recent run time of each task (s), an exponential mean over its last jobs here.
     std::mutex costsM;
@@ -147,6 +151,17 @@ struct Runner::Impl {
             const QString here = QCoreApplication::instance() ? QCoreApplication::applicationDirPath() : QString();
             o.taskExecutable = QFileInfo(here + "/paudm").isExecutable() ? here + "/paudm" : QString("paudm");
         }
+    }
+
+    ~Impl() {
+        if (controlWake >= 0) ::close(controlWake);
+    }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+
+    void wakeControl() const {
+        const std::uint64_t one = 1;
+        if (controlWake >= 0) (void)!::write(controlWake, &one, sizeof one);
     }
 
     void say(const std::string& line) const {
@@ -609,8 +624,11 @@ struct Runner::Impl {
                 }
             }
             if (socket >= 0) {
-                pollfd p{socket, POLLIN, 0};
-                (void)::poll(&p, 1, 200);
+                pollfd p[2] = {{socket, POLLIN, 0}, {controlWake, POLLIN, 0}};
+                if (::poll(p, controlWake >= 0 ? 2 : 1, 200) > 0 && (p[1].revents & POLLIN)) {
+                    std::uint64_t n = 0;
+                    (void)!::read(controlWake, &n, sizeof n);
+                }
             }
         }
     }
@@ -693,6 +711,7 @@ Result<RunnerStats> Runner::run() {
             if (d_->finishedWorkers.fetch_add(1) + 1 == d_->o.threads) {
                 d_->stop = true;
                 d_->workersDone = true;
+                d_->wakeControl();
                 // The same statement wakes the control thread, so that stopping does not wait
                 // for its next look at the server.
                 (void)capture([&] {
