@@ -182,11 +182,18 @@ COMMENT ON FUNCTION job_after_terminal(bigint) IS 'Propagates a job''s end to it
 -- learns). The first job is always taken. Without p_window: up to p_n jobs, whatever
 -- they cost. So a runner holds no job that another idle runner could start now for
 -- longer than the window, and short jobs still come in large batches.
+--
+-- The ready queue is read in its index's order and stops after p_n rows. Its statistics
+-- lag behind it (a prolog fills it with thousands of rows in a moment), and the planner
+-- judges a runner's task pattern to match under 1 % of the rows: it then read and sorted
+-- the whole queue, 23 of a 256-job claim's 25 ms with 20,000 ready. Without sequential
+-- scans the ordered index scan is the plan whatever the statistics say; every other part
+-- of the claim reads by key.
 CREATE OR REPLACE FUNCTION job_claim(p_runner bigint, p_n integer, p_lease_s real, p_tasks text, p_host text, p_pid integer,
                                      p_window real DEFAULT NULL, p_names text[] DEFAULT NULL, p_costs real[] DEFAULT NULL)
 RETURNS TABLE (id bigint, name text, phase text, config jsonb, input jsonb, token bigint, attempts integer,
                max_attempts integer, super_id bigint, timeout_s real, memory_limit_mb integer)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
@@ -202,8 +209,10 @@ BEGIN
                    - coalesce(e.cost, p_window) AS before
         FROM ready r LEFT JOIN unnest(p_names, p_costs) AS e(name, cost) ON e.name = r.name
     ), taken AS (
-        DELETE FROM job_ready q USING budget b
-        WHERE q.job_id = b.job_id AND (p_window IS NULL OR b.before < p_window)
+        -- By key: as a join with budget the planner read the whole ready queue (2.9 of a
+        -- 256-job claim's 6.4 ms with 20,000 ready).
+        DELETE FROM job_ready q
+        WHERE q.job_id = ANY (ARRAY(SELECT b.job_id FROM budget b WHERE p_window IS NULL OR b.before < p_window))
         RETURNING q.job_id
     ), claimed AS (
         UPDATE job j SET status = 'RUNNING', token = nextval('job_token_seq'), attempts = j.attempts + 1,
