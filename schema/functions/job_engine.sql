@@ -314,6 +314,7 @@ DECLARE
     retried_ids bigint[];
     supers bigint[];
     r record;
+    k integer;
 BEGIN
     -- The common case, set-based: plain DONE (no sub-jobs). Rows whose claim lapsed do not match.
     WITH input AS (
@@ -334,17 +335,18 @@ BEGIN
             DELETE FROM tag WHERE job_id = ANY (retried_ids) AND name = 'traceback'; -- left by a failed attempt
         END IF;
         PERFORM job_parents_done(done_ids);
-        FOR r IN SELECT sup, count(*)::integer AS k FROM unnest(supers) AS sup GROUP BY sup ORDER BY sup LOOP
-            PERFORM job_subjobs_finished(r.sup, r.k, 'DONE');
-        END LOOP;
     END IF;
     -- The rest one by one: failures (retries, cascades), STANDBY, and lapsed claims.
-    FOR i IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
-        CONTINUE WHEN p_ids[i] = ANY (done_ids);
-        IF NOT job_complete(p_ids[i], p_tokens[i], p_status[i], p_outputs[i], p_errors[i], p_outcomes[i],
-                            p_subjobs[i], p_retry[i]) THEN
-            lost := lost || p_ids[i];
+    FOR k IN SELECT u.k FROM unnest(p_ids) WITH ORDINALITY AS u(id, k) WHERE NOT (u.id = ANY (done_ids)) LOOP
+        IF NOT job_complete(p_ids[k], p_tokens[k], p_status[k], p_outputs[k], p_errors[k], p_outcomes[k],
+                            p_subjobs[k], p_retry[k]) THEN
+            lost := lost || p_ids[k];
         END IF;
+    END LOOP;
+    -- The super-jobs' counters last: their rows are what concurrent batches of one fan-out
+    -- wait for, from here to the commit.
+    FOR r IN SELECT sup, count(*)::integer AS k FROM unnest(supers) AS sup GROUP BY sup ORDER BY sup LOOP
+        PERFORM job_subjobs_finished(r.sup, r.k, 'DONE');
     END LOOP;
     RETURN lost;
 END $$;
