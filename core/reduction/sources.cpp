@@ -257,12 +257,11 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
         s.x = s.xIso;
         s.y = s.yIso;
         const double sig = windowSigma > 0 ? windowSigma : std::max(0.5, 2 * s.fluxRadius / 2.35482);
-        double xw = 0, yw = 0;
-        int iter = 0;
-        short wflag = 0;
-        if (o.windowed && sep_windowed(&ap, s.xIso, s.yIso, sig, 11, 0, &xw, &yw, &iter, &wflag) == 0 && std::isfinite(xw) &&
-            std::isfinite(yw) && std::hypot(xw - s.xIso, yw - s.yIso) < 2)
-            s.x = xw, s.y = yw;
+        if (o.windowed) {
+            const WindowedPosition wp = windowedPosition(sub_, &ignore_, s.xIso, s.yIso, sig);
+            if (std::isfinite(wp.x) && std::isfinite(wp.y) && std::hypot(wp.x - s.xIso, wp.y - s.yIso) < 2)
+                s.x = wp.x, s.y = wp.y;
+        }
         const int cx = static_cast<int>(std::lround(s.x)), cy = static_cast<int>(std::lround(s.y));
         if (cx >= 0 && cy >= 0 && cx < nx && cy < ny) s.background = level_->at(cx, cy);
         if (!mask.empty())
@@ -274,6 +273,88 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
                 }
         out.push_back(s);
     }
+    return out;
+}
+
+WindowedPosition windowedPosition(const FloatImage& image, const Mask* mask, double x, double y, double sig) {
+    constexpr int kIterations = 16, kSub = 11;
+    constexpr double kReach = 4, kStepMin = 1e-4, kFactor = 2;
+    const double r = kReach * sig, r2 = r * r;
+    // Pixels wholly inside r + or - half a diagonal need no subpixels (SEP's annulus).
+    const double rIn = std::max(0.0, r - 0.7072), rIn2 = rIn * rIn, rOut2 = (r + 0.7072) * (r + 0.7072);
+    const double inv2s2 = 1 / (2 * sig * sig), scale = 1.0 / kSub, scale2 = scale * scale, offset = 0.5 * (scale - 1);
+    const int w = image.width, h = image.height;
+    std::vector<double> ex, ey;
+    WindowedPosition out;
+    int i = 0;
+    for (; i < kIterations; ++i) {
+        const int xmin = std::max(0, static_cast<int>(x - r + 0.5)), xmax = std::min(w, static_cast<int>(x + r + 1.4999999));
+        const int ymin = std::max(0, static_cast<int>(y - r + 0.5)), ymax = std::min(h, static_cast<int>(y + r + 1.4999999));
+        ex.resize(static_cast<std::size_t>(std::max(0, xmax - xmin)));
+        ey.resize(static_cast<std::size_t>(std::max(0, ymax - ymin)));
+        for (int ix = xmin; ix < xmax; ++ix)
+            ex[static_cast<std::size_t>(ix - xmin)] = std::exp(-(ix - x) * (ix - x) * inv2s2);
+        for (int iy = ymin; iy < ymax; ++iy)
+            ey[static_cast<std::size_t>(iy - ymin)] = std::exp(-(iy - y) * (iy - y) * inv2s2);
+        double tv = 0, twv = 0, area = 0, maskArea = 0, maskWeight = 0, dxPos = 0, dyPos = 0, maskDx = 0, maskDy = 0;
+        for (int iy = ymin; iy < ymax; ++iy) {
+            const double dy = iy - y, dy2 = dy * dy, wy = ey[static_cast<std::size_t>(iy - ymin)];
+            if (dy2 >= rOut2) continue;
+            const float* row = image.pixels.data() + static_cast<std::size_t>(iy) * static_cast<std::size_t>(w);
+            const std::uint8_t* mrow = mask ? mask->pixels.data() + static_cast<std::size_t>(iy) * static_cast<std::size_t>(w) : nullptr;
+            for (int ix = xmin; ix < xmax; ++ix) {
+                const double dx = ix - x, rpix2 = dx * dx + dy2;
+                if (rpix2 >= rOut2) continue;
+                double overlap = 1;
+                if (rpix2 > rIn2) {
+                    // Subpixel centres dx0 + k scale (k = 0..10) of each subpixel row: those
+                    // with (dx0 + k scale)^2 < r2 - dys^2 lie inside.
+                    overlap = 0;
+                    const double dx0 = dx + offset;
+                    for (int sy = 0; sy < kSub; ++sy) {
+                        const double dys = dy + offset + sy * scale, room = r2 - dys * dys;
+                        if (room <= 0) continue;
+                        const double half = std::sqrt(room);
+                        const int k0 = std::max(0, static_cast<int>(std::floor((-half - dx0) / scale)) + 1);
+                        const int k1 = std::min(kSub - 1, static_cast<int>(std::ceil((half - dx0) / scale)) - 1);
+                        if (k1 >= k0) overlap += (k1 - k0 + 1) * scale2;
+                    }
+                }
+                const double weight = ex[static_cast<std::size_t>(ix - xmin)] * wy;
+                if (mrow && mrow[ix] > 0) {
+                    maskArea += overlap;
+                    maskWeight += overlap * weight;
+                    maskDx += overlap * weight * dx;
+                    maskDy += overlap * weight * dy;
+                } else {
+                    const double pix = row[ix];
+                    tv += pix * overlap;
+                    const double wpix = pix * overlap * weight;
+                    twv += wpix;
+                    dxPos += wpix * dx;
+                    dyPos += wpix * dy;
+                }
+                area += overlap;
+            }
+        }
+        if (mask) {
+            // Masked pixels as the mean of the others (SEP without SEP_MASK_IGNORE).
+            const double mean = tv / (area - maskArea);
+            twv += mean * maskWeight;
+            dxPos += mean * maskDx;
+            dyPos += mean * maskDy;
+        }
+        if (!(twv > 0)) break;
+        dxPos /= twv;
+        dyPos /= twv;
+        x += dxPos * kFactor;
+        y += dyPos * kFactor;
+        out.ok = true;
+        if (dxPos * dxPos + dyPos * dyPos < kStepMin * kStepMin) break;
+    }
+    out.x = x;
+    out.y = y;
+    out.iterations = std::min(i + 1, kIterations);
     return out;
 }
 

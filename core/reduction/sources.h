@@ -91,6 +91,21 @@ struct Source {
     double elongation() const { return b > 0 ? a / b : 0; }
 };
 
+/// SExtractor's windowed centroid (XWIN_IMAGE, YWIN_IMAGE), the numbers of SEP's
+/// sep_windowed with 11 x 11 subpixels: the first moment of the light weighted by a
+/// Gaussian of `sig` pixels within 4 sig, iterated from (x, y) (0-based) until it moves
+/// less than 1e-4 pixel, at most 16 times; pixels where `mask` is not 0 count as the mean
+/// of the others. Computed here because SEP evaluates the Gaussian once per pixel and
+/// iteration (`exp`: a fifth of a CCD's detection); its weight is the product of one
+/// factor per column and one per row, and the share of a boundary pixel inside the
+/// window is counted per row of subpixels, not per subpixel.
+struct WindowedPosition {
+    double x = 0, y = 0;
+    int iterations = 0;
+    bool ok = false; ///< false when the weighted light is not positive
+};
+WindowedPosition windowedPosition(const FloatImage& image, const Mask* mask, double x, double y, double sig);
+
 /// A reduced image ready for measurement: background subtracted, and the pixels that
 /// cannot be measured on (bad, cosmic ray, no data) set aside. Saturated pixels stay
 /// (their sources are found and flagged). Made once per image, then asked for sources and

@@ -9,6 +9,10 @@
 #include "reduction/psf.h"
 #include "reduction/sources.h"
 
+extern "C" {
+#include <sep.h>
+}
+
 #include <QtTest>
 
 #include <cmath>
@@ -103,6 +107,60 @@ private slots:
         // The noise map: the sky's own noise, sqrt(sky + rn^2), within 3 %.
         const double rms = bkg.rms.at(100, 400), expect = std::sqrt(1000 + 0.2 * 100 + 0.1 * 400 + 25);
         QVERIFY2(std::fabs(rms / expect - 1) < 0.03, qPrintable(QString("rms %1, expected %2").arg(rms).arg(expect)));
+    }
+
+    // The windowed centroid computed here gives SEP's sep_windowed numbers (the reference:
+    // SExtractor's XWIN as SEP implements it, 11 x 11 subpixels): stars and galaxies of
+    // every brightness, windows of 0.5 to 6 pixels, sources at the border, masked pixels
+    // in the window, and a start away from the centre.
+    void windowedCentroidIsSeps() {
+        Rng rng = Rng::stream({47});
+        FloatImage img(300, 200);
+        std::vector<Star> at;
+        for (int k = 0; k < 60; ++k) {
+            const Star s{rng.uniform(-2, img.width + 1), rng.uniform(-2, img.height + 1), 200 * std::pow(1e4, rng.uniform())};
+            at.push_back(s);
+            if (k % 3 == 0)
+                addGaussian(img, s, rng.uniform(1, 4));
+            else
+                addMoffat(img, s, rng.uniform(2, 5));
+        }
+        addNoise(img, rng);
+        Mask mask(img.width, img.height);
+        for (int k = 0; k < 400; ++k)
+            mask.at(static_cast<int>(rng.uniform(0, img.width)), static_cast<int>(rng.uniform(0, img.height))) = 1;
+        sep_image im{};
+        im.data = img.pixels.data();
+        im.dtype = SEP_TFLOAT;
+        im.mask = mask.pixels.data();
+        im.mdtype = SEP_TBYTE;
+        im.maskthresh = 0;
+        im.noise_type = SEP_NOISE_NONE;
+        im.w = img.width;
+        im.h = img.height;
+        double worst = 0;
+        int compared = 0;
+        for (const Star& s : at)
+            for (const double sig : {0.5, 1.3, 2.7, 6.0}) {
+                const double x0 = s.x + rng.uniform(-1, 1), y0 = s.y + rng.uniform(-1, 1);
+                for (const bool masked : {false, true}) {
+                    im.mask = masked ? mask.pixels.data() : nullptr;
+                    double xs = 0, ys = 0;
+                    int iter = 0;
+                    short flag = 0;
+                    QCOMPARE(sep_windowed(&im, x0, y0, sig, 11, 0, &xs, &ys, &iter, &flag), 0);
+                    const WindowedPosition ours = windowedPosition(img, masked ? &mask : nullptr, x0, y0, sig);
+                    if (!std::isfinite(xs) || !std::isfinite(ys)) {
+                        QVERIFY(!std::isfinite(ours.x) || !std::isfinite(ours.y) || !ours.ok);
+                        continue;
+                    }
+                    worst = std::max(worst, std::hypot(ours.x - xs, ours.y - ys));
+                    ++compared;
+                }
+            }
+        qInfo("%d windowed centroids, largest difference from SEP's %.2g px", compared, worst);
+        QVERIFY(compared > 400);
+        QVERIFY2(worst < 1e-6, qPrintable(QString("differs from SEP by %1 px").arg(worst)));
     }
 
     // Detection: at least 95 % of the stars above 5 sigma found, windowed centroids as
