@@ -112,6 +112,32 @@ std::vector<float> gaussianKernel(double fwhm, int& size) {
     return k;
 }
 
+/// SEP's object k as a Source: its isophotal quantities and extraction flags, saturated
+/// if any of its pixels is in `mask`.
+Source isophotal(const sep_catalog& cat, int k, const Mask& mask) {
+    Source s;
+    s.xIso = s.x = cat.x[k];
+    s.yIso = s.y = cat.y[k];
+    s.a = cat.a[k];
+    s.b = cat.b[k];
+    // SEP's float theta may round to just past pi/2, which its own apertures refuse.
+    s.theta = std::clamp(static_cast<double>(cat.theta[k]), -M_PI / 2, M_PI / 2);
+    s.cxx = cat.cxx[k];
+    s.cyy = cat.cyy[k];
+    s.cxy = cat.cxy[k];
+    s.peak = cat.peak[k];
+    s.area = cat.tnpix[k];
+    if (cat.flag[k] & SEP_OBJ_MERGED) s.flags |= kSourceBlended;
+    if (cat.flag[k] & SEP_OBJ_TRUNC) s.flags |= kSourceTruncated;
+    if (!mask.empty())
+        for (int p = 0; p < cat.npix[k]; ++p)
+            if (mask.pixels[static_cast<std::size_t>(cat.pix[k][p])] & kSaturated) {
+                s.flags |= kSourceSaturated;
+                break;
+            }
+    return s;
+}
+
 } // namespace
 
 Background measureBackground(const FloatImage& image, const Mask& mask, const BackgroundOptions& o) {
@@ -138,6 +164,11 @@ Background measureBackground(const FloatImage& image, const Mask& mask, const Ba
     const CatalogPtr cat(raw);
     std::vector<std::uint8_t> sources(n, 0), grown(n, 0);
     for (int k = 0; k < cat->nobj; ++k) {
+        // Isophotal signal to noise by the background noise alone (an upper bound).
+        const int cx = std::clamp(static_cast<int>(std::lround(cat->x[k])), 0, image.width - 1);
+        const int cy = std::clamp(static_cast<int>(std::lround(cat->y[k])), 0, image.height - 1);
+        if (cat->flux[k] >= o.brightSnr * out.rms.at(cx, cy) * std::sqrt(static_cast<double>(cat->npix[k])))
+            out.brightSources.push_back(isophotal(*cat, k, mask));
         for (int p = 0; p < cat->npix[k]; ++p) sources[static_cast<std::size_t>(cat->pix[k][p])] = 1;
         if (cat->npix[k] > 200 && cat->a[k] > 0 && cat->b[k] > 0) {
             const double extent = std::sqrt(cat->npix[k] / (M_PI * cat->a[k] * cat->b[k]));
@@ -174,7 +205,6 @@ MeasuredImage::MeasuredImage(const FloatImage& image, const Background& bkg, con
 
 std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double windowSigma) const {
     configureSep();
-    const int nx = sub_.width, ny = sub_.height;
     const Mask& mask = *mask_;
     sep_catalog* raw = nullptr;
     int ksize = 3;
@@ -198,82 +228,74 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
                       o.cleanParam, &raw),
           "detection");
     const CatalogPtr cat(raw);
-    // Apertures see the mask, the noise map and the Poisson noise of the sources (gain).
-    sep_image ap = sepImage(sub_, &ignore_.pixels, rms_);
-    ap.gain = o.gain;
     std::vector<Source> out;
     out.reserve(static_cast<std::size_t>(cat->nobj));
     for (int k = 0; k < cat->nobj; ++k) {
-        Source s;
-        s.xIso = cat->x[k];
-        s.yIso = cat->y[k];
-        s.a = cat->a[k];
-        s.b = cat->b[k];
-        // SEP's float theta may round to just past pi/2, which its own apertures refuse.
-        s.theta = std::clamp(static_cast<double>(cat->theta[k]), -M_PI / 2, M_PI / 2);
-        s.cxx = cat->cxx[k];
-        s.cyy = cat->cyy[k];
-        s.cxy = cat->cxy[k];
-        s.peak = cat->peak[k];
-        s.area = cat->tnpix[k];
-        if (cat->flag[k] & SEP_OBJ_MERGED) s.flags |= kSourceBlended;
-        if (cat->flag[k] & SEP_OBJ_TRUNC) s.flags |= kSourceTruncated;
-        if (!mask.empty())
-            for (int p = 0; p < cat->npix[k]; ++p)
-                if (mask.pixels[static_cast<std::size_t>(cat->pix[k][p])] & kSaturated) {
-                    s.flags |= kSourceSaturated;
-                    break;
-                }
-        // Kron: the first moment of the light within 6 times the ellipse, then the flux
-        // within 2.5 times that (at least 3.5), as SExtractor's FLUX_AUTO.
-        double kron = 0, sum = 0, err = 0, area = 0;
-        short flag = 0;
-        if (s.a > 0 && s.b > 0) {
-            // A Kron radius SEP cannot define (no positive light within reach) takes the
-            // minimum, as SExtractor does.
-            if (sep_kron_radius(&ap, s.xIso, s.yIso, s.cxx, s.cyy, s.cxy, 6.0, 0, &kron, &flag) != 0 || !std::isfinite(kron) ||
-                kron <= 0)
-                kron = 0;
-            s.kronRadius = kron;
-            const double r = std::max(o.kronFactor * kron, o.kronMinRadius);
-            flag = 0;
-            check(sep_sum_ellipse(&ap, s.xIso, s.yIso, std::max(s.a, s.b), std::min(s.a, s.b), s.theta, r, 0, 1, 0, &sum, &err,
-                                  &area, &flag),
-                  "Kron photometry");
-        }
-        if (flag & (SEP_APER_HASMASKED | SEP_APER_ALLMASKED)) s.flags |= kSourceNeighbours;
-        if (flag & SEP_APER_TRUNC) s.flags |= kSourceTruncated;
-        s.fluxAuto = sum;
-        s.fluxErrAuto = err;
-        // Half-light radius within the same reach, of the AUTO flux.
-        if (sum > 0) {
-            const double frac = 0.5, rmax = std::max(6.0 * s.a, 3.0);
-            double r50 = 0;
-            short rflag = 0;
-            if (sep_flux_radius(&ap, s.xIso, s.yIso, rmax, 0, 5, 0, &sum, &frac, 1, &r50, &rflag) == 0) s.fluxRadius = r50;
-        }
-        // The windowed centroid (SExtractor's XWIN): a Gaussian-weighted first moment,
-        // iterated; far less noisy than the isophotal barycentre.
-        s.x = s.xIso;
-        s.y = s.yIso;
-        const double sig = windowSigma > 0 ? windowSigma : std::max(0.5, 2 * s.fluxRadius / 2.35482);
-        if (o.windowed) {
-            const WindowedPosition wp = windowedPosition(sub_, &ignore_, s.xIso, s.yIso, sig);
-            if (std::isfinite(wp.x) && std::isfinite(wp.y) && std::hypot(wp.x - s.xIso, wp.y - s.yIso) < 2)
-                s.x = wp.x, s.y = wp.y;
-        }
-        const int cx = static_cast<int>(std::lround(s.x)), cy = static_cast<int>(std::lround(s.y));
-        if (cx >= 0 && cy >= 0 && cx < nx && cy < ny) s.background = level_->at(cx, cy);
-        if (!mask.empty())
-            for (int dy = -2; dy <= 2; ++dy)
-                for (int dx = -2; dx <= 2; ++dx) {
-                    const int ax = cx + dx, ay = cy + dy;
-                    if (ax >= 0 && ay >= 0 && ax < nx && ay < ny && (mask.at(ax, ay) & (kBadPixel | kCosmicRay | kNoData)))
-                        s.flags |= kSourceMaskedCore;
-                }
-        out.push_back(s);
+        out.push_back(isophotal(*cat, k, mask));
+        measureSource(out.back(), o, windowSigma);
     }
     return out;
+}
+
+std::vector<Source> MeasuredImage::measure(std::vector<Source> sources, const DetectionOptions& o, double windowSigma) const {
+    configureSep();
+    for (Source& s : sources) measureSource(s, o, windowSigma);
+    return sources;
+}
+
+void MeasuredImage::measureSource(Source& s, const DetectionOptions& o, double windowSigma) const {
+    const int nx = sub_.width, ny = sub_.height;
+    const Mask& mask = *mask_;
+    // Apertures see the mask, the noise map and the Poisson noise of the sources (gain).
+    sep_image ap = sepImage(sub_, &ignore_.pixels, rms_);
+    ap.gain = o.gain;
+    // Kron: the first moment of the light within 6 times the ellipse, then the flux
+    // within 2.5 times that (at least 3.5), as SExtractor's FLUX_AUTO.
+    double kron = 0, sum = 0, err = 0, area = 0;
+    short flag = 0;
+    if (s.a > 0 && s.b > 0) {
+        // A Kron radius SEP cannot define (no positive light within reach) takes the
+        // minimum, as SExtractor does.
+        if (sep_kron_radius(&ap, s.xIso, s.yIso, s.cxx, s.cyy, s.cxy, 6.0, 0, &kron, &flag) != 0 || !std::isfinite(kron) ||
+            kron <= 0)
+            kron = 0;
+        s.kronRadius = kron;
+        const double r = std::max(o.kronFactor * kron, o.kronMinRadius);
+        flag = 0;
+        check(sep_sum_ellipse(&ap, s.xIso, s.yIso, std::max(s.a, s.b), std::min(s.a, s.b), s.theta, r, 0, 1, 0, &sum, &err,
+                              &area, &flag),
+              "Kron photometry");
+    }
+    if (flag & (SEP_APER_HASMASKED | SEP_APER_ALLMASKED)) s.flags |= kSourceNeighbours;
+    if (flag & SEP_APER_TRUNC) s.flags |= kSourceTruncated;
+    s.fluxAuto = sum;
+    s.fluxErrAuto = err;
+    // Half-light radius within the same reach, of the AUTO flux.
+    if (sum > 0) {
+        const double frac = 0.5, rmax = std::max(6.0 * s.a, 3.0);
+        double r50 = 0;
+        short rflag = 0;
+        if (sep_flux_radius(&ap, s.xIso, s.yIso, rmax, 0, 5, 0, &sum, &frac, 1, &r50, &rflag) == 0) s.fluxRadius = r50;
+    }
+    // The windowed centroid (SExtractor's XWIN): a Gaussian-weighted first moment,
+    // iterated; far less noisy than the isophotal barycentre.
+    s.x = s.xIso;
+    s.y = s.yIso;
+    const double sig = windowSigma > 0 ? windowSigma : std::max(0.5, 2 * s.fluxRadius / 2.35482);
+    if (o.windowed) {
+        const WindowedPosition wp = windowedPosition(sub_, &ignore_, s.xIso, s.yIso, sig);
+        if (std::isfinite(wp.x) && std::isfinite(wp.y) && std::hypot(wp.x - s.xIso, wp.y - s.yIso) < 2)
+            s.x = wp.x, s.y = wp.y;
+    }
+    const int cx = static_cast<int>(std::lround(s.x)), cy = static_cast<int>(std::lround(s.y));
+    if (cx >= 0 && cy >= 0 && cx < nx && cy < ny) s.background = level_->at(cx, cy);
+    if (!mask.empty())
+        for (int dy = -2; dy <= 2; ++dy)
+            for (int dx = -2; dx <= 2; ++dx) {
+                const int ax = cx + dx, ay = cy + dy;
+                if (ax >= 0 && ay >= 0 && ax < nx && ay < ny && (mask.at(ax, ay) & (kBadPixel | kCosmicRay | kNoData)))
+                    s.flags |= kSourceMaskedCore;
+            }
 }
 
 WindowedPosition windowedPosition(const FloatImage& image, const Mask* mask, double x, double y, double sig) {

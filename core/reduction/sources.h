@@ -26,6 +26,32 @@ struct BackgroundOptions {
     int filter = 3;         ///< median filter over cells, BACK_FILTERSIZE
     double maskSigma = 1.5; ///< sources above this many sigma are masked for the second estimate
     int maskGrow = 3;       ///< and their footprints grown by this many pixels (more for big ones)
+    double brightSnr = 10;  ///< isophotal signal to noise of the sources kept as Background::brightSources
+};
+
+/// Flags of a source, SExtractor's where they mean the same.
+enum SourceFlag : int {
+    kSourceNeighbours = 1,  ///< bright neighbours or masked pixels within its Kron aperture
+    kSourceBlended = 2,     ///< deblended from a larger detection
+    kSourceSaturated = 4,   ///< at least one pixel saturated
+    kSourceTruncated = 8,   ///< touches the image border
+    kSourceMaskedCore = 16, ///< a masked (bad or cosmic-ray) pixel within 2 pixels of its centre
+};
+
+struct Source {
+    double x = 0, y = 0;             ///< windowed centroid, 0-based pixel coordinates
+    double xIso = 0, yIso = 0;       ///< isophotal barycentre
+    double a = 0, b = 0, theta = 0;  ///< second-moment ellipse (pixels; theta radians from +x, counter-clockwise)
+    double cxx = 0, cyy = 0, cxy = 0;
+    double fluxAuto = 0, fluxErrAuto = 0; ///< Kron aperture (image units)
+    double kronRadius = 0;           ///< in units of a and b
+    double fluxRadius = 0;           ///< half-light radius (pixels)
+    double peak = 0;                 ///< background-subtracted
+    double background = 0;           ///< local background at the centre
+    int area = 0;                    ///< pixels over the threshold
+    int flags = 0;                   ///< SourceFlag bits
+    double snr() const { return fluxErrAuto > 0 ? fluxAuto / fluxErrAuto : 0; }
+    double elongation() const { return b > 0 ? a / b : 0; }
 };
 
 /// The background of an image and its noise, as smooth maps and as the mesh they come
@@ -38,6 +64,11 @@ struct Background {
     int cellsX = 0, cellsY = 0;
     std::vector<float> meshLevel, meshRms; ///< cellsX * cellsY, row-major
     long long maskedForSources = 0;        ///< pixels the second estimate left out as sources
+    /// The sources found to leave out of the second estimate whose isophotal signal to
+    /// noise reaches 10 (BackgroundOptions::brightSnr): their isophotal quantities and
+    /// flags only (not deblended; MeasuredImage::measure completes them). The quick first
+    /// look at the bright stars (the PSF's seeds) at no cost of its own.
+    std::vector<Source> brightSources;
 };
 
 /// `mask` (may be empty): pixels to leave out (any nonzero value).
@@ -64,31 +95,6 @@ struct DetectionOptions {
     double kronFactor = 2.5;   ///< PHOT_AUTOPARAMS
     double kronMinRadius = 3.5;
     double gain = 1;           ///< e- per image unit (the Poisson part of the flux errors)
-};
-
-/// Flags of a source, SExtractor's where they mean the same.
-enum SourceFlag : int {
-    kSourceNeighbours = 1,  ///< bright neighbours or masked pixels within its Kron aperture
-    kSourceBlended = 2,     ///< deblended from a larger detection
-    kSourceSaturated = 4,   ///< at least one pixel saturated
-    kSourceTruncated = 8,   ///< touches the image border
-    kSourceMaskedCore = 16, ///< a masked (bad or cosmic-ray) pixel within 2 pixels of its centre
-};
-
-struct Source {
-    double x = 0, y = 0;             ///< windowed centroid, 0-based pixel coordinates
-    double xIso = 0, yIso = 0;       ///< isophotal barycentre
-    double a = 0, b = 0, theta = 0;  ///< second-moment ellipse (pixels; theta radians from +x, counter-clockwise)
-    double cxx = 0, cyy = 0, cxy = 0;
-    double fluxAuto = 0, fluxErrAuto = 0; ///< Kron aperture (image units)
-    double kronRadius = 0;           ///< in units of a and b
-    double fluxRadius = 0;           ///< half-light radius (pixels)
-    double peak = 0;                 ///< background-subtracted
-    double background = 0;           ///< local background at the centre
-    int area = 0;                    ///< pixels over the threshold
-    int flags = 0;                   ///< SourceFlag bits
-    double snr() const { return fluxErrAuto > 0 ? fluxAuto / fluxErrAuto : 0; }
-    double elongation() const { return b > 0 ? a / b : 0; }
 };
 
 /// SExtractor's windowed centroid (XWIN_IMAGE, YWIN_IMAGE), the numbers of SEP's
@@ -122,6 +128,11 @@ public:
     /// The sources. `windowSigma` (pixels, 0: from each source's half-light radius) sets
     /// the Gaussian of the windowed centroids.
     std::vector<Source> detect(const DetectionOptions& options = {}, double windowSigma = 0) const;
+    /// Sources found elsewhere (isophotal quantities and flags set, as
+    /// Background::brightSources) measured here as detect() measures its own: Kron flux,
+    /// half-light radius, windowed centroid (as `options` says), local background.
+    std::vector<Source> measure(std::vector<Source> isophotal, const DetectionOptions& options = {},
+                                double windowSigma = 0) const;
 
     struct Aperture {
         double flux = 0, err = 0, area = 0;
@@ -140,6 +151,8 @@ public:
     Aperture circleLocal(double x, double y, double r, double rIn, double rOut, double gain = 1) const;
 
 private:
+    void measureSource(Source& s, const DetectionOptions& o, double windowSigma) const;
+
     FloatImage sub_;
     const FloatImage* rms_;
     const FloatImage* level_;

@@ -59,12 +59,18 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     out.skyLevel = bkg.meshLevel.empty() ? 0 : reduction::median(bkg.meshLevel);
     out.skyRms = bkg.meshRms.empty() ? 0 : reduction::median(bkg.meshRms);
     const reduction::MeasuredImage m(image, bkg, mask);
-    // The PSF first, from a quick detection of the bright sources; then the detection
+    // The PSF first, from the bright sources the background found (a detection of their
+    // own was a fifth of a CCD's measurement); where those give too few stars (they are
+    // not deblended), from a quick detection of the bright sources. Then the detection
     // proper through a filter matched to it.
     reduction::DetectionOptions seed = o.detection;
-    seed.threshold = std::max(o.psfSeedThreshold, o.detection.threshold);
     seed.windowed = false; // the Moffat fits find the stars' centres themselves
-    reduction::PsfModel first = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), m.detect(seed), o.psf);
+    reduction::PsfModel first =
+        reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), m.measure(bkg.brightSources, seed), o.psf);
+    if (first.stars < o.psf.minStars) {
+        seed.threshold = std::max(o.psfSeedThreshold, o.detection.threshold);
+        first = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), m.detect(seed), o.psf);
+    }
     reduction::DetectionOptions full = o.detection;
     if (first.stars > 0) full.kernelFwhm = first.fwhm;
     std::vector<reduction::Source> sources = m.detect(full);
