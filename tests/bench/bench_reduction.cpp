@@ -25,6 +25,7 @@
 #include "jobs/store.h"
 #include "pipelines/nightly/measure.h"
 #include "pipelines/paucam.h"
+#include "pipelines/tasks.h"
 #include "reduction/astrometry.h"
 #include "wcs/wcs.h"
 #include "reduction/combine.h"
@@ -344,6 +345,7 @@ int astrometryBench(const std::string& conninfo, const std::string& dir, int run
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
+    pipelines::installAllTasks(); // the detrend bench runs single_epoch, as paudm does
     reuseFreedPixelMemory(); // as the task processes that run these steps in the pipeline do
     const std::string mode = argc > 1 ? argv[1] : "";
     try {
