@@ -74,8 +74,49 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
     // image's own edges a missing neighbour is left out, as astroscrappy's convolution does.
     const bool left = ext.x0 == 0, right = ext.x1 == p.nx, bottom = ext.y0 == 0, top = ext.y1 == p.ny;
     std::vector<float>& noise = med; // the same array, now the noise
+    // Inside the region every neighbour is there: the same operations in the same order
+    // without a test per pixel, so that the compiler vectorises them (a fifth of a CCD's
+    // cosmic-ray search was this loop, scalar).
+    for (int y = 1; y < h - 1; ++y) {
+        const float* cr = c.data() + static_cast<std::size_t>(y) * w;
+        const float* cd = cr - w;
+        const float* cu = cr + w;
+        float* nr = noise.data() + static_cast<std::size_t>(y) * w;
+        float* sr = s.data() + static_cast<std::size_t>(y) * w;
+        for (int x = 1; x < w - 1; ++x) {
+            const float I = cr[x], L = cr[x - 1], R = cr[x + 1], D = cd[x], U = cu[x];
+            const float four = 4.0f * I; // exact, as 4.0 * I in double is
+            float s00 = four - I;
+            s00 -= L;
+            s00 -= I;
+            s00 -= D;
+            float s10 = four - R;
+            s10 -= I;
+            s10 -= I;
+            s10 -= D;
+            float s01 = four - I;
+            s01 -= L;
+            s01 -= U;
+            s01 -= I;
+            float s11 = four - R;
+            s11 -= I;
+            s11 -= U;
+            s11 -= I;
+            float sum = std::max(s00, 0.0f);
+            sum += std::max(s01, 0.0f);
+            sum += std::max(s11, 0.0f);
+            sum += std::max(s10, 0.0f);
+            const float lap = sum * 0.25f; // sum / 4.0 rounded to float: exact either way
+            nr[x] = std::sqrt(std::max(nr[x], 1e-5f));
+            sr[x] = lap / (2.0f * nr[x]);
+        }
+    }
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
+            if (y > 0 && y < h - 1 && x > 0 && x < w - 1) {
+                x = w - 2; // the interior is done
+                continue;
+            }
             const std::size_t i = static_cast<std::size_t>(y) * w + x;
             const float I = c[i];
             const bool hasL = x > 0 || !left, hasR = x < w - 1 || !right, hasD = y > 0 || !bottom,
