@@ -86,22 +86,10 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
         for (int x = 1; x < w - 1; ++x) {
             const float I = cr[x], L = cr[x - 1], R = cr[x + 1], D = cd[x], U = cu[x];
             const float four = 4.0f * I; // exact, as 4.0 * I in double is
-            float s00 = four - I;
-            s00 -= L;
-            s00 -= I;
-            s00 -= D;
-            float s10 = four - R;
-            s10 -= I;
-            s10 -= I;
-            s10 -= D;
-            float s01 = four - I;
-            s01 -= L;
-            s01 -= U;
-            s01 -= I;
-            float s11 = four - R;
-            s11 -= I;
-            s11 -= U;
-            s11 -= I;
+            // Each subpixel's kernel, its four terms taken off in the edge loop's order.
+            auto minus = [four](float a, float b, float c, float d) { return four - a - b - c - d; };
+            const float s00 = minus(I, L, I, D), s10 = minus(R, I, I, D), s01 = minus(I, L, U, I),
+                        s11 = minus(R, I, U, I);
             float sum = std::max(s00, 0.0f);
             sum += std::max(s01, 0.0f);
             sum += std::max(s11, 0.0f);
