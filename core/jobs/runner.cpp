@@ -210,7 +210,6 @@ struct Runner::Impl {
         c.listen("paudm_jobs");
         c.listen("paudm_abort");
         if (o.untilIdle) c.listen(kIdleChannel);
-        if (runnerId > 0) c.listen(stopChannel());
     }
 
     /// Handles what the shared connection received (by whichever thread holds it).
@@ -219,7 +218,7 @@ struct Runner::Impl {
         for (const auto& n : notes) {
             if (n.channel == "paudm_abort")
                 abortPending = true;
-            else if (n.channel != stopChannel())
+            else
                 work = true;
         }
         if (work) wakeWorkers();
@@ -633,9 +632,6 @@ struct Runner::Impl {
         }
     }
 
-    /// Where run() tells this runner's control thread to stop waiting (it is stopping).
-    std::string stopChannel() const { return "paudm_runner_" + std::to_string(runnerId); }
-
     void checkAborts(db::Connection& c) {
         std::vector<std::int64_t> tokens;
         {
@@ -711,16 +707,14 @@ Result<RunnerStats> Runner::run() {
             if (d_->finishedWorkers.fetch_add(1) + 1 == d_->o.threads) {
                 d_->stop = true;
                 d_->workersDone = true;
-                d_->wakeControl();
-                // The same statement wakes the control thread, so that stopping does not wait
-                // for its next look at the server.
+                d_->wakeControl(); // stopping does not wait for its next look at the server
                 (void)capture([&] {
                     std::lock_guard lk(d_->shared.m);
                     if (!d_->shared.c || !d_->shared.c->isHealthy())
                         d_->shared.c = db::Connection::open(d_->o.conninfo, "paudm runner", d_->hard);
                     d_->shared.c->query("UPDATE runner SET stopped = now(), heartbeat = now(), jobs_done = $2 WHERE id = $1 "
-                            "RETURNING pg_notify($3, 'stop'), pg_notify('paudm_runners', id::text)",
-                            d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed), d_->stopChannel());
+                            "RETURNING pg_notify('paudm_runners', id::text)",
+                            d_->runnerId, static_cast<std::int64_t>(d_->done + d_->failed));
                 });
             }
         });

@@ -47,6 +47,26 @@ struct Planes {
 /// s minus a median of non-negative values), so s', the fine structure and the growth are
 /// evaluated at those few pixels and their neighbours, pixel by pixel, with the same
 /// border rules as the whole-image filters.
+/// L.A.Cosmic's significance at a pixel: the Laplacian of the 2x subsampled image
+/// (negatives clipped, rebinned 2x2) over twice the noise, whose variance `noise` holds on
+/// entry and its square root on return. L, R, D, U are the neighbours, 0 where the image
+/// has none (astroscrappy's convolution leaves those out; x - 0 is x). The operations and
+/// their order are astroscrappy's, so that the masks agree to the pixel.
+inline float significance(float I, float L, float R, float D, float U, float& noise) {
+    const float four = 4.0f * I; // exact, as 4.0 * I in double is
+    // Sub-pixel (a, b): right, left, up, down neighbours in that order, as the 3x3 kernel
+    // is applied there.
+    auto minus = [four](float a, float b, float c, float d) { return four - a - b - c - d; };
+    const float s00 = minus(I, L, I, D), s10 = minus(R, I, I, D), s01 = minus(I, L, U, I), s11 = minus(R, I, U, I);
+    float sum = std::max(s00, 0.0f);
+    sum += std::max(s01, 0.0f);
+    sum += std::max(s11, 0.0f);
+    sum += std::max(s10, 0.0f);
+    const float lap = sum * 0.25f; // sum / 4.0 rounded to float: exact either way
+    noise = std::sqrt(std::max(noise, 1e-5f));
+    return lap / (2.0f * noise);
+}
+
 long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, bool varIsCleanPlusRn2, float rn2,
                        std::vector<std::uint8_t>& cosmics) {
     const Rect ext{std::max(0, core.x0 - kMargin), std::max(0, core.y0 - kMargin), std::min(p.nx, core.x1 + kMargin),
@@ -74,31 +94,19 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
     // image's own edges a missing neighbour is left out, as astroscrappy's convolution does.
     const bool left = ext.x0 == 0, right = ext.x1 == p.nx, bottom = ext.y0 == 0, top = ext.y1 == p.ny;
     std::vector<float>& noise = med; // the same array, now the noise
-    // Inside the region every neighbour is there: the same operations in the same order
-    // without a test per pixel, so that the compiler vectorises them (a fifth of a CCD's
-    // cosmic-ray search was this loop, scalar).
+    // Inside the region every neighbour is there: no test per pixel, so that the compiler
+    // vectorises the loop (a fifth of a CCD's cosmic-ray search was this loop, scalar).
     for (int y = 1; y < h - 1; ++y) {
         const float* cr = c.data() + static_cast<std::size_t>(y) * w;
         const float* cd = cr - w;
         const float* cu = cr + w;
         float* nr = noise.data() + static_cast<std::size_t>(y) * w;
         float* sr = s.data() + static_cast<std::size_t>(y) * w;
-        for (int x = 1; x < w - 1; ++x) {
-            const float I = cr[x], L = cr[x - 1], R = cr[x + 1], D = cd[x], U = cu[x];
-            const float four = 4.0f * I; // exact, as 4.0 * I in double is
-            // Each subpixel's kernel, its four terms taken off in the edge loop's order.
-            auto minus = [four](float a, float b, float c, float d) { return four - a - b - c - d; };
-            const float s00 = minus(I, L, I, D), s10 = minus(R, I, I, D), s01 = minus(I, L, U, I),
-                        s11 = minus(R, I, U, I);
-            float sum = std::max(s00, 0.0f);
-            sum += std::max(s01, 0.0f);
-            sum += std::max(s11, 0.0f);
-            sum += std::max(s10, 0.0f);
-            const float lap = sum * 0.25f; // sum / 4.0 rounded to float: exact either way
-            nr[x] = std::sqrt(std::max(nr[x], 1e-5f));
-            sr[x] = lap / (2.0f * nr[x]);
-        }
+        for (int x = 1; x < w - 1; ++x)
+            sr[x] = significance(cr[x], cr[x - 1], cr[x + 1], cd[x], cu[x], nr[x]);
     }
+    // The region's own edges. Outside the region (not the image) a neighbour is the pixel
+    // itself: those values lie in the margin and are never used for a verdict.
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
             if (y > 0 && y < h - 1 && x > 0 && x < w - 1) {
@@ -107,44 +115,9 @@ long long detectRegion(const Planes& p, Rect core, const LaCosmicOptions& o, boo
             }
             const std::size_t i = static_cast<std::size_t>(y) * w + x;
             const float I = c[i];
-            const bool hasL = x > 0 || !left, hasR = x < w - 1 || !right, hasD = y > 0 || !bottom,
-                       hasU = y < h - 1 || !top;
-            // Outside the region (not the image) a neighbour is the pixel itself: those
-            // values lie in the margin and are never used for a verdict.
-            const float L = x > 0 ? c[i - 1] : I, R = x < w - 1 ? c[i + 1] : I;
-            const float D = y > 0 ? c[i - w] : I, U = y < h - 1 ? c[i + w] : I;
-            const float four = static_cast<float>(4.0 * I);
-            // Sub-pixel (a, b): right, left, up, down neighbours in that order, as the 3x3
-            // kernel is applied there.
-            float s00 = four - I;
-            if (hasL) s00 -= L;
-            s00 -= I;
-            if (hasD) s00 -= D;
-            float s10 = four;
-            if (hasR) s10 -= R;
-            s10 -= I;
-            s10 -= I;
-            if (hasD) s10 -= D;
-            float s01 = four - I;
-            if (hasL) s01 -= L;
-            if (hasU) s01 -= U;
-            s01 -= I;
-            float s11 = four;
-            if (hasR) s11 -= R;
-            s11 -= I;
-            if (hasU) s11 -= U;
-            s11 -= I;
-            s00 = std::max(s00, 0.0f);
-            s10 = std::max(s10, 0.0f);
-            s01 = std::max(s01, 0.0f);
-            s11 = std::max(s11, 0.0f);
-            float sum = s00;
-            sum += s01;
-            sum += s11;
-            sum += s10;
-            const float lap = static_cast<float>(sum / 4.0);
-            noise[i] = std::sqrt(std::max(noise[i], 1e-5f));
-            s[i] = lap / (2.0f * noise[i]);
+            const float L = x > 0 ? c[i - 1] : left ? 0.0f : I, R = x < w - 1 ? c[i + 1] : right ? 0.0f : I;
+            const float D = y > 0 ? c[i - w] : bottom ? 0.0f : I, U = y < h - 1 ? c[i + w] : top ? 0.0f : I;
+            s[i] = significance(I, L, R, D, U, noise[i]);
         }
     const float sigclip = static_cast<float>(o.sigclip), objlim = static_cast<float>(o.objlim);
     const float sigcliplow = static_cast<float>(o.sigfrac * o.sigclip);
