@@ -55,9 +55,10 @@ int detectCommand(const QStringList& args, const Globals&) {
     }
     auto r = capture([&] { return pipelines::nightly::detectFile(o); });
     if (!r) return failed(r.error().what());
-    std::printf("%s: %d sources on %s (%d x %d), background %.4g +- %.3g, PSF FWHM %.2f px (%s)%s\n", o.out.c_str(),
-                r->detections, r->hdu.c_str(), r->width, r->height, r->background, r->noise, r->fwhm, r->psfStatus.c_str(),
-                r->sky ? "" : "; no WCS: no RA/Dec");
+    std::printf("%s: %d sources on %s (%d x %d), background %.4g +- %.3g, PSF FWHM %.2f px (%s), detection kernel "
+                "FWHM %.3f px%s\n",
+                o.out.c_str(), r->detections, r->hdu.c_str(), r->width, r->height, r->background, r->noise, r->fwhm,
+                r->psfStatus.c_str(), r->kernelFwhm, r->sky ? "" : "; no WCS: no RA/Dec");
     return 0;
 }
 

@@ -108,7 +108,8 @@ std::vector<float> gaussianKernel(double fwhm, int& size) {
             k[static_cast<std::size_t>(y + half) * size + x + half] = static_cast<float>(v);
             sum += v;
         }
-    for (float& v : k) v = static_cast<float>(v / sum);
+    for (float& v : k)
+        v = static_cast<float>(v / sum);
     return k;
 }
 
@@ -155,11 +156,12 @@ Background measureBackground(const FloatImage& image, const Mask& mask, const Ba
     // The sources over that first estimate, masked and grown: their footprints at the
     // threshold, a few pixels more, and for the large ones twice their isophotal extent.
     FloatImage sub(image.width, image.height);
-    for (std::size_t i = 0; i < n; ++i) sub.pixels[i] = leaveOut[i] ? 0.0f : image.pixels[i] - out.level.pixels[i];
+    for (std::size_t i = 0; i < n; ++i)
+        sub.pixels[i] = leaveOut[i] ? 0.0f : image.pixels[i] - out.level.pixels[i];
     const sep_image im = sepImage(sub, &leaveOut, &out.rms);
     sep_catalog* raw = nullptr;
-    check(sep_extract(&im, static_cast<float>(o.maskSigma), SEP_THRESH_REL, 5, kPyramid, 3, 3, SEP_FILTER_CONV, 1, 1.0, 0,
-                      1.0, &raw),
+    check(sep_extract(&im, static_cast<float>(o.maskSigma), SEP_THRESH_REL, 5, kPyramid, 3, 3, SEP_FILTER_CONV, 1, 1.0,
+                      0, 1.0, &raw),
           "finding the sources to leave out of the background");
     const CatalogPtr cat(raw);
     std::vector<std::uint8_t> sources(n, 0), grown(n, 0);
@@ -169,7 +171,8 @@ Background measureBackground(const FloatImage& image, const Mask& mask, const Ba
         const int cy = std::clamp(static_cast<int>(std::lround(cat->y[k])), 0, image.height - 1);
         if (cat->flux[k] >= o.brightSnr * out.rms.at(cx, cy) * std::sqrt(static_cast<double>(cat->npix[k])))
             out.brightSources.push_back(isophotal(*cat, k, mask));
-        for (int p = 0; p < cat->npix[k]; ++p) sources[static_cast<std::size_t>(cat->pix[k][p])] = 1;
+        for (int p = 0; p < cat->npix[k]; ++p)
+            sources[static_cast<std::size_t>(cat->pix[k][p])] = 1;
         if (cat->npix[k] > 200 && cat->a[k] > 0 && cat->b[k] > 0) {
             const double extent = std::sqrt(cat->npix[k] / (M_PI * cat->a[k] * cat->b[k]));
             sep_set_ellipse(sources.data(), image.width, image.height, cat->x[k], cat->y[k], cat->cxx[k], cat->cyy[k],
@@ -219,7 +222,8 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
     double threshold = o.threshold;
     if (!kernel.empty()) {
         double sumSq = 0;
-        for (float v : kernel) sumSq += static_cast<double>(v) * v;
+        for (float v : kernel)
+            sumSq += static_cast<double>(v) * v;
         threshold *= std::sqrt(sumSq);
     }
     const sep_image find = sepImage(sub_, nullptr, rms_);
@@ -228,54 +232,74 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
                       o.cleanParam, &raw),
           "detection");
     const CatalogPtr cat(raw);
+    // Each source's footprint by its number, so that its apertures leave out its
+    // neighbours' pixels, as SExtractor's do.
+    std::vector<std::int32_t> segments(sub_.size(), 0);
+    for (int k = 0; k < cat->nobj; ++k)
+        for (int p = 0; p < cat->npix[k]; ++p)
+            segments[static_cast<std::size_t>(cat->pix[k][p])] = k + 1;
     std::vector<Source> out;
     out.reserve(static_cast<std::size_t>(cat->nobj));
     for (int k = 0; k < cat->nobj; ++k) {
         out.push_back(isophotal(*cat, k, mask));
-        measureSource(out.back(), o, windowSigma);
+        measureSource(out.back(), o, windowSigma, segments.data(), k + 1);
     }
     return out;
 }
 
-std::vector<Source> MeasuredImage::measure(std::vector<Source> sources, const DetectionOptions& o, double windowSigma) const {
+std::vector<Source> MeasuredImage::measure(std::vector<Source> sources, const DetectionOptions& o,
+                                           double windowSigma) const {
     configureSep();
-    for (Source& s : sources) measureSource(s, o, windowSigma);
+    for (Source& s : sources)
+        measureSource(s, o, windowSigma);
     return sources;
 }
 
-void MeasuredImage::measureSource(Source& s, const DetectionOptions& o, double windowSigma) const {
+void MeasuredImage::measureSource(Source& s, const DetectionOptions& o, double windowSigma,
+                                  const std::int32_t* segments, int id) const {
     const int nx = sub_.width, ny = sub_.height;
     const Mask& mask = *mask_;
     // Apertures see the mask, the noise map and the Poisson noise of the sources (gain).
     sep_image ap = sepImage(sub_, &ignore_.pixels, rms_);
     ap.gain = o.gain;
+    if (segments) {
+        ap.segmap = segments;
+        ap.sdtype = SEP_TINT;
+    } else {
+        id = 0;
+    }
     // Kron: the first moment of the light within 6 times the ellipse, then the flux
-    // within 2.5 times that (at least 3.5), as SExtractor's FLUX_AUTO.
+    // within 2.5 times that (at least 3.5), as SExtractor's FLUX_AUTO. Both leave out the
+    // neighbours' footprints (`segments`) and the set-aside pixels: SExtractor puts the
+    // mirror pixel in their place, SEP either nothing or the aperture's mean, and a
+    // neighbour sits in the faint outskirts, where nothing is the nearer (the mean put 11 %
+    // too much light into test_measure's galaxies with a neighbour, nothing 0.5 % too little).
     double kron = 0, sum = 0, err = 0, area = 0;
     short flag = 0;
     if (s.a > 0 && s.b > 0) {
         // A Kron radius SEP cannot define (no positive light within reach) takes the
         // minimum, as SExtractor does.
-        if (sep_kron_radius(&ap, s.xIso, s.yIso, s.cxx, s.cyy, s.cxy, 6.0, 0, &kron, &flag) != 0 || !std::isfinite(kron) ||
-            kron <= 0)
+        if (sep_kron_radius(&ap, s.xIso, s.yIso, s.cxx, s.cyy, s.cxy, 6.0, id, &kron, &flag) != 0 ||
+            !std::isfinite(kron) || kron <= 0)
             kron = 0;
         s.kronRadius = kron;
         const double r = std::max(o.kronFactor * kron, o.kronMinRadius);
         flag = 0;
-        check(sep_sum_ellipse(&ap, s.xIso, s.yIso, std::max(s.a, s.b), std::min(s.a, s.b), s.theta, r, 0, 1, 0, &sum, &err,
-                              &area, &flag),
+        check(sep_sum_ellipse(&ap, s.xIso, s.yIso, std::max(s.a, s.b), std::min(s.a, s.b), s.theta, r, id, 1,
+                              SEP_MASK_IGNORE, &sum, &err, &area, &flag),
               "Kron photometry");
     }
     if (flag & (SEP_APER_HASMASKED | SEP_APER_ALLMASKED)) s.flags |= kSourceNeighbours;
     if (flag & SEP_APER_TRUNC) s.flags |= kSourceTruncated;
     s.fluxAuto = sum;
     s.fluxErrAuto = err;
-    // Half-light radius within the same reach, of the AUTO flux.
+    // Half-light radius within the same reach, of the AUTO flux; SEP fills what it cannot
+    // see with the mean of each ring, which at a given radius is close.
     if (sum > 0) {
         const double frac = 0.5, rmax = std::max(6.0 * s.a, 3.0);
         double r50 = 0;
         short rflag = 0;
-        if (sep_flux_radius(&ap, s.xIso, s.yIso, rmax, 0, 5, 0, &sum, &frac, 1, &r50, &rflag) == 0) s.fluxRadius = r50;
+        if (sep_flux_radius(&ap, s.xIso, s.yIso, rmax, id, 5, 0, &sum, &frac, 1, &r50, &rflag) == 0) s.fluxRadius = r50;
     }
     // The windowed centroid (SExtractor's XWIN): a Gaussian-weighted first moment,
     // iterated; far less noisy than the isophotal barycentre.
@@ -310,8 +334,10 @@ WindowedPosition windowedPosition(const FloatImage& image, const Mask* mask, dou
     WindowedPosition out;
     int i = 0;
     for (; i < kIterations; ++i) {
-        const int xmin = std::max(0, static_cast<int>(x - r + 0.5)), xmax = std::min(w, static_cast<int>(x + r + 1.4999999));
-        const int ymin = std::max(0, static_cast<int>(y - r + 0.5)), ymax = std::min(h, static_cast<int>(y + r + 1.4999999));
+        const int xmin = std::max(0, static_cast<int>(x - r + 0.5)),
+                  xmax = std::min(w, static_cast<int>(x + r + 1.4999999));
+        const int ymin = std::max(0, static_cast<int>(y - r + 0.5)),
+                  ymax = std::min(h, static_cast<int>(y + r + 1.4999999));
         ex.resize(static_cast<std::size_t>(std::max(0, xmax - xmin)));
         ey.resize(static_cast<std::size_t>(std::max(0, ymax - ymin)));
         for (int ix = xmin; ix < xmax; ++ix)
@@ -323,7 +349,8 @@ WindowedPosition windowedPosition(const FloatImage& image, const Mask* mask, dou
             const double dy = iy - y, dy2 = dy * dy, wy = ey[static_cast<std::size_t>(iy - ymin)];
             if (dy2 >= rOut2) continue;
             const float* row = image.pixels.data() + static_cast<std::size_t>(iy) * static_cast<std::size_t>(w);
-            const std::uint8_t* mrow = mask ? mask->pixels.data() + static_cast<std::size_t>(iy) * static_cast<std::size_t>(w) : nullptr;
+            const std::uint8_t* mrow =
+                mask ? mask->pixels.data() + static_cast<std::size_t>(iy) * static_cast<std::size_t>(w) : nullptr;
             for (int ix = xmin; ix < xmax; ++ix) {
                 const double dx = ix - x, rpix2 = dx * dx + dy2;
                 if (rpix2 >= rOut2) continue;
@@ -394,8 +421,10 @@ MeasuredImage::Aperture MeasuredImage::circleLocal(double x, double y, double r,
                                                    double gain) const {
     Aperture a = circle(x, y, r, gain);
     std::vector<float> ring;
-    const int x0 = std::max(0, static_cast<int>(std::floor(x - rOut))), x1 = std::min(sub_.width - 1, static_cast<int>(std::ceil(x + rOut)));
-    const int y0 = std::max(0, static_cast<int>(std::floor(y - rOut))), y1 = std::min(sub_.height - 1, static_cast<int>(std::ceil(y + rOut)));
+    const int x0 = std::max(0, static_cast<int>(std::floor(x - rOut))),
+              x1 = std::min(sub_.width - 1, static_cast<int>(std::ceil(x + rOut)));
+    const int y0 = std::max(0, static_cast<int>(std::floor(y - rOut))),
+              y1 = std::min(sub_.height - 1, static_cast<int>(std::ceil(y + rOut)));
     for (int py = y0; py <= y1; ++py)
         for (int px = x0; px <= x1; ++px) {
             const double d2 = (px - x) * (px - x) + (py - y) * (py - y);
@@ -410,6 +439,8 @@ MeasuredImage::Aperture MeasuredImage::circleLocal(double x, double y, double r,
     return a;
 }
 
-std::string sepVersion() { return sep_version_string; }
+std::string sepVersion() {
+    return sep_version_string;
+}
 
 } // namespace paudm::reduction

@@ -11,8 +11,8 @@
 // galaxies do not lift it.
 //
 // Detection: the background-subtracted image smoothed by a Gaussian of the seeing, over a
-// threshold in units of the smoothed noise, with a minimum area and 32-level deblending. Each source then gets a windowed
-// centroid, second moments, a Kron (AUTO) flux with its error, and flags.
+// threshold in units of the smoothed noise, with a minimum area and 32-level deblending. Each source then gets a
+// windowed centroid, second moments, a Kron (AUTO) flux with its error, and flags.
 #include "reduction/image.h"
 
 #include <cstdint>
@@ -39,17 +39,17 @@ enum SourceFlag : int {
 };
 
 struct Source {
-    double x = 0, y = 0;             ///< windowed centroid, 0-based pixel coordinates
-    double xIso = 0, yIso = 0;       ///< isophotal barycentre
-    double a = 0, b = 0, theta = 0;  ///< second-moment ellipse (pixels; theta radians from +x, counter-clockwise)
+    double x = 0, y = 0;            ///< windowed centroid, 0-based pixel coordinates
+    double xIso = 0, yIso = 0;      ///< isophotal barycentre
+    double a = 0, b = 0, theta = 0; ///< second-moment ellipse (pixels; theta radians from +x, counter-clockwise)
     double cxx = 0, cyy = 0, cxy = 0;
     double fluxAuto = 0, fluxErrAuto = 0; ///< Kron aperture (image units)
-    double kronRadius = 0;           ///< in units of a and b
-    double fluxRadius = 0;           ///< half-light radius (pixels)
-    double peak = 0;                 ///< background-subtracted
-    double background = 0;           ///< local background at the centre
-    int area = 0;                    ///< pixels over the threshold
-    int flags = 0;                   ///< SourceFlag bits
+    double kronRadius = 0;                ///< in units of a and b
+    double fluxRadius = 0;                ///< half-light radius (pixels)
+    double peak = 0;                      ///< background-subtracted
+    double background = 0;                ///< local background at the centre
+    int area = 0;                         ///< pixels over the threshold
+    int flags = 0;                        ///< SourceFlag bits
     double snr() const { return fluxErrAuto > 0 ? fluxAuto / fluxErrAuto : 0; }
     double elongation() const { return b > 0 ? a / b : 0; }
 };
@@ -57,8 +57,8 @@ struct Source {
 /// The background of an image and its noise, as smooth maps and as the mesh they come
 /// from (what the FITS viewer overlays).
 struct Background {
-    FloatImage level;    ///< per pixel, image units
-    FloatImage rms;      ///< per pixel
+    FloatImage level; ///< per pixel, image units
+    FloatImage rms;   ///< per pixel
     double globalLevel = 0, globalRms = 0;
     int meshWidth = 0, meshHeight = 0; ///< cell size
     int cellsX = 0, cellsY = 0;
@@ -80,9 +80,9 @@ Background measureBackground(const FloatImage& image, const Mask& mask, const Ba
 /// the raw noise after the 3 x 3 pyramid, 5 pixels, cleaning) find 91 %. Cleaning is off:
 /// on those fields it removed one real star in six.
 struct DetectionOptions {
-    double threshold = 4;      ///< sigma of the (filtered) background noise (DETECT_THRESH)
-    int minArea = 3;           ///< pixels (DETECT_MINAREA)
-    bool filter = true;        ///< smooth before thresholding (else the raw pixels)
+    double threshold = 4; ///< sigma of the (filtered) background noise (DETECT_THRESH)
+    int minArea = 3;      ///< pixels (DETECT_MINAREA)
+    bool filter = true;   ///< smooth before thresholding (else the raw pixels)
     /// The smoothing kernel: a Gaussian of this FWHM (pixels), the threshold then in units
     /// of the filtered noise (a matched filter's signal to noise); 0: SExtractor's
     /// 3 x 3 pyramid as a plain convolution (its default.conv).
@@ -91,10 +91,10 @@ struct DetectionOptions {
     double deblendContrast = 0.005;
     bool clean = false;
     double cleanParam = 1.0;
-    bool windowed = true;      ///< windowed centroids (else x, y are the isophotal barycentre)
-    double kronFactor = 2.5;   ///< PHOT_AUTOPARAMS
+    bool windowed = true;    ///< windowed centroids (else x, y are the isophotal barycentre)
+    double kronFactor = 2.5; ///< PHOT_AUTOPARAMS
     double kronMinRadius = 3.5;
-    double gain = 1;           ///< e- per image unit (the Poisson part of the flux errors)
+    double gain = 1; ///< e- per image unit (the Poisson part of the flux errors)
 };
 
 /// SExtractor's windowed centroid (XWIN_IMAGE, YWIN_IMAGE), the numbers of SEP's
@@ -118,7 +118,10 @@ WindowedPosition windowedPosition(const FloatImage& image, const Mask* mask, dou
 /// apertures.
 class MeasuredImage {
 public:
+    /// Keeps references to `background` and `mask`: both must outlive it.
     MeasuredImage(const FloatImage& image, const Background& background, const Mask& mask);
+    MeasuredImage(const FloatImage&, const Background&, Mask&&) = delete;
+    MeasuredImage(const FloatImage&, Background&&, const Mask&) = delete;
 
     const FloatImage& subtracted() const { return sub_; }
     const FloatImage& rms() const { return *rms_; }
@@ -151,7 +154,9 @@ public:
     Aperture circleLocal(double x, double y, double r, double rIn, double rOut, double gain = 1) const;
 
 private:
-    void measureSource(Source& s, const DetectionOptions& o, double windowSigma) const;
+    /// `segments` (may be null): the detection's footprints by number, `id` this source's.
+    void measureSource(Source& s, const DetectionOptions& o, double windowSigma, const std::int32_t* segments = nullptr,
+                       int id = 0) const;
 
     FloatImage sub_;
     const FloatImage* rms_;

@@ -2,9 +2,11 @@
 # Background and detection on one full 2048 x 4096 reduced CCD: 'paudm detect' (SEP's mesh
 # background with the sources masked and estimated again, a matched filter, windowed
 # centroids, Kron and PSF fluxes) against Debian's source-extractor with the equivalent
-# settings (64-pixel mesh, 3x3 median filter, a Gaussian filter of 2.5 px, windowed
-# centroids, AUTO fluxes, our mask as its weight map), both on one core, alternating, medians. Then how many of
-# SExtractor's detections over 10 sigma we find within 0.1 px. Not part of the test suite.
+# settings (64-pixel mesh, 3x3 median filter; the same smoothing kernel, the Gaussian of
+# the seeing that paudm detect reports, and the same threshold over the raw noise, 4 sigma
+# of the smoothed noise; 3 pixels; no cleaning; windowed centroids, AUTO fluxes, our mask as
+# its weight map), both on one core, alternating, medians. Then how many of SExtractor's
+# detections over 10 sigma we find within 0.1 px. Not part of the test suite.
 #
 #   tests/bench/detection_bench.sh [BUILD_DIR] [RUNS] [REDUCED_CCD]   (default build/release, 5)
 #
@@ -47,14 +49,33 @@ with fits.open(sys.argv[1]) as h:
 fits.PrimaryHDU(np.where(mask & 13, 0, 1).astype(np.float32)).writeto(sys.argv[2])
 PY
 printf 'NUMBER\nXWIN_IMAGE\nYWIN_IMAGE\nFLUX_AUTO\nFLUXERR_AUTO\nFLAGS\n' >"$work/se.param"
+ours() { taskset -c 0 "$paudm" detect "$ccd" --out "$work/ours.csv"; }
+# Our kernel (as reduction::gaussianKernel draws it) and threshold, in SExtractor's terms:
+# its DETECT_THRESH is over the raw noise, ours over the smoothed noise.
+fwhm=$(ours | sed -n 's/.*detection kernel FWHM \([0-9.]*\) px.*/\1/p')
+[ -n "$fwhm" ] || { echo "paudm detect did not report its detection kernel" >&2; exit 1; }
+thresh=$(/usr/bin/python3 - "$fwhm" "$work/kernel.conv" <<'PY'
+import math, sys
+fwhm = float(sys.argv[1])
+half = max(1, int(math.floor(0.85 * fwhm + 0.5)))
+s2 = (fwhm / 2.35482) ** 2
+k = [[math.exp(-0.5 * (x * x + y * y) / s2) for x in range(-half, half + 1)] for y in range(-half, half + 1)]
+total = sum(map(sum, k))
+with open(sys.argv[2], "w") as f:
+    f.write(f"CONV NORM\n# Gaussian of FWHM {fwhm} px, paudm detect's\n")
+    for row in k:
+        f.write(" ".join(f"{v / total:.7f}" for v in row) + "\n")
+print(f"{4 * math.sqrt(sum(v * v for row in k for v in row)) / total:.5f}")
+PY
+)
 se() {
   taskset -c 0 source-extractor "$ccd[0]" -c "$share/default.sex" -PARAMETERS_NAME "$work/se.param" \
-    -CATALOG_NAME "$work/se.cat" -CATALOG_TYPE ASCII_HEAD -FILTER_NAME "$share/gauss_2.5_5x5.conv" \
-    -BACK_SIZE 64 -BACK_FILTERSIZE 3 -DETECT_THRESH 1.5 -DETECT_MINAREA 5 -GAIN 1 -NTHREADS 1 \
+    -CATALOG_NAME "$work/se.cat" -CATALOG_TYPE ASCII_HEAD -FILTER_NAME "$work/kernel.conv" \
+    -BACK_SIZE 64 -BACK_FILTERSIZE 3 -DETECT_THRESH "$thresh" -DETECT_MINAREA 3 -CLEAN N -GAIN 1 -NTHREADS 1 \
     -CHECKIMAGE_TYPE NONE -VERBOSE_TYPE QUIET -WEIGHT_TYPE MAP_WEIGHT -WEIGHT_IMAGE "$work/weight.fits"
 }
-ours() { taskset -c 0 "$paudm" detect "$ccd" --out "$work/ours.csv"; }
-se >/dev/null 2>&1 && ours >/dev/null # warm the page cache and check both work
+se >/dev/null 2>&1 # warm the page cache and check it works
+echo "detection kernel: Gaussian of FWHM $fwhm px; source-extractor's DETECT_THRESH $thresh"
 t_se=() t_ours=()
 for ((i = 0; i < runs; i++)); do
   t_ours+=("$(seconds ours)")

@@ -24,6 +24,8 @@ namespace pc = paudm::pipelines::paucam;
 
 namespace {
 
+const Mask kNoMask; ///< MeasuredImage keeps a reference to its mask
+
 struct Star {
     double x, y, flux; ///< 0-based centre, total flux
 };
@@ -52,19 +54,23 @@ void addGaussian(FloatImage& img, const Star& s, double sigma) {
 
 /// Poisson-like noise on an image in electrons (normal with the variance of the value).
 void addNoise(FloatImage& img, Rng& rng, double readNoise = 5) {
-    for (float& v : img.pixels) v = static_cast<float>(v + rng.normal(0, std::sqrt(std::max(0.0f, v) + readNoise * readNoise)));
+    for (float& v : img.pixels)
+        v = static_cast<float>(v + rng.normal(0, std::sqrt(std::max(0.0f, v) + readNoise * readNoise)));
 }
 
 /// A field of stars with a sky and its noise; the stars are returned.
-std::vector<Star> starField(FloatImage& img, Rng& rng, int count, double fwhm, double sky, double minFlux, double maxFlux) {
+std::vector<Star> starField(FloatImage& img, Rng& rng, int count, double fwhm, double sky, double minFlux,
+                            double maxFlux) {
     std::vector<Star> stars;
-    for (float& v : img.pixels) v = static_cast<float>(sky);
+    for (float& v : img.pixels)
+        v = static_cast<float>(sky);
     for (int k = 0; k < count; ++k) {
         // Log-uniform fluxes, positions away from the edges and from each other.
         Star s{rng.uniform(15, img.width - 16), rng.uniform(15, img.height - 16),
                minFlux * std::pow(maxFlux / minFlux, rng.uniform())};
         bool crowded = false;
-        for (const auto& o : stars) crowded = crowded || std::hypot(o.x - s.x, o.y - s.y) < 12;
+        for (const auto& o : stars)
+            crowded = crowded || std::hypot(o.x - s.x, o.y - s.y) < 12;
         if (crowded) continue;
         stars.push_back(s);
         addMoffat(img, s, fwhm);
@@ -90,9 +96,11 @@ private slots:
         Rng rng = Rng::stream({41});
         FloatImage img(512, 512);
         for (int y = 0; y < img.height; ++y)
-            for (int x = 0; x < img.width; ++x) img.at(x, y) = static_cast<float>(1000 + 0.2 * x + 0.1 * y);
+            for (int x = 0; x < img.width; ++x)
+                img.at(x, y) = static_cast<float>(1000 + 0.2 * x + 0.1 * y);
         addMoffat(img, {256, 256, 3e7}, 4, 3, 250);
-        for (int k = 0; k < 40; ++k) addMoffat(img, {rng.uniform(10, 500), rng.uniform(10, 500), rng.uniform(1e3, 1e5)}, 3);
+        for (int k = 0; k < 40; ++k)
+            addMoffat(img, {rng.uniform(10, 500), rng.uniform(10, 500), rng.uniform(1e3, 1e5)}, 3);
         addNoise(img, rng);
         const Background bkg = measureBackground(img, {});
         QVERIFY(bkg.maskedForSources > 1000);
@@ -118,7 +126,8 @@ private slots:
         FloatImage img(300, 200);
         std::vector<Star> at;
         for (int k = 0; k < 60; ++k) {
-            const Star s{rng.uniform(-2, img.width + 1), rng.uniform(-2, img.height + 1), 200 * std::pow(1e4, rng.uniform())};
+            const Star s{rng.uniform(-2, img.width + 1), rng.uniform(-2, img.height + 1),
+                         200 * std::pow(1e4, rng.uniform())};
             at.push_back(s);
             if (k % 3 == 0)
                 addGaussian(img, s, rng.uniform(1, 4));
@@ -173,7 +182,7 @@ private slots:
         const double fwhm = 2.5, sky = 400;
         const auto stars = starField(img, rng, 900, fwhm, sky, 150, 3e5);
         const Background bkg = measureBackground(img, {});
-        const MeasuredImage m(img, bkg, {});
+        const MeasuredImage m(img, bkg, kNoMask);
         DetectionOptions dop;
         dop.kernelFwhm = fwhm;
         const auto found = m.detect(dop);
@@ -204,14 +213,57 @@ private slots:
                 pulls += 2;
             }
         }
-        for (std::size_t k = 0; k < found.size(); ++k) spurious += !used[k];
+        for (std::size_t k = 0; k < found.size(); ++k)
+            spurious += !used[k];
         const double pullRms = std::sqrt(pull2 / pulls);
-        qInfo("%d of %d stars over 5 sigma found; %d of %zu detections match no star; centroid pull rms %.2f", brightFound,
-              bright, spurious, found.size(), pullRms);
+        qInfo("%d of %d stars over 5 sigma found; %d of %zu detections match no star; centroid pull rms %.2f",
+              brightFound, bright, spurious, found.size(), pullRms);
         QVERIFY(bright > 300);
         QVERIFY2(brightFound >= 0.95 * bright, qPrintable(QString("%1 of %2").arg(brightFound).arg(bright)));
-        QVERIFY2(spurious < 0.01 * found.size(), qPrintable(QString("%1 spurious of %2").arg(spurious).arg(found.size())));
+        QVERIFY2(spurious < 0.01 * found.size(),
+                 qPrintable(QString("%1 spurious of %2").arg(spurious).arg(found.size())));
         QVERIFY2(pullRms < 2, qPrintable(QString("centroid errors %1 times what the noise allows").arg(pullRms)));
+    }
+
+    // A galaxy's Kron flux does not take in its neighbour's light (SExtractor leaves the
+    // neighbours' footprints out of the aperture): 40 faint galaxies, each with one five
+    // times brighter 14 px away, give within 3 % the Kron fluxes of 40 alone. Counting the
+    // neighbour's pixels, the paired ones took in all its light (six times their own).
+    void kronFluxLeavesOutTheNeighbours() {
+        Rng rng = Rng::stream({45});
+        FloatImage img(1024, 1024, 300.0f);
+        const double sigma = 2.0, faint = 2e4;
+        std::vector<Star> alone, paired;
+        for (int k = 0; k < 80; ++k) {
+            const Star s{64.0 + 112 * (k % 9) + rng.uniform(0, 1), 64.0 + 100 * (k / 9) + rng.uniform(0, 1), faint};
+            addGaussian(img, s, sigma);
+            if (k % 2) {
+                addGaussian(img, {s.x + 14, s.y, 5 * faint}, sigma);
+                paired.push_back(s);
+            } else {
+                alone.push_back(s);
+            }
+        }
+        addNoise(img, rng);
+        const Background bkg = measureBackground(img, {});
+        const MeasuredImage m(img, bkg, kNoMask);
+        DetectionOptions dop;
+        dop.kernelFwhm = 2.35482 * sigma;
+        const auto found = m.detect(dop);
+        auto ratios = [&](const std::vector<Star>& truth) {
+            std::vector<double> r;
+            for (const auto& s : truth)
+                for (const auto& f : found)
+                    if (std::hypot(f.x - s.x, f.y - s.y) < 0.5) r.push_back(f.fluxAuto / s.flux);
+            std::sort(r.begin(), r.end());
+            return r;
+        };
+        const auto a = ratios(alone), p = ratios(paired);
+        QCOMPARE(a.size(), alone.size());
+        QCOMPARE(p.size(), paired.size());
+        const double ma = a[a.size() / 2], mp = p[p.size() / 2];
+        qInfo("Kron flux over the truth, median: alone %.4f, with a neighbour %.4f", ma, mp);
+        QVERIFY2(std::fabs(mp / ma - 1) < 0.03, qPrintable(QString("alone %1, with a neighbour %2").arg(ma).arg(mp)));
     }
 
     // SEP keeps its working state per thread: the same images measured on four threads at
@@ -224,7 +276,7 @@ private slots:
         }
         auto catalogue = [&](int i) {
             const Background bkg = measureBackground(images[static_cast<std::size_t>(i)], {});
-            const MeasuredImage m(images[static_cast<std::size_t>(i)], bkg, {});
+            const MeasuredImage m(images[static_cast<std::size_t>(i)], bkg, kNoMask);
             std::vector<double> v;
             for (const auto& s : m.detect()) {
                 v.push_back(s.x);
@@ -234,17 +286,20 @@ private slots:
             return v;
         };
         std::vector<std::vector<double>> serial(4), parallel(4);
-        for (int i = 0; i < 4; ++i) serial[static_cast<std::size_t>(i)] = catalogue(i);
+        for (int i = 0; i < 4; ++i)
+            serial[static_cast<std::size_t>(i)] = catalogue(i);
         for (int round = 0; round < 3; ++round) {
             runWorkers(4, [&](int i, const WorkerGroup&) { parallel[static_cast<std::size_t>(i)] = catalogue(i); });
-            for (int i = 0; i < 4; ++i) QCOMPARE(parallel[static_cast<std::size_t>(i)], serial[static_cast<std::size_t>(i)]);
+            for (int i = 0; i < 4; ++i)
+                QCOMPARE(parallel[static_cast<std::size_t>(i)], serial[static_cast<std::size_t>(i)]);
         }
         QVERIFY(serial[0].size() > 3 * 200);
     }
 
     void psfFromTheStars_data() {
         QTest::addColumn<double>("fwhm");
-        for (double f : {1.6, 2.5, 4.0}) QTest::newRow(qPrintable(QString("%1 px").arg(f))) << f;
+        for (double f : {1.6, 2.5, 4.0})
+            QTest::newRow(qPrintable(QString("%1 px").arg(f))) << f;
     }
     // The PSF among galaxies: the FWHM within 2 % of the stars' (point-sampled Moffats, as
     // the simulator draws them), beta within 10 % of 3.
@@ -269,12 +324,14 @@ private slots:
                 if (&t != &s && std::hypot(t.x - s.x, t.y - s.y) < 5 * fwhm && t.flux > 0.1 * s.flux) return false;
             return true;
         };
-        for (std::size_t i = 0; i < img.size(); ++i) img.pixels[i] += static_cast<float>(rng.normal(gal.pixels[i], std::sqrt(gal.pixels[i])));
+        for (std::size_t i = 0; i < img.size(); ++i)
+            img.pixels[i] += static_cast<float>(rng.normal(gal.pixels[i], std::sqrt(gal.pixels[i])));
         const Background bkg = measureBackground(img, {});
-        const MeasuredImage m(img, bkg, {});
+        const MeasuredImage m(img, bkg, kNoMask);
         const auto sources = m.detect();
         const PsfModel psf = measurePsf(m.subtracted(), m.rms(), m.ignored(), sources);
-        qInfo("FWHM %.3f px (truth %.2f), beta %.2f, %d stars, chi2 %.2f", psf.fwhm, fwhm, psf.beta, psf.stars, psf.chi2);
+        qInfo("FWHM %.3f px (truth %.2f), beta %.2f, %d stars, chi2 %.2f", psf.fwhm, fwhm, psf.beta, psf.stars,
+              psf.chi2);
         QCOMPARE(psf.status, std::string("ok"));
         QVERIFY(psf.stars >= 20);
         QVERIFY2(std::fabs(psf.fwhm / fwhm - 1) < 0.02, qPrintable(QString::number(psf.fwhm)));
@@ -301,7 +358,8 @@ private slots:
         int ng = 0;
         for (const auto& s : sources) {
             bool star = false;
-            for (const auto& t : stars) star = star || std::hypot(t.x - s.x, t.y - s.y) < 3;
+            for (const auto& t : stars)
+                star = star || std::hypot(t.x - s.x, t.y - s.y) < 3;
             if (star || s.snr() < 50) continue;
             spreadGal += psfPhotometry(m.subtracted(), m.rms(), m.ignored(), psf, s.x, s.y).spread;
             ++ng;
@@ -349,8 +407,9 @@ private slots:
         // field's 0.05 deg turned the other way (the CD matrix above is CROTA2 = -0.05), plus
         // the convergence of the meridians between the two pointings, dRA sin(dec).
         const double convergence = (truePointing.ra - nominal.ra) * std::sin(2.2 * std::numbers::pi / 180);
-        QVERIFY2(std::fabs(r.rotationDeg - (-0.05 + convergence)) < 2e-5,
-                 qPrintable(QString("%1, expected %2").arg(r.rotationDeg, 0, 'f', 6).arg(-0.05 + convergence, 0, 'f', 6)));
+        QVERIFY2(
+            std::fabs(r.rotationDeg - (-0.05 + convergence)) < 2e-5,
+            qPrintable(QString("%1, expected %2").arg(r.rotationDeg, 0, 'f', 6).arg(-0.05 + convergence, 0, 'f', 6)));
         // Noise of 0.02 px = 0.0053" per axis: the radial rms about 0.0074".
         QVERIFY2(r.refSigma < 0.01, qPrintable(QString::number(r.refSigma)));
         double worst = 0;
@@ -358,7 +417,8 @@ private slots:
             QVERIFY(r.fitted[c]);
             for (const auto& p : {wcs::Pixel{1, 1}, wcs::Pixel{w / 2.0, h / 2.0}, wcs::Pixel{w, h}}) {
                 const wcs::Sky a = r.fitted[c]->pixelToSky(p), b = truths[c].pixelToSky(p);
-                worst = std::max(worst, std::hypot((a.ra - b.ra) * std::cos(b.dec * std::numbers::pi / 180), a.dec - b.dec) * 3600);
+                worst = std::max(
+                    worst, std::hypot((a.ra - b.ra) * std::cos(b.dec * std::numbers::pi / 180), a.dec - b.dec) * 3600);
             }
         }
         QVERIFY2(worst < 0.01, qPrintable(QString("a CCD's WCS off by %1\"").arg(worst)));
@@ -376,7 +436,8 @@ private slots:
         QVERIFY(!few.message.empty());
         // The wrong field: reference stars 10' away match nothing.
         std::vector<RefStar> elsewhere = refs;
-        for (auto& s : elsewhere) s.dec += 10 / 60.0;
+        for (auto& s : elsewhere)
+            s.dec += 10 / 60.0;
         const AstroResult none = solveAstrometry(ccds, elsewhere);
         QCOMPARE(none.status, std::string("no_match"));
         QVERIFY(!none.fitted[0]);
@@ -397,7 +458,8 @@ private slots:
         QCOMPARE(crowded.status, std::string("ok"));
         QVERIFY2(std::fabs(crowded.offsetEast - 25) < 0.02 && std::fabs(crowded.offsetNorth + 18) < 0.02,
                  qPrintable(QString("%1, %2").arg(crowded.offsetEast).arg(crowded.offsetNorth)));
-        for (auto& s : deep) s.dec += 10 / 60.0;
+        for (auto& s : deep)
+            s.dec += 10 / 60.0;
         const AstroResult deepElsewhere = solveAstrometry(ccds, deep);
         qInfo("crowded, wrong field: %s", deepElsewhere.message.c_str());
         QCOMPARE(deepElsewhere.status, std::string("no_match"));
@@ -416,7 +478,8 @@ private slots:
         const ZeroPoint zp = zeroPoint(stars, 100);
         QCOMPARE(zp.status, std::string("ok"));
         QCOMPARE(zp.stars, 40);
-        for (int k = 0; k < 4; ++k) QVERIFY(!zp.used[static_cast<std::size_t>(k)]);
+        for (int k = 0; k < 4; ++k)
+            QVERIFY(!zp.used[static_cast<std::size_t>(k)]);
         QVERIFY2(std::fabs(zp.zp - 25.0) < 0.005, qPrintable(QString::number(zp.zp, 'f', 4)));
         QVERIFY(zp.err > 0.001 && zp.err < 0.004);
         QCOMPARE(zeroPoint({stars[10], stars[11]}, 100).status, std::string("few_stars"));
@@ -429,7 +492,8 @@ private slots:
         std::vector<CalibrationStar> scattered;
         for (int k = 0; k < 30; ++k) {
             const double mag = rng.uniform(17, 19);
-            const double flux = std::pow(10.0, -0.4 * (mag - 25.0)) * 100 * std::pow(10.0, 0.4 * rng.normal(0, std::hypot(0.01, 0.03)));
+            const double flux =
+                std::pow(10.0, -0.4 * (mag - 25.0)) * 100 * std::pow(10.0, 0.4 * rng.normal(0, std::hypot(0.01, 0.03)));
             scattered.push_back({flux, 0.01 * flux, mag});
         }
         const double brightFlux = std::pow(10.0, -0.4 * (14 - 25.0)) * 100 * std::pow(10.0, 0.4 * 0.05);

@@ -82,6 +82,7 @@ DetectFileReport detectFile(const DetectFileOptions& o) {
     rep.background = m.skyLevel / gain;
     rep.noise = m.skyRms / gain;
     rep.fwhm = m.psf.fwhm;
+    rep.kernelFwhm = m.detectionKernelFwhm;
     rep.psfStatus = m.psf.status;
     std::string csv = "id,x,y,ra,dec,flux_auto,flux_err_auto,flux_psf,flux_err_psf,a,b,theta,elongation,flux_radius,"
                       "spread_model,background,flags\n";

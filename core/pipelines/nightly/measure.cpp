@@ -73,6 +73,7 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     }
     reduction::DetectionOptions full = o.detection;
     if (first.stars > 0) full.kernelFwhm = first.fwhm;
+    out.detectionKernelFwhm = full.filter ? full.kernelFwhm : 0;
     std::vector<reduction::Source> sources = m.detect(full);
     out.psf = reduction::measurePsf(m.subtracted(), m.rms(), m.ignored(), sources, o.psf);
     if (first.stars > out.psf.stars) {

@@ -51,6 +51,7 @@ struct CcdMeasurement {
     double skyLevel = 0, skyRms = 0;  ///< median of the background and its noise maps (image units)
     reduction::Background background; ///< meshes only: the full-size maps are let go
     reduction::PsfModel psf;
+    double detectionKernelFwhm = 0; ///< the Gaussian the detection was smoothed by (pixels; 0: the 3 x 3 pyramid)
     double apertureCorrection = 0;   ///< calibration apertures to total light
     int apertureCorrectionStars = 0; ///< stars of the curve of growth behind it (0: the PSF model's)
     std::vector<Detection> detections;
@@ -106,6 +107,7 @@ struct DetectFileReport {
     int detections = 0;
     bool sky = false;             ///< positions on the sky written
     double background = 0, noise = 0, fwhm = 0;
+    double kernelFwhm = 0; ///< of the detection's smoothing Gaussian (0: the 3 x 3 pyramid)
     std::string psfStatus;
 };
 
