@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <span>
 
 namespace paudm::pipelines::nightly {
@@ -177,6 +178,7 @@ void masterFlatsRun(TaskContext& ctx) {
         const int ccd = ccds[static_cast<std::size_t>(k)];
         std::vector<reduction::FloatImage> frames2;
         std::string filter;
+        std::optional<MasterBiasCcd> mb; // this CCD of the bias, read once for all the frames
         for (std::size_t i = 0; i < frames.size(); ++i) {
             auto f = fits::File::open(layouts[i].path);
             RawCcd raw = loadCcd(f, layouts[i], ccd, o.overscan);
@@ -184,9 +186,11 @@ void masterFlatsRun(TaskContext& ctx) {
                 f.moveTo(layouts[i].amps[layouts[i].ccds.at(ccd).front()].hdu);
                 filter = f.keyString("FILTER").value_or("");
             }
-            const auto mb = readMasterBiasCcd(bias->path, ccd, raw.electrons.width, raw.electrons.height);
+            if (!mb) mb = readMasterBiasCcd(bias->path, ccd, raw.electrons.width, raw.electrons.height);
+            if (raw.electrons.width != mb->image.width || raw.electrons.height != mb->image.height)
+                throw PermanentError(raw.firstLabel + ": CCD " + std::to_string(ccd) + " differs in size from the other flats'");
             for (std::size_t p = 0; p < raw.electrons.size(); ++p)
-                raw.electrons.pixels[p] -= mb.image.pixels[p];
+                raw.electrons.pixels[p] -= mb->image.pixels[p];
             frames2.push_back(std::move(raw.electrons));
         }
         std::vector<const reduction::FloatImage*> ptrs;

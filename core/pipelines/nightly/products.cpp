@@ -143,7 +143,8 @@ MasterBiasCcd readMasterBiasCcd(const std::string& path, int ccd, int width, int
     checkGeometry(f, width, height, "master bias");
     MasterBiasCcd m;
     m.ccd = ccd;
-    m.image = reduction::FloatImage(width, height);
+    m.image.width = width; // checked above: no image of zeros to throw away
+    m.image.height = height;
     m.image.pixels = f.readImage<float>();
     m.frames = static_cast<int>(f.keyInt("NCOMBINE").value_or(0));
     for (int a = 1; f.hasKey("AMPSEC" + std::to_string(a)); ++a) {
@@ -169,11 +170,13 @@ MasterFlatCcd readMasterFlatCcd(const std::string& path, int ccd, int width, int
     m.frames = static_cast<int>(f.keyInt("NCOMBINE").value_or(0));
     m.flat.level = f.keyDouble("FLATLEVL").value_or(0);
     m.flat.structure = f.keyDouble("FLATSTRU").value_or(0);
-    m.flat.flat = reduction::FloatImage(width, height);
+    m.flat.flat.width = width;
+    m.flat.flat.height = height;
     m.flat.flat.pixels = f.readImage<float>();
     moveToExtension(f, ccdExt("BPM", ccd));
     checkGeometry(f, width, height, "bad-pixel mask");
-    m.flat.bad = reduction::Mask(width, height);
+    m.flat.bad.width = width;
+    m.flat.bad.height = height;
     m.flat.bad.pixels = f.readImage<std::uint8_t>();
     for (std::uint8_t v : m.flat.bad.pixels) m.flat.badPixels += v != 0;
     return m;
