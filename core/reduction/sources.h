@@ -97,6 +97,10 @@ struct DetectionOptions {
     double gain = 1; ///< e- per image unit (the Poisson part of the flux errors)
 };
 
+/// The detection's smoothing kernel (DetectionOptions::kernelFwhm): a Gaussian of `fwhm`
+/// pixels, `size` x `size` (size set here, odd), its sum 1.
+std::vector<float> gaussianKernel(double fwhm, int& size);
+
 /// SExtractor's windowed centroid (XWIN_IMAGE, YWIN_IMAGE), the numbers of SEP's
 /// sep_windowed with 11 x 11 subpixels: the first moment of the light weighted by a
 /// Gaussian of `sig` pixels within 4 sig, iterated from (x, y) (0-based) until it moves
