@@ -281,8 +281,34 @@ std::vector<SharpnessSample> sharpnessSamples(const FloatImage& data, const Mask
     const float* img = data.pixels.data();
     std::vector<SharpnessSample> stars;
     const float rn2 = static_cast<float>(readNoise * readNoise);
-    for (int y = 4; y < ny - 4; ++y)
+    if (nx < 9 || ny < 9) return stars;
+    // A peak is the brightest of its 5 x 5 box. The box maxima, as row maxima of 5 and then
+    // maxima of 5 of those, are a few vectorised operations a pixel and rule out most
+    // pixels before the exact test below, which the branchy scan ran on every pixel. NaN
+    // counts as darker than anything (the exact test never lets it block a peak).
+    constexpr float kDark = -std::numeric_limits<float>::infinity();
+    std::vector<float> rowMax(static_cast<std::size_t>(5) * nx), boxMax(static_cast<std::size_t>(nx)),
+        lit(static_cast<std::size_t>(nx));
+    auto rowMaxOf = [&](int yy) {
+        const float* r = img + static_cast<std::size_t>(yy) * nx;
+        for (int x = 0; x < nx; ++x)
+            lit[static_cast<std::size_t>(x)] = r[x] == r[x] ? r[x] : kDark;
+        const float* l = lit.data();
+        float* o = rowMax.data() + static_cast<std::size_t>(yy % 5) * nx;
+        for (int x = 2; x < nx - 2; ++x)
+            o[x] = std::max(std::max(std::max(l[x - 2], l[x - 1]), std::max(l[x], l[x + 1])), l[x + 2]);
+    };
+    for (int yy = 2; yy < 6; ++yy)
+        rowMaxOf(yy);
+    for (int y = 4; y < ny - 4; ++y) {
+        rowMaxOf(y + 2);
+        const float *m0 = rowMax.data(), *m1 = m0 + nx, *m2 = m1 + nx, *m3 = m2 + nx, *m4 = m3 + nx;
+        for (int x = 4; x < nx - 4; ++x)
+            boxMax[static_cast<std::size_t>(x)] =
+                std::max(std::max(std::max(m0[x], m1[x]), std::max(m2[x], m3[x])), m4[x]);
+        const float* row = img + static_cast<std::size_t>(y) * nx;
         for (int x = 4; x < nx - 4; ++x) {
+            if (!(row[x] >= boxMax[static_cast<std::size_t>(x)])) continue;
             const std::size_t i = static_cast<std::size_t>(y) * nx + x;
             const float p = img[i];
             if (p >= satLevel * 0.8) continue;
@@ -312,6 +338,7 @@ std::vector<SharpnessSample> sharpnessSamples(const FloatImage& data, const Mask
             if (!light) continue;
             stars.push_back({e / sigma, (a[0] + a[1] + a[2] + a[3]) / 4 / e, (d[0] + d[1] + d[2] + d[3]) / 4 / e});
         }
+    }
     return stars;
 }
 
