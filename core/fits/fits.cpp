@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cctype>
 #include <cerrno>
-#include <cstdlib>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -18,31 +21,140 @@ namespace paudm::fits {
 
 namespace {
 
-fitsfile* ff(void* p) { return static_cast<fitsfile*>(p); }
-
-template <class T>
-constexpr int dataType() {
-    if constexpr (std::is_same_v<T, std::uint8_t>) return TBYTE;
-    else if constexpr (std::is_same_v<T, std::int16_t>) return TSHORT;
-    else if constexpr (std::is_same_v<T, std::uint16_t>) return TUSHORT;
-    else if constexpr (std::is_same_v<T, std::int32_t>) return TINT;
-    else if constexpr (std::is_same_v<T, std::uint32_t>) return TUINT;
-    else if constexpr (std::is_same_v<T, std::int64_t>) return TLONGLONG;
-    else if constexpr (std::is_same_v<T, float>) return TFLOAT;
-    else if constexpr (std::is_same_v<T, double>) return TDOUBLE;
-    else static_assert(sizeof(T) == 0, "unsupported FITS pixel type");
+fitsfile* ff(void* p) {
+    return static_cast<fitsfile*>(p);
 }
 
-template <class T>
-constexpr int imageType() {
-    if constexpr (std::is_same_v<T, std::uint8_t>) return BYTE_IMG;
-    else if constexpr (std::is_same_v<T, std::int16_t>) return SHORT_IMG;
-    else if constexpr (std::is_same_v<T, std::uint16_t>) return USHORT_IMG;
-    else if constexpr (std::is_same_v<T, std::int32_t>) return LONG_IMG;
-    else if constexpr (std::is_same_v<T, std::uint32_t>) return ULONG_IMG;
-    else if constexpr (std::is_same_v<T, std::int64_t>) return LONGLONG_IMG;
-    else if constexpr (std::is_same_v<T, float>) return FLOAT_IMG;
-    else if constexpr (std::is_same_v<T, double>) return DOUBLE_IMG;
+template <class T> constexpr int dataType() {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+        return TBYTE;
+    else if constexpr (std::is_same_v<T, std::int16_t>)
+        return TSHORT;
+    else if constexpr (std::is_same_v<T, std::uint16_t>)
+        return TUSHORT;
+    else if constexpr (std::is_same_v<T, std::int32_t>)
+        return TINT;
+    else if constexpr (std::is_same_v<T, std::uint32_t>)
+        return TUINT;
+    else if constexpr (std::is_same_v<T, std::int64_t>)
+        return TLONGLONG;
+    else if constexpr (std::is_same_v<T, float>)
+        return TFLOAT;
+    else if constexpr (std::is_same_v<T, double>)
+        return TDOUBLE;
+    else
+        static_assert(sizeof(T) == 0, "unsupported FITS pixel type");
+}
+
+template <class T> constexpr int imageType() {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+        return BYTE_IMG;
+    else if constexpr (std::is_same_v<T, std::int16_t>)
+        return SHORT_IMG;
+    else if constexpr (std::is_same_v<T, std::uint16_t>)
+        return USHORT_IMG;
+    else if constexpr (std::is_same_v<T, std::int32_t>)
+        return LONG_IMG;
+    else if constexpr (std::is_same_v<T, std::uint32_t>)
+        return ULONG_IMG;
+    else if constexpr (std::is_same_v<T, std::int64_t>)
+        return LONGLONG_IMG;
+    else if constexpr (std::is_same_v<T, float>)
+        return FLOAT_IMG;
+    else if constexpr (std::is_same_v<T, double>)
+        return DOUBLE_IMG;
+}
+
+/// FITS's checksum (the 32-bit ones' complement sum of the data unit read as big-endian
+/// words) kept as cfitsio's ffcsum keeps it, as sums of the words' upper and lower
+/// halves with the carries folded in at the end.
+struct OnesComplementSum {
+    std::uint64_t hi = 0, lo = 0;
+    explicit OnesComplementSum(unsigned long start = 0) : hi((start >> 16) & 0xFFFF), lo(start & 0xFFFF) {}
+    /// Bytes as stored, from a 4-byte boundary of the unit (a short tail counts as if
+    /// padded with zeros, as the unit is).
+    void addBytes(const unsigned char* b, std::size_t n) {
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            hi += (std::uint64_t{b[i]} << 8) | b[i + 1];
+            lo += (std::uint64_t{b[i + 2]} << 8) | b[i + 3];
+        }
+        unsigned char tail[4] = {0, 0, 0, 0};
+        for (std::size_t k = 0; i + k < n; ++k)
+            tail[k] = b[i + k];
+        if (i < n) {
+            hi += (std::uint64_t{tail[0]} << 8) | tail[1];
+            lo += (std::uint64_t{tail[2]} << 8) | tail[3];
+        }
+    }
+    unsigned long value() const {
+        std::uint64_t h = hi, l = lo, hc = 0, lc = 0;
+        while ((hc = h >> 16) | (lc = l >> 16)) {
+            h = (h & 0xFFFF) + lc;
+            l = (l & 0xFFFF) + hc;
+        }
+        return static_cast<unsigned long>((h << 16) | l);
+    }
+};
+
+/// The value a pixel is stored as, as an unsigned integer whose big-endian bytes are the
+/// file's: unsigned types shifted by their BZERO (the top bit flipped), floats by their bits.
+template <class T> auto storedBits(T v) {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+        return v;
+    else if constexpr (std::is_same_v<T, std::int16_t>)
+        return static_cast<std::uint16_t>(v);
+    else if constexpr (std::is_same_v<T, std::uint16_t>)
+        return static_cast<std::uint16_t>(v ^ 0x8000u);
+    else if constexpr (std::is_same_v<T, std::int32_t>)
+        return static_cast<std::uint32_t>(v);
+    else if constexpr (std::is_same_v<T, std::uint32_t>)
+        return static_cast<std::uint32_t>(v ^ 0x80000000u);
+    else if constexpr (std::is_same_v<T, std::int64_t>)
+        return static_cast<std::uint64_t>(v);
+    else if constexpr (std::is_same_v<T, float>)
+        return std::bit_cast<std::uint32_t>(v);
+    else if constexpr (std::is_same_v<T, double>)
+        return std::bit_cast<std::uint64_t>(v);
+}
+
+/// The checksum of an image's data unit from its pixels in memory (what cfitsio would
+/// compute reading the unit back, which costs a pass over the file).
+template <class T> unsigned long dataChecksum(const std::vector<T>& pixels) {
+    OnesComplementSum s;
+    const std::size_t n = pixels.size();
+    if constexpr (sizeof(T) == 1) {
+        s.addBytes(reinterpret_cast<const unsigned char*>(pixels.data()), n);
+    } else if constexpr (sizeof(T) == 2) {
+        std::uint64_t hi = 0, lo = 0;
+        std::size_t i = 0;
+        for (; i + 2 <= n; i += 2) {
+            hi += storedBits(pixels[i]);
+            lo += storedBits(pixels[i + 1]);
+        }
+        if (i < n) hi += storedBits(pixels[i]);
+        s.hi += hi;
+        s.lo += lo;
+    } else if constexpr (sizeof(T) == 4) {
+        std::uint64_t hi = 0, lo = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint32_t v = storedBits(pixels[i]);
+            hi += v >> 16;
+            lo += v & 0xFFFF;
+        }
+        s.hi += hi;
+        s.lo += lo;
+    } else {
+        std::uint64_t hi = 0, lo = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t v = storedBits(pixels[i]);
+            hi += (v >> 48) + ((v >> 16) & 0xFFFF);
+            lo += ((v >> 32) & 0xFFFF) + (v & 0xFFFF);
+        }
+        s.hi += hi;
+        s.lo += lo;
+    }
+    return s.value();
 }
 
 std::string cfitsioMessage(int status) {
@@ -63,7 +175,8 @@ std::string cfitsioMessage(int status) {
 
 long ImageInfo::pixels() const {
     long n = axes.empty() ? 0 : 1;
-    for (long a : axes) n *= a;
+    for (long a : axes)
+        n *= a;
     return n;
 }
 
@@ -117,7 +230,8 @@ File File::create(const std::string& path, bool overwrite) {
 }
 
 File::File(File&& o) noexcept
-    : fptr_(std::exchange(o.fptr_, nullptr)), path_(std::move(o.path_)), tmpPath_(std::move(o.tmpPath_)) {}
+    : fptr_(std::exchange(o.fptr_, nullptr)), path_(std::move(o.path_)), tmpPath_(std::move(o.tmpPath_)),
+      dataSums_(std::move(o.dataSums_)) {}
 
 File& File::operator=(File&& o) noexcept {
     if (this != &o) {
@@ -125,11 +239,14 @@ File& File::operator=(File&& o) noexcept {
         fptr_ = std::exchange(o.fptr_, nullptr);
         path_ = std::move(o.path_);
         tmpPath_ = std::move(o.tmpPath_);
+        dataSums_ = std::move(o.dataSums_);
     }
     return *this;
 }
 
-File::~File() { finish(false); }
+File::~File() {
+    finish(false);
+}
 
 void File::finish(bool keep) {
     if (!fptr_) return;
@@ -252,7 +369,8 @@ void File::moveToNamed(const std::string& hdu) {
         return;
     }
     auto lower = [](std::string t) {
-        for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : t)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         return t;
     };
     int caseless = 0;
@@ -408,8 +526,10 @@ void File::writeKey(const std::string& keyword, const KeyValue& value, const std
         [&](const auto& v) {
             using V = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<V, std::string>) {
-                if (v.size() > 68) fits_update_key_longstr(ff(fptr_), keyword.c_str(), v.c_str(), c, &status);
-                else fits_update_key(ff(fptr_), TSTRING, keyword.c_str(), const_cast<char*>(v.c_str()), c, &status);
+                if (v.size() > 68)
+                    fits_update_key_longstr(ff(fptr_), keyword.c_str(), v.c_str(), c, &status);
+                else
+                    fits_update_key(ff(fptr_), TSTRING, keyword.c_str(), const_cast<char*>(v.c_str()), c, &status);
             } else if constexpr (std::is_same_v<V, double>) {
                 if (!std::isfinite(v)) {
                     status = BAD_F2C; // FITS has no NaN or infinity in headers
@@ -433,8 +553,10 @@ void File::writeCards(const std::string& cards) {
         key.erase(key.find_last_not_of(' ') + 1);
         if (key.empty() || key == "END") continue;
         int status = 0;
-        if (key == "COMMENT" || key == "HISTORY") fits_write_record(ff(fptr_), card.c_str(), &status);
-        else fits_update_card(ff(fptr_), key.c_str(), card.c_str(), &status);
+        if (key == "COMMENT" || key == "HISTORY")
+            fits_write_record(ff(fptr_), card.c_str(), &status);
+        else
+            fits_update_card(ff(fptr_), key.c_str(), card.c_str(), &status);
         check(status, "writing card", key);
     }
 }
@@ -472,10 +594,10 @@ void File::appendEmptyImage() {
     check(status, "creating an empty image HDU");
 }
 
-template <class T>
-void File::appendImage(const std::vector<long>& axes, const std::vector<T>& pixels) {
+template <class T> void File::appendImage(const std::vector<long>& axes, const std::vector<T>& pixels, int moreKeys) {
     long n = 1;
-    for (long a : axes) n *= a;
+    for (long a : axes)
+        n *= a;
     if (static_cast<long>(pixels.size()) != n)
         throw Error(path_ + ": image of " + std::to_string(pixels.size()) + " pixels does not match its axes (" +
                     std::to_string(n) + ")");
@@ -483,13 +605,15 @@ void File::appendImage(const std::vector<long>& axes, const std::vector<T>& pixe
     std::vector<long> ax = axes;
     fits_create_img(ff(fptr_), imageType<T>(), static_cast<int>(ax.size()), ax.data(), &status);
     check(status, "creating an image HDU");
+    if (moreKeys > 0) fits_set_hdrsize(ff(fptr_), moreKeys, &status);
+    check(status, "reserving header space");
     std::vector<long> first(ax.size(), 1);
     fits_write_pix(ff(fptr_), dataType<T>(), first.data(), n, const_cast<T*>(pixels.data()), &status);
     check(status, "writing pixels");
+    dataSums_[currentHdu()] = dataChecksum(pixels);
 }
 
-template <class T>
-std::vector<T> File::readImage() const {
+template <class T> std::vector<T> File::readImage() const {
     const ImageInfo info = imageInfo();
     if (info.axes.empty()) return {};
     std::vector<T> out(static_cast<size_t>(info.pixels()));
@@ -499,8 +623,8 @@ std::vector<T> File::readImage() const {
         // Integer pixels equal to BLANK become NaN. Floating-point ones need no check: a NaN
         // stored is a NaN read (and the check costs a pass over the pixels).
         T nul = std::numeric_limits<T>::quiet_NaN();
-        fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), info.bitpix < 0 ? nullptr : &nul, out.data(),
-                      &anynul, &status);
+        fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), info.bitpix < 0 ? nullptr : &nul,
+                      out.data(), &anynul, &status);
     } else {
         fits_read_pix(ff(fptr_), dataType<T>(), first.data(), info.pixels(), nullptr, out.data(), &anynul, &status);
     }
@@ -508,8 +632,7 @@ std::vector<T> File::readImage() const {
     return out;
 }
 
-template <class T>
-std::vector<T> File::readPlane(long plane) const {
+template <class T> std::vector<T> File::readPlane(long plane) const {
     const ImageInfo info = imageInfo();
     if (info.axes.empty()) throw Error(path_ + " " + hduLabel() + ": no pixels (NAXIS = 0)");
     const long planes = info.axes.size() > 2 ? info.axes[2] : 1;
@@ -525,8 +648,8 @@ std::vector<T> File::readPlane(long plane) const {
     int status = 0, anynul = 0;
     if constexpr (std::is_floating_point_v<T>) {
         T nul = std::numeric_limits<T>::quiet_NaN();
-        fits_read_subset(ff(fptr_), dataType<T>(), fpix.data(), lpix.data(), inc.data(), info.bitpix < 0 ? nullptr : &nul,
-                         out.data(), &anynul, &status);
+        fits_read_subset(ff(fptr_), dataType<T>(), fpix.data(), lpix.data(), inc.data(),
+                         info.bitpix < 0 ? nullptr : &nul, out.data(), &anynul, &status);
     } else {
         fits_read_subset(ff(fptr_), dataType<T>(), fpix.data(), lpix.data(), inc.data(), nullptr, out.data(), &anynul,
                          &status);
@@ -535,8 +658,7 @@ std::vector<T> File::readPlane(long plane) const {
     return out;
 }
 
-template <class T>
-std::vector<T> File::readSection(long x0, long y0, long x1, long y1) const {
+template <class T> std::vector<T> File::readSection(long x0, long y0, long x1, long y1) const {
     if (x1 < x0 || y1 < y0) throw Error(path_ + ": empty image section requested");
     long fpix[2] = {x0, y0}, lpix[2] = {x1, y1}, inc[2] = {1, 1};
     std::vector<T> out(static_cast<size_t>((x1 - x0 + 1) * (y1 - y0 + 1)));
@@ -547,8 +669,8 @@ std::vector<T> File::readSection(long x0, long y0, long x1, long y1) const {
     } else {
         fits_read_subset(ff(fptr_), dataType<T>(), fpix, lpix, inc, nullptr, out.data(), &anynul, &status);
     }
-    check(status, "reading pixels [" + std::to_string(x0) + ":" + std::to_string(x1) + "," + std::to_string(y0) +
-                      ":" + std::to_string(y1) + "]");
+    check(status, "reading pixels [" + std::to_string(x0) + ":" + std::to_string(x1) + "," + std::to_string(y0) + ":" +
+                      std::to_string(y1) + "]");
     return out;
 }
 
@@ -582,16 +704,14 @@ int File::columnNumber(const std::string& name) const {
     return col;
 }
 
-template <class T>
-void File::writeColumn(const std::string& name, const std::vector<T>& values, long firstRow) {
+template <class T> void File::writeColumn(const std::string& name, const std::vector<T>& values, long firstRow) {
     int status = 0;
     fits_write_col(ff(fptr_), dataType<T>(), columnNumber(name), firstRow, 1, static_cast<LONGLONG>(values.size()),
                    const_cast<T*>(values.data()), &status);
     check(status, "writing column '" + name + "'");
 }
 
-template <class T>
-std::vector<T> File::readColumn(const std::string& name) const {
+template <class T> std::vector<T> File::readColumn(const std::string& name) const {
     const long n = tableRows();
     std::vector<T> out(static_cast<size_t>(n));
     int status = 0, anynul = 0;
@@ -602,7 +722,8 @@ std::vector<T> File::readColumn(const std::string& name) const {
 
 void File::writeStringColumn(const std::string& name, const std::vector<std::string>& values, long firstRow) {
     std::vector<char*> ptrs;
-    for (const auto& s : values) ptrs.push_back(const_cast<char*>(s.c_str()));
+    for (const auto& s : values)
+        ptrs.push_back(const_cast<char*>(s.c_str()));
     int status = 0;
     fits_write_col(ff(fptr_), TSTRING, columnNumber(name), firstRow, 1, static_cast<LONGLONG>(values.size()),
                    ptrs.data(), &status);
@@ -627,34 +748,82 @@ std::vector<std::string> File::readStringColumn(const std::string& name) const {
     const long n = tableRows();
     std::vector<std::vector<char>> buffers(static_cast<size_t>(n), std::vector<char>(static_cast<size_t>(repeat) + 1));
     std::vector<char*> ptrs;
-    for (auto& b : buffers) ptrs.push_back(b.data());
+    for (auto& b : buffers)
+        ptrs.push_back(b.data());
     int anynul = 0;
     char nul[] = "";
     fits_read_col(ff(fptr_), TSTRING, col, 1, 1, n, nul, ptrs.data(), &anynul, &status);
     check(status, "reading column '" + name + "'");
     std::vector<std::string> out;
     out.reserve(ptrs.size());
-    for (char* p : ptrs) out.emplace_back(p);
+    for (char* p : ptrs)
+        out.emplace_back(p);
     return out;
 }
 
 // ---------------------------------------------------------------- checksums
 
 void File::writeChecksum() {
-    // cfitsio dates the comments of CHECKSUM and DATASUM; we give them fixed ones and
-    // seal the header again, so that the same content always gives the same bytes
-    // (a simulation with a given seed is reproducible to the byte).
     int status = 0;
     fitsfile* f = ff(fptr_);
-    fits_write_chksum(f, &status);
-    fits_modify_comment(f, "DATASUM", "data unit checksum", &status);
-    fits_modify_comment(f, "CHECKSUM", "HDU checksum", &status);
-    char zeros[] = "0000000000000000";
-    fits_modify_key_str(f, "CHECKSUM", zeros, "&", &status);
-    unsigned long datasum = 0, hdusum = 0;
-    fits_get_chksum(f, &datasum, &hdusum, &status);
+    const auto known = dataSums_.find(currentHdu());
+    if (known == dataSums_.end()) {
+        // Not written here (a table, or a file opened for update): cfitsio reads the data.
+        fits_write_chksum(f, &status);
+        check(status, "writing CHECKSUM/DATASUM");
+        resealHeader();
+        return;
+    }
+    sealHeader(known->second);
+}
+
+void File::resealHeader() {
+    int status = 0;
+    char value[FLEN_VALUE] = {}, comment[FLEN_COMMENT] = {};
+    fits_read_key_str(ff(fptr_), "DATASUM", value, comment, &status);
+    if (status == KEY_NO_EXIST) {
+        fits_clear_errmsg();
+        dataSums_.erase(currentHdu());
+        writeChecksum();
+        return;
+    }
+    check(status, "reading DATASUM");
+    sealHeader(static_cast<unsigned long>(std::strtoull(value, nullptr, 10)));
+}
+
+void File::sealHeader(unsigned long dataSum) {
+    // cfitsio dates the comments of CHECKSUM and DATASUM; ours are fixed, so that the same
+    // content always gives the same bytes (a simulation with a given seed is reproducible
+    // to the byte). The header's sum is taken from its cards, as they will be stored:
+    // cfitsio's own (fits_get_chksum) would read the data unit again.
+    fitsfile* f = ff(fptr_);
+    int status = 0;
+    char datasum[32];
+    std::snprintf(datasum, sizeof datasum, "%lu", dataSum);
+    fits_update_key_str(f, "CHECKSUM", const_cast<char*>("0000000000000000"), "HDU checksum", &status);
+    fits_update_key_str(f, "DATASUM", datasum, "data unit checksum", &status);
+    fits_set_hdustruc(f, &status); // END and the blank fill in place, the data's start known
+    LONGLONG headStart = 0, dataStart = 0, dataEnd = 0;
+    fits_get_hduaddrll(f, &headStart, &dataStart, &dataEnd, &status);
+    int keys = 0;
+    fits_get_hdrspace(f, &keys, nullptr, &status);
+    check(status, "writing CHECKSUM/DATASUM");
+    std::string header;
+    header.reserve(static_cast<std::size_t>(dataStart - headStart));
+    char card[FLEN_CARD];
+    for (int k = 1; k <= keys; ++k) {
+        fits_read_record(f, k, card, &status);
+        std::string c(card);
+        c.resize(80, ' ');
+        header += c;
+    }
+    check(status, "reading the header for its checksum");
+    header += "END";
+    header.resize(static_cast<std::size_t>(dataStart - headStart), ' ');
+    OnesComplementSum sum(dataSum);
+    sum.addBytes(reinterpret_cast<const unsigned char*>(header.data()), header.size());
     char sealed[17];
-    fits_encode_chksum(hdusum, TRUE, sealed);
+    fits_encode_chksum(sum.value(), TRUE, sealed);
     fits_modify_key_str(f, "CHECKSUM", sealed, "&", &status);
     check(status, "writing CHECKSUM/DATASUM");
 }
@@ -666,14 +835,14 @@ bool File::verifyChecksum() const {
     return dataok == 1 && hduok == 1;
 }
 
-#define PAUDM_FITS_PIXEL_TYPES(X) \
+#define PAUDM_FITS_PIXEL_TYPES(X)                                                                                      \
     X(std::uint8_t) X(std::int16_t) X(std::uint16_t) X(std::int32_t) X(std::uint32_t) X(std::int64_t) X(float) X(double)
-#define PAUDM_INSTANTIATE(T)                                                                                  \
-    template void File::appendImage<T>(const std::vector<long>&, const std::vector<T>&);                     \
-    template std::vector<T> File::readImage<T>() const;                                                       \
-    template std::vector<T> File::readSection<T>(long, long, long, long) const;                               \
-    template std::vector<T> File::readPlane<T>(long) const;                               \
-    template void File::writeColumn<T>(const std::string&, const std::vector<T>&, long);                      \
+#define PAUDM_INSTANTIATE(T)                                                                                           \
+    template void File::appendImage<T>(const std::vector<long>&, const std::vector<T>&, int);                          \
+    template std::vector<T> File::readImage<T>() const;                                                                \
+    template std::vector<T> File::readSection<T>(long, long, long, long) const;                                        \
+    template std::vector<T> File::readPlane<T>(long) const;                                                            \
+    template void File::writeColumn<T>(const std::string&, const std::vector<T>&, long);                               \
     template std::vector<T> File::readColumn<T>(const std::string&) const;
 PAUDM_FITS_PIXEL_TYPES(PAUDM_INSTANTIATE)
 #undef PAUDM_INSTANTIATE

@@ -7,6 +7,7 @@
 #include "common/error.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -26,9 +27,9 @@ struct Card {
 using KeyValue = std::variant<std::string, double, long long, bool>;
 
 struct ImageInfo {
-    int bitpix = 0;          ///< as stored (16, 32, -32, ...)
-    int equivalentBitpix = 0;///< after BZERO/BSCALE (e.g. 20 = USHORT_IMG for BZERO 32768)
-    std::vector<long> axes;  ///< NAXISn
+    int bitpix = 0;           ///< as stored (16, 32, -32, ...)
+    int equivalentBitpix = 0; ///< after BZERO/BSCALE (e.g. 20 = USHORT_IMG for BZERO 32768)
+    std::vector<long> axes;   ///< NAXISn
     long pixels() const;
 };
 
@@ -108,38 +109,42 @@ public:
     // ---- images
     ImageInfo imageInfo() const;
     /// Appends an image HDU of the pixel type of T (uint16_t is stored as BITPIX 16 with
-    /// BZERO 32768, as FITS requires) and writes its pixels, row-major, x fastest.
-    template <class T>
-    void appendImage(const std::vector<long>& axes, const std::vector<T>& pixels);
+    /// BZERO 32768, as FITS requires) and writes its pixels, row-major, x fastest. The
+    /// header keeps room for `moreKeys` keywords written after the pixels (the default, a
+    /// block of 36): beyond its room, each new 2880-byte block of header moves the whole
+    /// data unit down the file. The pixels' checksum is taken here, from memory.
+    template <class T> void appendImage(const std::vector<long>& axes, const std::vector<T>& pixels, int moreKeys = 36);
     /// Appends an image HDU with no data (a primary header for a MEF).
     void appendEmptyImage();
     /// Reads the whole image of the current HDU as T, with BZERO/BSCALE applied; NaN for
     /// BLANK pixels when T is floating point.
-    template <class T>
-    std::vector<T> readImage() const;
+    template <class T> std::vector<T> readImage() const;
     /// Reads a rectangle [x0, x1] x [y0, y1] (1-based, inclusive).
-    template <class T>
-    std::vector<T> readSection(long x0, long y0, long x1, long y1) const;
+    template <class T> std::vector<T> readSection(long x0, long y0, long x1, long y1) const;
     /// Reads plane `plane` (1-based) of a cube: the NAXIS1 x NAXIS2 image at that index of
     /// the third axis (the first along any higher one). Plane 1 of a 2-D image is the image.
-    template <class T>
-    std::vector<T> readPlane(long plane) const;
+    template <class T> std::vector<T> readPlane(long plane) const;
 
     // ---- binary tables
     void appendTable(const std::string& extname, const std::vector<Column>& columns, long rows = 0);
     long tableRows() const;
     int columnNumber(const std::string& name) const;
-    template <class T>
-    void writeColumn(const std::string& name, const std::vector<T>& values, long firstRow = 1);
-    template <class T>
-    std::vector<T> readColumn(const std::string& name) const;
+    template <class T> void writeColumn(const std::string& name, const std::vector<T>& values, long firstRow = 1);
+    template <class T> std::vector<T> readColumn(const std::string& name) const;
     void writeStringColumn(const std::string& name, const std::vector<std::string>& values, long firstRow = 1);
     std::vector<std::string> readStringColumn(const std::string& name) const;
     /// A logical (TFORM L) column: 1 true, 0 false, -1 undefined (FITS's null logical).
     void writeLogicalColumn(const std::string& name, const std::vector<signed char>& values, long firstRow = 1);
 
     // ---- integrity
+    /// DATASUM and CHECKSUM of the current HDU (with fixed comments, so that the same
+    /// content gives the same bytes). The data's sum comes from memory for an image this
+    /// File wrote with appendImage, else from reading the data unit back.
     void writeChecksum();
+    /// CHECKSUM again after header changes, the data untouched: DATASUM is trusted (as
+    /// cfitsio's fits_update_chksum does) and the data not read. Without a DATASUM, the
+    /// same as writeChecksum().
+    void resealHeader();
     /// True when DATASUM and CHECKSUM of the current HDU are present and correct.
     bool verifyChecksum() const;
 
@@ -150,9 +155,12 @@ private:
     }
     void finish(bool keep);
 
-    void* fptr_ = nullptr; ///< fitsfile*, kept opaque so no public header needs fitsio.h
-    std::string path_;     ///< final path
-    std::string tmpPath_;  ///< for a created file, where it is being written
+    void sealHeader(unsigned long dataSum);
+
+    void* fptr_ = nullptr;                  ///< fitsfile*, kept opaque so no public header needs fitsio.h
+    std::string path_;                      ///< final path
+    std::string tmpPath_;                   ///< for a created file, where it is being written
+    std::map<int, unsigned long> dataSums_; ///< HDU -> checksum of the data appendImage wrote
 };
 
 } // namespace paudm::fits

@@ -20,8 +20,7 @@ using paudm::fits::File;
 
 namespace {
 
-template <class T>
-std::vector<T> ramp(long n) {
+template <class T> std::vector<T> ramp(long n) {
     // Spans the type's range, both ends included, so that BZERO/BSCALE mistakes show.
     std::vector<T> v(static_cast<size_t>(n));
     const long double lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
@@ -41,8 +40,7 @@ class TestFits : public QObject {
     QTemporaryDir dir_;
     QString path(const QString& name) const { return dir_.filePath(name); }
 
-    template <class T>
-    void roundTrip(int expectBitpix, int expectEquiv) {
+    template <class T> void roundTrip(int expectBitpix, int expectEquiv) {
         const std::string file = path(QString("img%1.fits").arg(expectEquiv)).toStdString();
         const auto pixels = ramp<T>(64 * 48);
         {
@@ -61,7 +59,8 @@ class TestFits : public QObject {
         QCOMPARE(*f.keyDouble("EXPTIME"), 45.0);
         // A section reads the same pixels as the full image: row 10, columns 5..9.
         const auto sec = f.readSection<T>(5, 10, 9, 10);
-        for (int i = 0; i < 5; ++i) QCOMPARE(sec[static_cast<size_t>(i)], pixels[static_cast<size_t>(9 * 64 + 4 + i)]);
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(sec[static_cast<size_t>(i)], pixels[static_cast<size_t>(9 * 64 + 4 + i)]);
     }
 
 private slots:
@@ -77,6 +76,51 @@ private slots:
     void float32RoundTrip() { roundTrip<float>(-32, -32); }
     void float64RoundTrip() { roundTrip<double>(-64, -64); }
 
+    // DATASUM is taken from the pixels in memory: for every pixel type, sizes that leave a
+    // partial last word, and a header that outgrows the room kept for it (the data unit
+    // moves), cfitsio reading the file back agrees. A header changed later is resealed
+    // without reading the data, and still verifies.
+    void checksumsFromMemoryAsCfitsioReadsThem() {
+        const std::string file = path("sums.fits").toStdString();
+        {
+            File f = File::create(file);
+            f.appendEmptyImage();
+            f.appendImage<std::uint8_t>({7, 5}, ramp<std::uint8_t>(35));
+            f.appendImage<std::int16_t>({7, 5}, ramp<std::int16_t>(35));
+            f.appendImage<std::uint16_t>({7, 5}, ramp<std::uint16_t>(35));
+            f.appendImage<std::int32_t>({7, 5}, ramp<std::int32_t>(35));
+            f.appendImage<std::uint32_t>({7, 5}, ramp<std::uint32_t>(35));
+            f.appendImage<std::int64_t>({7, 5}, ramp<std::int64_t>(35));
+            auto floats = ramp<float>(35);
+            floats[3] = std::numeric_limits<float>::quiet_NaN();
+            f.appendImage<float>({7, 5}, floats);
+            f.appendImage<double>({7, 5}, ramp<double>(35), 0);
+            for (int k = 0; k < 100; ++k)
+                f.writeKey("KEY" + std::to_string(k), static_cast<long long>(k));
+            f.close();
+        }
+        {
+            File f = File::open(file);
+            QCOMPARE(f.hduCount(), 9);
+            for (int h = 1; h <= 9; ++h) {
+                f.moveTo(h);
+                QVERIFY2(f.verifyChecksum(), qPrintable(QString("HDU %1").arg(h)));
+            }
+            QCOMPARE(*f.keyInt("KEY99"), 99LL);
+        }
+        {
+            File f = File::open(file, true);
+            f.moveTo(8);
+            f.writeKey("LATER", std::string("after the fact"));
+            f.resealHeader();
+            f.close();
+        }
+        File f = File::open(file);
+        f.moveTo(8);
+        QVERIFY(f.verifyChecksum());
+        QCOMPARE(*f.keyString("LATER"), std::string("after the fact"));
+    }
+
     void scaledIntegersReadAsPhysical() {
         // BSCALE/BZERO applied on read: stored 0..9 with BSCALE 0.5, BZERO 100 -> 100..104.5.
         const std::string file = path("scaled.fits").toStdString();
@@ -89,7 +133,8 @@ private slots:
         }
         File f = File::open(file);
         const auto v = f.readImage<double>();
-        for (int i = 0; i < 10; ++i) QCOMPARE(v[static_cast<size_t>(i)], 100.0 + 0.5 * i);
+        for (int i = 0; i < 10; ++i)
+            QCOMPARE(v[static_cast<size_t>(i)], 100.0 + 0.5 * i);
     }
 
     void mosaicOf72Extensions() {
@@ -105,7 +150,8 @@ private slots:
             for (int ccd = 1; ccd <= 18; ++ccd)
                 for (int amp = 1; amp <= 4; ++amp) {
                     std::vector<std::uint16_t> px(40 * 30);
-                    for (auto& p : px) p = static_cast<std::uint16_t>(adu(rng));
+                    for (auto& p : px)
+                        p = static_cast<std::uint16_t>(adu(rng));
                     f.appendImage<std::uint16_t>({40, 30}, px);
                     f.writeKey("EXTNAME", QString("CCD%1_%2").arg(ccd, 2, 10, QChar('0')).arg(amp).toStdString());
                     f.writeKey("CCDNUM", static_cast<long long>(ccd));
@@ -168,7 +214,7 @@ private slots:
             File f = File::create(file);
             f.appendImage<float>({4, 4}, std::vector<float>(16, 1.0f));
             QVERIFY(!std::filesystem::exists(file)); // written under a temporary name
-        } // destroyed without close(): abandoned
+        }                                            // destroyed without close(): abandoned
         QVERIFY(!std::filesystem::exists(file));
         const auto left = QDir(dir_.path()).entryList({"unfinished.fits*"});
         QVERIFY2(left.isEmpty(), qPrintable(left.join(",")));

@@ -12,10 +12,10 @@ namespace {
 
 /// The raw primary keywords that products keep.
 const std::set<std::string>& carriedKeywords() {
-    static const std::set<std::string> k{"TELESCOP", "INSTRUME", "OBSERVAT", "OBSSET",   "EXPNUM",  "OBSTYPE",
-                                         "OBJECT",   "DATE-OBS", "TIME-OBS", "MJD-OBS",  "EXPTIME", "RA",
-                                         "DEC",      "EQUINOX",  "RADESYS",  "AIRMASS",  "FILTTRAY", "TELFOCUS",
-                                         "AMBTEMP",  "HUMIDITY", "PRESSURE", "WINDSPD",  "WINDDIR", "GUIDING",
+    static const std::set<std::string> k{"TELESCOP", "INSTRUME", "OBSERVAT", "OBSSET",  "EXPNUM",   "OBSTYPE",
+                                         "OBJECT",   "DATE-OBS", "TIME-OBS", "MJD-OBS", "EXPTIME",  "RA",
+                                         "DEC",      "EQUINOX",  "RADESYS",  "AIRMASS", "FILTTRAY", "TELFOCUS",
+                                         "AMBTEMP",  "HUMIDITY", "PRESSURE", "WINDSPD", "WINDDIR",  "GUIDING",
                                          "GUIFWHM",  "GUIVAR",   "OPERATOR", "PROJECT"};
     return k;
 }
@@ -37,12 +37,14 @@ void writeProvenance(fits::File& f, const Provenance& p) {
     f.writeKey("PRODID", static_cast<long long>(p.productionId), "PAUdb production id");
     f.writeKey("PAUDMVER", p.softwareVersion, "PAUdm software version");
     if (!p.obsSet.empty()) f.writeKey("OBSSET", p.obsSet, "observation set");
-    for (const auto& [k, v] : p.extra) f.writeKey(k, v);
+    for (const auto& [k, v] : p.extra)
+        f.writeKey(k, v);
 }
 
 void writeCarried(fits::File& f, const std::vector<CarriedCard>& cards) {
     std::string text;
-    for (const auto& c : cards) text += card(c.keyword, c.value, c.comment);
+    for (const auto& c : cards)
+        text += card(c.keyword, c.value, c.comment);
     if (!text.empty()) f.writeCards(text);
 }
 
@@ -178,14 +180,17 @@ MasterFlatCcd readMasterFlatCcd(const std::string& path, int ccd, int width, int
     m.flat.bad.width = width;
     m.flat.bad.height = height;
     m.flat.bad.pixels = f.readImage<std::uint8_t>();
-    for (std::uint8_t v : m.flat.bad.pixels) m.flat.badPixels += v != 0;
+    for (std::uint8_t v : m.flat.bad.pixels)
+        m.flat.badPixels += v != 0;
     return m;
 }
 
 std::string reducedCcdName(const std::string& rawFile, int ccd) {
     std::string stem = std::filesystem::path(rawFile).filename().string();
-    if (stem.ends_with(".fits")) stem.resize(stem.size() - 5);
-    else if (stem.ends_with(".fit")) stem.resize(stem.size() - 4);
+    if (stem.ends_with(".fits"))
+        stem.resize(stem.size() - 5);
+    else if (stem.ends_with(".fit"))
+        stem.resize(stem.size() - 4);
     char t[16];
     std::snprintf(t, sizeof t, ".ccd%02d.fits", ccd);
     return stem + t;
@@ -195,7 +200,11 @@ void writeReducedCcd(const std::string& path, const ReducedCcdFile& c, const Pro
                      const std::vector<CarriedCard>& primary) {
     const reduction::Detrended& d = *c.data;
     auto f = fits::File::create(path, true);
-    f.appendImage<float>({d.image.width, d.image.height}, d.image.pixels);
+    // Room in each header for what is written after its pixels and for what the mosaic's
+    // calibration adds later (the fitted WCS, the zero point): a header that outgrows its
+    // room moves the data behind it down the file, 72 MB a CCD.
+    constexpr int kImageKeys = 180, kPlaneKeys = 72;
+    f.appendImage<float>({d.image.width, d.image.height}, d.image.pixels, kImageKeys);
     writeCarried(f, primary);
     f.writeKey("EXTNAME", std::string("IMAGE"), "reduced image");
     f.writeKey("CCDNUM", static_cast<long long>(c.ccd), "CCD number");
@@ -211,12 +220,12 @@ void writeReducedCcd(const std::string& path, const ReducedCcdFile& c, const Pro
     f.writeKey("NBADPIX", static_cast<long long>(d.bad), "pixels bad in the master flat");
     if (c.wcs) f.writeCards(c.wcs->toHeader());
     writeProvenance(f, p);
-    f.appendImage<float>({d.weight.width, d.weight.height}, d.weight.pixels);
+    f.appendImage<float>({d.weight.width, d.weight.height}, d.weight.pixels, kPlaneKeys);
     f.writeKey("EXTNAME", std::string("WEIGHT"), "inverse variance of the sky noise");
     f.writeKey("BUNIT", std::string("electron-2"), "1 / variance");
     f.writeKey("CCDNUM", static_cast<long long>(c.ccd), "CCD number");
     if (c.wcs) f.writeCards(c.wcs->toHeader());
-    f.appendImage<std::uint8_t>({d.mask.width, d.mask.height}, d.mask.pixels);
+    f.appendImage<std::uint8_t>({d.mask.width, d.mask.height}, d.mask.pixels, kPlaneKeys);
     f.writeKey("EXTNAME", std::string("MASK"), "pixel flags (bit mask)");
     f.writeKey("CCDNUM", static_cast<long long>(c.ccd), "CCD number");
     f.writeKey("MASKBIT1", std::string("bad pixel (master flat)"), "value 1");
@@ -240,7 +249,8 @@ void writeReducedCcd(const std::string& path, const ReducedCcdFile& c, const Pro
     f.close();
 }
 
-void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fitted, const std::vector<CarriedCard>& cards) {
+void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fitted,
+                      const std::vector<CarriedCard>& cards) {
     auto f = fits::File::open(path, true);
     // The keywords only: the first write left wcslib's COMMENT card, which would repeat.
     std::string header;
@@ -255,15 +265,15 @@ void updateReducedWcs(const std::string& path, const std::optional<wcs::Wcs>& fi
         if (fitted && (ext == "IMAGE" || ext == "WEIGHT" || ext == "MASK")) {
             // Every key of a celestial WCS goes first, so that no part of the old one
             // (a PC matrix beside a new CD, say) is left to confuse a reader.
-            for (const char* k : {"CTYPE1", "CTYPE2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CD1_1", "CD1_2", "CD2_1",
-                                  "CD2_2", "PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2", "CROTA2", "CUNIT1",
-                                  "CUNIT2", "LONPOLE", "LATPOLE", "WCSAXES"})
+            for (const char* k : {"CTYPE1", "CTYPE2", "CRPIX1", "CRPIX2",  "CRVAL1",  "CRVAL2", "CD1_1",  "CD1_2",
+                                  "CD2_1",  "CD2_2",  "PC1_1",  "PC1_2",   "PC2_1",   "PC2_2",  "CDELT1", "CDELT2",
+                                  "CROTA2", "CUNIT1", "CUNIT2", "LONPOLE", "LATPOLE", "WCSAXES"})
                 while (f.deleteKey(k)) {
                 }
             f.writeCards(header);
         }
         if (ext == "IMAGE") writeCarried(f, cards);
-        f.writeChecksum();
+        f.resealHeader(); // the pixels are as written, and so is their DATASUM
     }
     f.close();
 }
