@@ -118,25 +118,23 @@ FloatImage smoothedForDetection(const FloatImage& image, const float* kernel, in
     return out;
 }
 
-/// What SEP takes from the unsmoothed pixels, found again on them when it was handed the
-/// smoothed image: the footprint's sum, its peak and its pixels over the threshold (SEP's
-/// flux, peak and tnpix, summed in the same order).
+/// What a Source takes from SEP's unsmoothed pixels, found again on them when SEP was
+/// handed the smoothed image: the footprint's peak and its pixels over the threshold
+/// (SEP's peak and tnpix).
 struct RawIsophote {
-    float flux = 0, peak = 0;
+    float peak = 0;
     int overThreshold = 0;
 };
 RawIsophote rawIsophote(const sep_catalog& cat, int k, const FloatImage& raw) {
-    double sum = 0;
     float peak = -1e30f;
     int over = 0;
     const float thresh = cat.thresh[k];
     for (int p = 0; p < cat.npix[k]; ++p) {
         const float v = raw.pixels[static_cast<std::size_t>(cat.pix[k][p])];
-        sum += v;
         peak = std::max(peak, v);
         over += v > thresh;
     }
-    return {static_cast<float>(sum), peak, over};
+    return {peak, over};
 }
 
 /// SEP's object k as a Source: its isophotal quantities and extraction flags, saturated
@@ -278,7 +276,9 @@ std::vector<Source> MeasuredImage::detect(const DetectionOptions& o, double wind
         threshold *= std::sqrt(sumSq);
     }
     // SEP is handed the image already smoothed (its kernel normalised as it would) and no
-    // kernel: the same numbers, a sixth of the time.
+    // kernel: the same catalogue in a sixth of the time, but for the faint pixels of
+    // deblended sources, which SEP hands out at random with odds it took from the
+    // unsmoothed pixels (test_measure's smoothedDetectionIsSeps).
     FloatImage smooth;
     if (conv) {
         const std::vector<float> k = sepNormalisedKernel(conv, ksize * ksize);
