@@ -1,11 +1,12 @@
 #include "fits/fits.h"
 
+#include "fits/data_checksum.h"
+
 #include <fitsio.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -63,98 +64,6 @@ template <class T> constexpr int imageType() {
         return FLOAT_IMG;
     else if constexpr (std::is_same_v<T, double>)
         return DOUBLE_IMG;
-}
-
-/// FITS's checksum (the 32-bit ones' complement sum of the data unit read as big-endian
-/// words) kept as cfitsio's ffcsum keeps it, as sums of the words' upper and lower
-/// halves with the carries folded in at the end.
-struct OnesComplementSum {
-    std::uint64_t hi = 0, lo = 0;
-    explicit OnesComplementSum(unsigned long start = 0) : hi((start >> 16) & 0xFFFF), lo(start & 0xFFFF) {}
-    /// Bytes as stored, from a 4-byte boundary of the unit (a short tail counts as if
-    /// padded with zeros, as the unit is).
-    void addBytes(const unsigned char* b, std::size_t n) {
-        std::size_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            hi += (std::uint64_t{b[i]} << 8) | b[i + 1];
-            lo += (std::uint64_t{b[i + 2]} << 8) | b[i + 3];
-        }
-        unsigned char tail[4] = {0, 0, 0, 0};
-        for (std::size_t k = 0; i + k < n; ++k)
-            tail[k] = b[i + k];
-        if (i < n) {
-            hi += (std::uint64_t{tail[0]} << 8) | tail[1];
-            lo += (std::uint64_t{tail[2]} << 8) | tail[3];
-        }
-    }
-    unsigned long value() const {
-        std::uint64_t h = hi, l = lo, hc = 0, lc = 0;
-        while ((hc = h >> 16) | (lc = l >> 16)) {
-            h = (h & 0xFFFF) + lc;
-            l = (l & 0xFFFF) + hc;
-        }
-        return static_cast<unsigned long>((h << 16) | l);
-    }
-};
-
-/// The value a pixel is stored as, as an unsigned integer whose big-endian bytes are the
-/// file's: unsigned types shifted by their BZERO (the top bit flipped), floats by their bits.
-template <class T> auto storedBits(T v) {
-    if constexpr (std::is_same_v<T, std::uint8_t>)
-        return v;
-    else if constexpr (std::is_same_v<T, std::int16_t>)
-        return static_cast<std::uint16_t>(v);
-    else if constexpr (std::is_same_v<T, std::uint16_t>)
-        return static_cast<std::uint16_t>(v ^ 0x8000u);
-    else if constexpr (std::is_same_v<T, std::int32_t>)
-        return static_cast<std::uint32_t>(v);
-    else if constexpr (std::is_same_v<T, std::uint32_t>)
-        return static_cast<std::uint32_t>(v ^ 0x80000000u);
-    else if constexpr (std::is_same_v<T, std::int64_t>)
-        return static_cast<std::uint64_t>(v);
-    else if constexpr (std::is_same_v<T, float>)
-        return std::bit_cast<std::uint32_t>(v);
-    else if constexpr (std::is_same_v<T, double>)
-        return std::bit_cast<std::uint64_t>(v);
-}
-
-/// The checksum of an image's data unit from its pixels in memory (what cfitsio would
-/// compute reading the unit back, which costs a pass over the file).
-template <class T> unsigned long dataChecksum(const std::vector<T>& pixels) {
-    OnesComplementSum s;
-    const std::size_t n = pixels.size();
-    if constexpr (sizeof(T) == 1) {
-        s.addBytes(reinterpret_cast<const unsigned char*>(pixels.data()), n);
-    } else if constexpr (sizeof(T) == 2) {
-        std::uint64_t hi = 0, lo = 0;
-        std::size_t i = 0;
-        for (; i + 2 <= n; i += 2) {
-            hi += storedBits(pixels[i]);
-            lo += storedBits(pixels[i + 1]);
-        }
-        if (i < n) hi += storedBits(pixels[i]);
-        s.hi += hi;
-        s.lo += lo;
-    } else if constexpr (sizeof(T) == 4) {
-        std::uint64_t hi = 0, lo = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint32_t v = storedBits(pixels[i]);
-            hi += v >> 16;
-            lo += v & 0xFFFF;
-        }
-        s.hi += hi;
-        s.lo += lo;
-    } else {
-        std::uint64_t hi = 0, lo = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint64_t v = storedBits(pixels[i]);
-            hi += (v >> 48) + ((v >> 16) & 0xFFFF);
-            lo += ((v >> 32) & 0xFFFF) + (v & 0xFFFF);
-        }
-        s.hi += hi;
-        s.lo += lo;
-    }
-    return s.value();
 }
 
 std::string cfitsioMessage(int status) {
@@ -820,10 +729,8 @@ void File::sealHeader(unsigned long dataSum) {
     check(status, "reading the header for its checksum");
     header += "END";
     header.resize(static_cast<std::size_t>(dataStart - headStart), ' ');
-    OnesComplementSum sum(dataSum);
-    sum.addBytes(reinterpret_cast<const unsigned char*>(header.data()), header.size());
     char sealed[17];
-    fits_encode_chksum(sum.value(), TRUE, sealed);
+    fits_encode_chksum(headerChecksum(header, dataSum), TRUE, sealed);
     fits_modify_key_str(f, "CHECKSUM", sealed, "&", &status);
     check(status, "writing CHECKSUM/DATASUM");
 }
