@@ -1,13 +1,47 @@
 // paudm detect IMAGE[EXT] --out CSV: background, sources and sky positions of one image.
 #include "cli.h"
 
+#include "common/atomic_file.h"
 #include "pipelines/nightly/measure.h"
+#include "reduction/sources.h"
 
 #include <QCommandLineParser>
 
+#include <cmath>
 #include <cstdio>
 
 namespace paudm::cli {
+
+namespace {
+
+/// The detection kernel (reduction::gaussianKernel of `fwhm`; 0: SExtractor's own 3 x 3
+/// pyramid) as a SExtractor .conv file; returns `threshold` as SExtractor's DETECT_THRESH,
+/// which is over the raw noise (ours is over the smoothed noise after a Gaussian, over the
+/// raw noise after the pyramid, as in MeasuredImage::detect).
+double writeSextractorFilter(const std::string& path, double fwhm, double threshold) {
+    int size = 3;
+    std::vector<float> k =
+        fwhm > 0 ? reduction::gaussianKernel(fwhm, size) : std::vector<float>{1, 2, 1, 2, 4, 2, 1, 2, 1};
+    double sum = 0, sumSq = 0;
+    for (float v : k)
+        sum += v;
+    std::string text = "CONV NORM\n# paudm detect's smoothing kernel";
+    text += fwhm > 0 ? ": a Gaussian of FWHM " + std::to_string(fwhm) + " px\n" : ": the 3 x 3 pyramid\n";
+    char v[32];
+    for (int y = 0; y < size; ++y) {
+        for (int x = 0; x < size; ++x) {
+            const double n = k[static_cast<std::size_t>(y * size + x)] / sum;
+            sumSq += n * n;
+            std::snprintf(v, sizeof v, "%s%.7f", x ? " " : "", n);
+            text += v;
+        }
+        text += "\n";
+    }
+    writeFileAtomically(path, text);
+    return fwhm > 0 ? threshold * std::sqrt(sumSq) : threshold;
+}
+
+} // namespace
 
 int detectCommand(const QStringList& args, const Globals&) {
     QCommandLineParser p;
@@ -28,7 +62,9 @@ int detectCommand(const QStringList& args, const Globals&) {
         "the centre.\n\n"
         "Examples:\n"
         "  paudm detect archive/red/R1/20261124_001/paucam.43450010.ccd07.fits --out ccd07.csv\n"
-        "  paudm detect image.fits[2] --threshold 5 --out sources.csv");
+        "  paudm detect image.fits[2] --threshold 5 --out sources.csv\n"
+        "  paudm detect ccd07.fits --out ccd07.csv --sextractor-filter ours.conv   (then, for the same\n"
+        "      detection in SExtractor: -FILTER_NAME ours.conv -DETECT_THRESH <printed> -DETECT_MINAREA 3)");
     p.addHelpOption();
     p.addPositionalArgument("image", "FITS file, optionally with [HDU] or [EXTNAME].");
     p.addOption({"out", "The CSV file to write.", "file"});
@@ -36,6 +72,10 @@ int detectCommand(const QStringList& args, const Globals&) {
     p.addOption({"minarea", "Pixels over the threshold a source needs. Default 3.", "n", "3"});
     p.addOption({"back-size", "Background mesh cell (pixels). Default 64.", "n", "64"});
     p.addOption({"gain", "e- per pixel value, for the flux errors (default: GAIN from the header, else 1).", "e/adu"});
+    p.addOption({"sextractor-filter",
+                 "Also write the detection's smoothing kernel as a SExtractor filter (.conv) and print the "
+                 "DETECT_THRESH (over the raw noise) that makes SExtractor's threshold ours.",
+                 "file"});
     if (auto rc = parseOrEnd(p, "paudm detect", args)) return *rc;
     if (p.positionalArguments().size() != 1) return usage(p, "one image, please");
     if (!p.isSet("out")) return usage(p, "--out FILE is required");
@@ -55,6 +95,16 @@ int detectCommand(const QStringList& args, const Globals&) {
     }
     auto r = capture([&] { return pipelines::nightly::detectFile(o); });
     if (!r) return failed(r.error().what());
+    if (p.isSet("sextractor-filter")) {
+        const std::string conv = p.value("sextractor-filter").toStdString();
+        double detectThresh = 0;
+        auto w = capture([&] {
+            detectThresh = writeSextractorFilter(conv, r->kernelFwhm, o.measure.detection.threshold);
+            return true;
+        });
+        if (!w) return failed(w.error().what());
+        std::printf("%s: SExtractor filter of the detection kernel; DETECT_THRESH %.5f\n", conv.c_str(), detectThresh);
+    }
     std::printf("%s: %d sources on %s (%d x %d), background %.4g +- %.3g, PSF FWHM %.2f px (%s), detection kernel "
                 "FWHM %.3f px%s\n",
                 o.out.c_str(), r->detections, r->hdu.c_str(), r->width, r->height, r->background, r->noise, r->fwhm,

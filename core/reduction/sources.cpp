@@ -110,10 +110,7 @@ std::vector<float> sepNormalisedKernel(const float* kernel, int n) {
 /// SEP's own filter would (convolveAsSep), so that SEP is called without one. SEP takes
 /// its moments, barycentres and deblending from the smoothed pixels either way.
 FloatImage smoothedForDetection(const FloatImage& image, const float* kernel, int size) {
-    FloatImage out;
-    out.width = image.width;
-    out.height = image.height;
-    out.pixels.resize(image.size());
+    FloatImage out(image.width, image.height);
     convolveAsSep(image.pixels.data(), out.pixels.data(), image.width, image.height, kernel, size, size);
     return out;
 }

@@ -50,24 +50,11 @@ fits.PrimaryHDU(np.where(mask & 13, 0, 1).astype(np.float32)).writeto(sys.argv[2
 PY
 printf 'NUMBER\nXWIN_IMAGE\nYWIN_IMAGE\nFLUX_AUTO\nFLUXERR_AUTO\nFLAGS\n' >"$work/se.param"
 ours() { taskset -c 0 "$paudm" detect "$ccd" --out "$work/ours.csv"; }
-# Our kernel (as reduction::gaussianKernel draws it) and threshold, in SExtractor's terms:
-# its DETECT_THRESH is over the raw noise, ours over the smoothed noise.
-fwhm=$(ours | sed -n 's/.*detection kernel FWHM \([0-9.]*\) px.*/\1/p')
-[ -n "$fwhm" ] || { echo "paudm detect did not report its detection kernel" >&2; exit 1; }
-thresh=$(/usr/bin/python3 - "$fwhm" "$work/kernel.conv" <<'PY'
-import math, sys
-fwhm = float(sys.argv[1])
-half = max(1, int(math.floor(0.85 * fwhm + 0.5)))
-s2 = (fwhm / 2.35482) ** 2
-k = [[math.exp(-0.5 * (x * x + y * y) / s2) for x in range(-half, half + 1)] for y in range(-half, half + 1)]
-total = sum(map(sum, k))
-with open(sys.argv[2], "w") as f:
-    f.write(f"CONV NORM\n# Gaussian of FWHM {fwhm} px, paudm detect's\n")
-    for row in k:
-        f.write(" ".join(f"{v / total:.7f}" for v in row) + "\n")
-print(f"{4 * math.sqrt(sum(v * v for row in k for v in row)) / total:.5f}")
-PY
-)
+# Our kernel and threshold in SExtractor's terms, as paudm detect writes and reports them
+# (its DETECT_THRESH is over the raw noise, ours over the smoothed noise).
+thresh=$(taskset -c 0 "$paudm" detect "$ccd" --out "$work/ours.csv" --sextractor-filter "$work/kernel.conv" |
+  sed -n 's/.*DETECT_THRESH \([0-9.]*\)$/\1/p')
+[ -n "$thresh" ] || { echo "paudm detect did not write its SExtractor filter" >&2; exit 1; }
 se() {
   taskset -c 0 source-extractor "$ccd[0]" -c "$share/default.sex" -PARAMETERS_NAME "$work/se.param" \
     -CATALOG_NAME "$work/se.cat" -CATALOG_TYPE ASCII_HEAD -FILTER_NAME "$work/kernel.conv" \
@@ -75,7 +62,7 @@ se() {
     -CHECKIMAGE_TYPE NONE -VERBOSE_TYPE QUIET -WEIGHT_TYPE MAP_WEIGHT -WEIGHT_IMAGE "$work/weight.fits"
 }
 se >/dev/null 2>&1 # warm the page cache and check it works
-echo "detection kernel: Gaussian of FWHM $fwhm px; source-extractor's DETECT_THRESH $thresh"
+echo "detection kernel: $(sed -n 2p "$work/kernel.conv" | cut -c3-); source-extractor's DETECT_THRESH $thresh"
 t_se=() t_ours=()
 for ((i = 0; i < runs; i++)); do
   t_ours+=("$(seconds ours)")

@@ -507,9 +507,32 @@ private slots:
                 QVERIFY2(n == 1, qPrintable(QString("%1 %2 times").arg(key).arg(n)));
             }
         }
-        const QString csv = dir_.filePath("detect.csv");
-        const Run run = runPaudm({"detect", QString::fromStdString(path), "--out", csv}, conninfo_);
+        const QString csv = dir_.filePath("detect.csv"), conv = dir_.filePath("detect.conv");
+        const Run run =
+            runPaudm({"detect", QString::fromStdString(path), "--out", csv, "--sextractor-filter", conv}, conninfo_);
         QVERIFY2(run.code == 0, qPrintable(run.err));
+        {
+            // The kernel for SExtractor: a normalised odd square, and the threshold over the raw
+            // noise that is 4 sigma of the noise smoothed by it (4 sqrt(sum k^2)).
+            QFile k(conv);
+            QVERIFY(k.open(QIODevice::ReadOnly));
+            const QStringList rows = QString::fromUtf8(k.readAll()).split('\n', Qt::SkipEmptyParts);
+            QCOMPARE(rows.first(), QString("CONV NORM"));
+            double sum = 0, sumSq = 0;
+            int n = 0;
+            for (const QString& row : rows.mid(2))
+                for (const QString& v : row.split(' ', Qt::SkipEmptyParts)) {
+                    sum += v.toDouble();
+                    sumSq += v.toDouble() * v.toDouble();
+                    ++n;
+                }
+            const int side = static_cast<int>(std::lround(std::sqrt(n)));
+            QVERIFY2(side * side == n && side % 2 == 1 && side >= 3, qPrintable(QString("%1 values").arg(n)));
+            QVERIFY(std::fabs(sum - 1) < 1e-5);
+            const QRegularExpressionMatch m = QRegularExpression("DETECT_THRESH ([0-9.]+)").match(run.out);
+            QVERIFY2(m.hasMatch(), qPrintable(run.out));
+            QVERIFY(std::fabs(m.captured(1).toDouble() - 4 * std::sqrt(sumSq)) < 1e-4);
+        }
         QFile f(csv);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
