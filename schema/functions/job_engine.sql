@@ -416,16 +416,63 @@ END $$;
 COMMENT ON FUNCTION job_retry(bigint) IS 'Retries a failed or cancelled job with its failed sub-jobs and cancelled dependents';
 
 CREATE OR REPLACE FUNCTION job_forget_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[] := ARRAY(SELECT id FROM gone);
 BEGIN
+    IF cardinality(ids) = 0 THEN
+        RETURN NULL; -- also ends the cascade below
+    END IF;
+    -- The sub-jobs of deleted jobs go too (job.super_id's ON DELETE CASCADE, 0026); this
+    -- statement fires the trigger again for their own sub-jobs.
+    DELETE FROM job j WHERE j.super_id = ANY (ids);
     DELETE FROM job_attempt_log a USING gone g WHERE a.job_id = g.id;
     DELETE FROM job_ready r USING gone g WHERE r.job_id = g.id;
     PERFORM job_release(ARRAY(SELECT id FROM gone));
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION job_forget_deleted() IS 'Deletes the attempts, ready-queue entries and claims of deleted jobs';
+COMMENT ON FUNCTION job_forget_deleted() IS
+    'Deletes the sub-jobs, attempts, ready-queue entries and claims of deleted jobs';
 
 CREATE OR REPLACE TRIGGER job_forget_deleted AFTER DELETE ON job REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION job_forget_deleted();
+
+-- job.super_id names a job (0026): what its foreign key checked, once a statement. Each
+-- distinct super-job of the inserted rows is locked as the key locked it (FOR KEY SHARE:
+-- it cannot be deleted before this transaction ends) and must exist; a prolog's 20,000
+-- sub-jobs of one super-job make one lookup instead of 20,000. An update that changes
+-- super_id (the engine never does) is checked row by row.
+CREATE OR REPLACE FUNCTION job_check_super() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    IF TG_LEVEL = 'ROW' THEN
+        PERFORM 1 FROM job p WHERE p.id = NEW.super_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE foreign_key_violation USING
+                MESSAGE = format('job %s: its super-job %s does not exist', NEW.id, NEW.super_id),
+                TABLE = 'job', COLUMN = 'super_id';
+        END IF;
+        RETURN NULL;
+    END IF;
+    FOR r IN SELECT a.super_id, min(a.id) AS id FROM added a WHERE a.super_id IS NOT NULL GROUP BY a.super_id LOOP
+        PERFORM 1 FROM job p WHERE p.id = r.super_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE foreign_key_violation USING
+                MESSAGE = format('job %s: its super-job %s does not exist', r.id, r.super_id),
+                TABLE = 'job', COLUMN = 'super_id';
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION job_check_super() IS 'Checks that the super-jobs of inserted or moved jobs exist, and locks them';
+
+CREATE OR REPLACE TRIGGER job_check_super AFTER INSERT ON job REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION job_check_super();
+-- Row by row, and only for updates that name super_id and change it: a statement trigger
+-- on every update would collect the rows of every claim and completion.
+CREATE OR REPLACE TRIGGER job_check_super_update AFTER UPDATE OF super_id ON job
+    FOR EACH ROW WHEN (NEW.super_id IS NOT NULL AND NEW.super_id IS DISTINCT FROM OLD.super_id)
+    EXECUTE FUNCTION job_check_super();
 
 CREATE OR REPLACE VIEW job_attempt AS
     SELECT id, job_id, attempt, token, runner_id, host, pid, phase, ts_started, ts_ended, outcome, error

@@ -81,8 +81,9 @@ const std::vector<std::tuple<std::string, std::string, std::string>> kForeignKey
     {"forced_aperture_coadd", "production_id", "production"}, {"membra_ref_cat", "production_id", "production"},
     {"photoz_bcnz", "production_id", "production"},      {"dependency", "super_id", "job"},
     {"dependency", "parent_id", "job"},                  {"dependency", "child_id", "job"},
-    {"job", "super_id", "job"},                          {"quality_control", "job_id", "job"},
-    {"tag", "job_id", "job"},
+    {"quality_control", "job_id", "job"},                {"tag", "job_id", "job"},
+    // job.super_id -> job is kept by statement triggers instead (migration 0026; checked by
+    // test_jobs' superJobIsCheckedAndDeletesCascade).
 };
 
 } // namespace

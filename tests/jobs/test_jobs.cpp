@@ -397,6 +397,40 @@ private slots:
         QCOMPARE(std::string(a.text(1, 0)), std::string("DONE"));
     }
 
+    // job.super_id has no foreign key (0026): its statement trigger must refuse what the key
+    // refused, and deleting a job must still take its sub-jobs with it, at every depth.
+    void superJobIsCheckedAndDeletesCascade() {
+        const auto db = freshJobDatabase("t_jobs_super");
+        Connection c = Connection::open(db);
+        const std::int64_t top = scalar(c, "INSERT INTO job (name) VALUES ('top') RETURNING id");
+        c.query("INSERT INTO job (super_id, name) SELECT $1, 'sub' FROM generate_series(1, 3)", top);
+        const std::int64_t sub = scalar(c, "SELECT min(id) FROM job WHERE super_id = " + std::to_string(top));
+        c.query("INSERT INTO job (super_id, name) VALUES ($1, 'subsub')", sub);
+        const std::int64_t missing = top + 1000;
+        try {
+            c.query("INSERT INTO job (super_id, name) VALUES ($1, 'orphan'), ($2, 'fine')", missing, top);
+            QFAIL("a sub-job of a job that does not exist was inserted");
+        } catch (const Error& e) {
+            QCOMPARE(e.code(), std::string("23503")); // foreign_key_violation, as the key raised
+            QVERIFY2(std::string(e.what()).find("super-job " + std::to_string(missing) + " does not exist") !=
+                         std::string::npos,
+                     e.what());
+        }
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job"), 5); // the statement left nothing behind
+        try {
+            c.query("UPDATE job SET super_id = $1 WHERE id = $2", missing, sub);
+            QFAIL("a job was moved under a job that does not exist");
+        } catch (const Error& e) {
+            QCOMPARE(e.code(), std::string("23503"));
+        }
+        // A second top-level tree stays when the first goes.
+        const std::int64_t other = scalar(c, "INSERT INTO job (name) VALUES ('other') RETURNING id");
+        c.query("INSERT INTO job (super_id, name) VALUES ($1, 'sub')", other);
+        c.query("DELETE FROM job WHERE id = $1", top);
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job"), 2);
+        QCOMPARE(scalar(c, "SELECT count(*) FROM job WHERE super_id = " + std::to_string(other)), 1);
+    }
+
     void storeListsFiltersAndGraphs() {
         const auto db = freshJobDatabase("t_jobs_store");
         Connection c = Connection::open(db);
