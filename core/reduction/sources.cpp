@@ -24,7 +24,8 @@ void check(int status, const char* doing) {
     char msg[61] = {}, detail[513] = {};
     sep_get_errmsg(status, msg);
     sep_get_errdetail(detail);
-    throw Error(std::string(doing) + ": " + msg + (detail[0] ? std::string(" (") + detail + ")" : std::string()));
+    throw Error(std::string(doing) + ": " + msg + (detail[0] ? std::string(" (") + detail + ")" : std::string()),
+                "sep:" + std::to_string(status));
 }
 
 /// SEP's global limits, once (they are process-wide, so never changed per call): room

@@ -38,6 +38,12 @@ enum SourceFlag : int {
     kSourceMaskedCore = 16, ///< a masked (bad or cosmic-ray) pixel within 2 pixels of its centre
 };
 
+/// Error codes of SEP's extraction running out of room: more pixels over the threshold
+/// at once than its pixel stack holds, or more sub-objects than its deblending does. On
+/// a real image, most of it over the threshold (a saturated or scattered-light sky).
+inline constexpr const char* kSepPixelBufferFull = "sep:2";
+inline constexpr const char* kSepDeblendOverflow = "sep:7";
+
 struct Source {
     double x = 0, y = 0;            ///< windowed centroid, 0-based pixel coordinates
     double xIso = 0, yIso = 0;      ///< isophotal barycentre

@@ -3,6 +3,7 @@
 // spread model, the astrometric solution of a mosaic, the zero point.
 #include "common/random.h"
 #include "common/workers.h"
+#include "pipelines/nightly/measure.h"
 #include "pipelines/paucam.h"
 #include "reduction/astrometry.h"
 #include "reduction/photometry.h"
@@ -115,6 +116,46 @@ private slots:
         // The noise map: the sky's own noise, sqrt(sky + rn^2), within 3 %.
         const double rms = bkg.rms.at(100, 400), expect = std::sqrt(1000 + 0.2 * 100 + 0.1 * 400 + 25);
         QVERIFY2(std::fabs(rms / expect - 1) < 0.03, qPrintable(QString("rms %1, expected %2").arg(rms).arg(expect)));
+    }
+
+    // A CCD whose sky is saturated (a broad-band CCD in a long exposure under the Moon) is
+    // not measured, and says so; the same CCD with a little less of it saturated is. One
+    // too bright even to find its sources (here: saturated throughout and measured anyway,
+    // so that the background has no cell to stand on) fills SEP's pixel stack, and says
+    // that, where it used to fail the whole mosaic's job.
+    void unmeasurableCcdSaysWhy() {
+        namespace nightly = pipelines::nightly;
+        Rng rng = Rng::stream({43});
+        FloatImage img(512, 512);
+        starField(img, rng, 60, 3.0, 2000, 2e3, 2e5);
+        Mask mask(img.width, img.height);
+        const int rows = 154; // 30 % of the rows at the saturation level
+        for (int y = img.height - rows; y < img.height; ++y)
+            for (int x = 0; x < img.width; ++x) {
+                img.at(x, y) = 120000;
+                mask.at(x, y) = kSaturated;
+            }
+        nightly::MeasureOptions o;
+        const nightly::CcdMeasurement skipped = nightly::measureCcd(img, mask, o);
+        qInfo("%s", skipped.status.c_str());
+        QVERIFY(!skipped.ok());
+        QVERIFY2(skipped.status.starts_with("saturated: 30.1 % of its pixels"), skipped.status.c_str());
+        QVERIFY(skipped.detections.empty());
+        o.maxSaturatedFraction = 0.5;
+        const nightly::CcdMeasurement measured = nightly::measureCcd(img, mask, o);
+        QVERIFY2(measured.ok(), measured.status.c_str());
+        QVERIFY(measured.detections.size() >= 30); // the stars of the unsaturated rows
+
+        FloatImage full(2100, 2100); // more pixels than SEP's stack of 4 million
+        std::fill(full.pixels.begin(), full.pixels.end(), 120000.0f);
+        Mask all(full.width, full.height);
+        std::fill(all.pixels.begin(), all.pixels.end(), std::uint8_t(kSaturated));
+        o.maxSaturatedFraction = 1;
+        const nightly::CcdMeasurement crowded = nightly::measureCcd(full, all, o);
+        qInfo("%s", crowded.status.c_str());
+        QVERIFY2(crowded.status.starts_with("crowded: ") && crowded.status.find("pixel buffer full") != std::string::npos,
+                 crowded.status.c_str());
+        QVERIFY(crowded.detections.empty());
     }
 
     // The windowed centroid computed here gives SEP's sep_windowed numbers (the reference:

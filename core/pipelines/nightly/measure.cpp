@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numbers>
 #include <span>
@@ -33,6 +34,7 @@ QJsonObject measureDefaults() {
         {"astro_min_stars", o.astrometry.minStars},
         {"zp_min_stars", o.zpMinStars},
         {"zp_clip", o.zpClip},
+        {"measure_max_saturated", o.maxSaturatedFraction},
     };
 }
 
@@ -50,10 +52,14 @@ MeasureOptions measureOptionsOf(const QJsonObject& c) {
     o.astrometry.pixelScale = paucam::kPixelScale;
     o.zpMinStars = jobs::configCount(c, "zp_min_stars", o.zpMinStars, 1, 100000);
     o.zpClip = jobs::configReal(c, "zp_clip", o.zpClip);
+    o.maxSaturatedFraction = jobs::configReal(c, "measure_max_saturated", o.maxSaturatedFraction);
     return o;
 }
 
-CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& o) {
+namespace {
+
+CcdMeasurement measureUnsaturatedCcd(const reduction::FloatImage& image, const reduction::Mask& mask,
+                                     const MeasureOptions& o) {
     CcdMeasurement out;
     reduction::Background bkg = reduction::measureBackground(image, mask, o.background);
     out.skyLevel = bkg.meshLevel.empty() ? 0 : reduction::median(bkg.meshLevel);
@@ -164,6 +170,33 @@ CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::M
     bkg.rms = {};
     out.background = std::move(bkg);
     return out;
+}
+
+std::string percent(double fraction) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f %%", 100 * fraction);
+    return buf;
+}
+
+} // namespace
+
+CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& o) {
+    std::size_t saturated = 0;
+    for (const std::uint8_t m : mask.pixels) saturated += (m & reduction::kSaturated) != 0;
+    const double fraction = mask.empty() ? 0 : double(saturated) / static_cast<double>(mask.size());
+    CcdMeasurement out;
+    if (fraction > o.maxSaturatedFraction) {
+        out.status = "saturated: " + percent(fraction) + " of its pixels (measure_max_saturated " +
+                     percent(o.maxSaturatedFraction) + ")";
+        return out;
+    }
+    try {
+        return measureUnsaturatedCcd(image, mask, o);
+    } catch (const Error& e) {
+        if (e.code() != reduction::kSepPixelBufferFull && e.code() != reduction::kSepDeblendOverflow) throw;
+        out.status = std::string("crowded: ") + e.what();
+        return out;
+    }
 }
 
 reduction::AstroSource astrometrySource(double x, double y, double snr, int flags, double psfFwhm) {

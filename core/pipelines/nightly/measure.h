@@ -30,6 +30,10 @@ struct MeasureOptions {
     double calibrationMinSnr = 10; ///< Kron signal to noise of a calibration star
     int zpMinStars = 3;
     double zpClip = 3;
+    /// A CCD with more of its pixels saturated than this is not measured: its sky is at
+    /// the saturation level (a broad-band CCD in a long exposure under the Moon), so that
+    /// neither its background nor any source on it can be measured.
+    double maxSaturatedFraction = 0.1;
 };
 
 /// Measurement options from a task configuration (keys detect_threshold, detect_minarea,
@@ -48,6 +52,10 @@ struct Detection {
 };
 
 struct CcdMeasurement {
+    /// "ok", or why the CCD could not be measured ("saturated: ...", "crowded: ..."); then
+    /// nothing else here is set.
+    std::string status = "ok";
+    bool ok() const { return status == "ok"; }
     double skyLevel = 0, skyRms = 0;  ///< median of the background and its noise maps (image units)
     reduction::Background background; ///< meshes only: the full-size maps are let go
     reduction::PsfModel psf;
@@ -58,7 +66,8 @@ struct CcdMeasurement {
 };
 
 /// Background, detection, PSF and photometry of one reduced CCD (electrons; `mask` the
-/// detrending's bit mask).
+/// detrending's bit mask). A CCD that cannot be measured (see CcdMeasurement::status) is
+/// not an error: the mosaic's other CCDs are.
 CcdMeasurement measureCcd(const reduction::FloatImage& image, const reduction::Mask& mask, const MeasureOptions& options);
 
 /// Detection flags that make a position unfit for the astrometry.

@@ -36,7 +36,8 @@ struct CcdSummary {
     std::optional<wcs::SkyBox> box;
     reduction::CcdSharpness stars; ///< for the mosaic's star test (deferred: nothing written)
     std::optional<wcs::Wcs> headerWcs;
-    std::optional<CcdMeasurement> measured; ///< part 2, when measuring
+    std::optional<CcdMeasurement> measured; ///< part 2, when measuring and the CCD could be measured
+    std::string notMeasured;                ///< else why not (CcdMeasurement::status), when measuring
 };
 
 /// Detrends one CCD, measures it (background, sources, PSF) on the same pixels, and writes
@@ -125,8 +126,13 @@ CcdSummary reduceCcd(fits::File& raw, const RawLayout& layout, int ccd, const Op
     if (r.wcs) s.box = r.wcs->footprint(w, h);
     s.headerWcs = r.wcs;
     if (o.measure) {
-        s.measured = measureCcd(d.image, d.mask, o.measurement);
-        f.background = &s.measured->background;
+        CcdMeasurement m = measureCcd(d.image, d.mask, o.measurement);
+        if (m.ok()) {
+            s.measured = std::move(m);
+            f.background = &s.measured->background;
+        } else {
+            s.notMeasured = m.status;
+        }
     }
     writeReducedCcd(outPath, f, p, primary);
     return s;
@@ -160,6 +166,7 @@ Exposure exposureOf(fits::File& raw) {
 /// What the mosaic's rows and its QC both say of it, worked out once.
 struct MosaicSummary {
     int measuredCcds = 0, psfOk = 0, calibrated = 0;
+    int unmeasurable = 0;             ///< CCDs that could not be measured (CcdSummary::notMeasured)
     int fewestZpStars = 0;
     std::vector<double> fwhm;         ///< arcsec, CCDs with a PSF (see summarise)
     int seeingStars = 0;              ///< stars behind them
@@ -196,6 +203,7 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
     out.fewestZpStars = 1 << 30;
     for (std::size_t k = 0; k < summaries.size(); ++k) {
         const auto& s = summaries[k];
+        out.unmeasurable += !s.notMeasured.empty();
         if (!s.measured) continue;
         ++out.measuredCcds;
         const auto& psf = s.measured->psf;
@@ -233,6 +241,19 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
     out.photoStatus = !m.astro.ok()                         ? "no_astrometry"
                       : out.calibrated == out.measuredCcds ? "ok"
                                                            : "few_stars" + ofCcds(out.measuredCcds - out.calibrated);
+    if (out.unmeasurable > 0) {
+        // Said in both, so that neither reads as the whole mosaic's: "saturated", "crowded".
+        std::string why;
+        for (const auto& s : summaries)
+            if (!s.notMeasured.empty()) {
+                const std::string kind = s.notMeasured.substr(0, s.notMeasured.find(':'));
+                if (why.find(kind) == std::string::npos) why += (why.empty() ? "" : ", ") + kind;
+            }
+        const std::string note = "; " + std::to_string(out.unmeasurable) + " of " +
+                                 std::to_string(out.unmeasurable + out.measuredCcds) + " CCDs not measured (" + why + ")";
+        out.psfStatus += note;
+        out.photoStatus += note;
+    }
     return out;
 }
 
@@ -520,6 +541,8 @@ void singleEpochRun(TaskContext& ctx) {
         });
     std::optional<MosaicCalibration> calibration;
     if (o.measure) {
+        for (const auto& s : summaries)
+            if (!s.notMeasured.empty()) ctx.log(file + ": CCD " + std::to_string(s.ccd) + " not measured: " + s.notMeasured);
         calibration = calibrateMosaic(c, summaries, exposure, o);
         const auto& a = calibration->astro;
         ctx.log(file + ": astrometry " + a.status + ": " + a.message);
@@ -623,8 +646,11 @@ void singleEpochRun(TaskContext& ctx) {
             ctx.check("astro_rms_arcsec", m.astro.refSigma, "arcsec", what);
             ctx.check("astro_stars", m.astro.nstars, "stars", what);
         }
-        ctx.check("photometry_calibrated_fraction", sum.measuredCcds ? double(sum.calibrated) / sum.measuredCcds : 0,
-                  "fraction", what + ", CCDs with a zero point");
+        // Over every CCD meant to be measured: one that could not be has no zero point either.
+        const int meant = sum.measuredCcds + sum.unmeasurable;
+        ctx.check("photometry_calibrated_fraction", meant ? double(sum.calibrated) / meant : 0, "fraction",
+                  what + ", CCDs with a zero point" +
+                      (sum.unmeasurable ? " (" + std::to_string(sum.unmeasurable) + " not measured)" : std::string()));
         if (sum.calibrated) ctx.check("zero_point_stars", sum.fewestZpStars, "stars", what + ", CCD with the fewest");
         if (!sum.transparency.empty()) {
             ctx.check("transparency", median(sum.transparency), "fraction", what + ", median of the CCDs");
@@ -652,6 +678,7 @@ void singleEpochRun(TaskContext& ctx) {
                         {"sky_e", s.skyLevel},
                         {"cosmic_rays", s.cosmicGroups},
                         {"masked_fraction", double(s.masked) / s.pixels}};
+        if (!s.notMeasured.empty()) ccd["measure_status"] = QString::fromStdString(s.notMeasured);
         if (s.measured) {
             ccd["detections"] = static_cast<int>(s.measured->detections.size());
             ccd["background_e"] = s.measured->skyLevel;
