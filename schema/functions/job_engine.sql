@@ -441,27 +441,23 @@ CREATE OR REPLACE TRIGGER job_forget_deleted AFTER DELETE ON job REFERENCING OLD
 -- it cannot be deleted before this transaction ends) and must exist; a prolog's 20,000
 -- sub-jobs of one super-job make one lookup instead of 20,000. An update that changes
 -- super_id (the engine never does) is checked row by row.
+CREATE OR REPLACE FUNCTION job_lock_super(p_super bigint, p_job bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM job p WHERE p.id = p_super FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE foreign_key_violation USING
+            MESSAGE = format('job %s: its super-job %s does not exist', p_job, p_super), TABLE = 'job', COLUMN = 'super_id';
+    END IF;
+END $$;
+COMMENT ON FUNCTION job_lock_super(bigint, bigint) IS 'Locks super-job p_super of job p_job as a foreign key would, or raises';
+
 CREATE OR REPLACE FUNCTION job_check_super() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
     IF TG_LEVEL = 'ROW' THEN
-        PERFORM 1 FROM job p WHERE p.id = NEW.super_id FOR KEY SHARE;
-        IF NOT FOUND THEN
-            RAISE foreign_key_violation USING
-                MESSAGE = format('job %s: its super-job %s does not exist', NEW.id, NEW.super_id),
-                TABLE = 'job', COLUMN = 'super_id';
-        END IF;
-        RETURN NULL;
+        PERFORM job_lock_super(NEW.super_id, NEW.id);
+    ELSE
+        PERFORM job_lock_super(a.super_id, min(a.id)) FROM added a WHERE a.super_id IS NOT NULL GROUP BY a.super_id;
     END IF;
-    FOR r IN SELECT a.super_id, min(a.id) AS id FROM added a WHERE a.super_id IS NOT NULL GROUP BY a.super_id LOOP
-        PERFORM 1 FROM job p WHERE p.id = r.super_id FOR KEY SHARE;
-        IF NOT FOUND THEN
-            RAISE foreign_key_violation USING
-                MESSAGE = format('job %s: its super-job %s does not exist', r.id, r.super_id),
-                TABLE = 'job', COLUMN = 'super_id';
-        END IF;
-    END LOOP;
     RETURN NULL;
 END $$;
 COMMENT ON FUNCTION job_check_super() IS 'Checks that the super-jobs of inserted or moved jobs exist, and locks them';
