@@ -79,8 +79,10 @@ BkgPtr sepBackground(const FloatImage& image, const std::vector<std::uint8_t>& m
 }
 
 void fill(Background& out, const sep_bkg* b, const FloatImage& image) {
-    out.level = FloatImage(image.width, image.height);
-    out.rms = FloatImage(image.width, image.height);
+    // The second estimate writes over the first's maps: fresh ones are 64 MB of a full
+    // CCD zeroed and faulted in again.
+    if (out.level.width != image.width || out.level.height != image.height) out.level = FloatImage(image.width, image.height);
+    if (out.rms.width != image.width || out.rms.height != image.height) out.rms = FloatImage(image.width, image.height);
     check(sep_bkg_array(b, out.level.pixels.data(), SEP_TFLOAT), "background map");
     check(sep_bkg_rmsarray(b, out.rms.pixels.data(), SEP_TFLOAT), "background noise map");
     out.globalLevel = sep_bkg_global(b);
