@@ -119,10 +119,10 @@ private slots:
     }
 
     // A CCD whose sky is saturated (a broad-band CCD in a long exposure under the Moon) is
-    // not measured, and says so; the same CCD with a little less of it saturated is. One
-    // too bright even to find its sources (here: saturated throughout and measured anyway,
-    // so that the background has no cell to stand on) fills SEP's pixel stack, and says
-    // that, where it used to fail the whole mosaic's job.
+    // not measured, and says so; the same CCD with a little less of it saturated is. An
+    // object larger than SEP's usual pixel stack (a million pixels over the threshold) is
+    // still found, whole (the background's mask leaves the mesh something to stand on). A CCD whose sources SEP cannot deblend (thousands of peaks on
+    // one plateau) says so, where it used to fail the whole mosaic's job.
     void unmeasurableCcdSaysWhy() {
         namespace nightly = pipelines::nightly;
         Rng rng = Rng::stream({43});
@@ -146,14 +146,35 @@ private slots:
         QVERIFY2(measured.ok(), measured.status.c_str());
         QVERIFY(measured.detections.size() >= 30); // the stars of the unsaturated rows
 
-        FloatImage full(2100, 2100); // more pixels than SEP's stack of 4 million
-        std::fill(full.pixels.begin(), full.pixels.end(), 120000.0f);
-        Mask all(full.width, full.height);
-        std::fill(all.pixels.begin(), all.pixels.end(), std::uint8_t(kSaturated));
-        o.maxSaturatedFraction = 1;
-        const nightly::CcdMeasurement crowded = nightly::measureCcd(full, all, o);
+        // A plateau of 1,100 x 1,100 pixels at 30 sigma over the sky, in four background
+        // cells of 1,024 that it covers less than a third of.
+        nightly::MeasureOptions wide;
+        wide.background.mesh = 1024;
+        FloatImage big(2048, 2048);
+        for (int y = 0; y < big.height; ++y)
+            for (int x = 0; x < big.width; ++x)
+                big.at(x, y) = std::abs(x - 1024) < 550 && std::abs(y - 1024) < 550 ? 1900.0f : 1000.0f;
+        addNoise(big, rng);
+        nightly::MeasureOptions whole = wide;
+        whole.detection.deblendThresholds = 1; // SEP's deblending of so large an object takes seconds
+        const nightly::CcdMeasurement large = nightly::measureCcd(big, Mask(big.width, big.height), whole);
+        QVERIFY2(large.ok(), large.status.c_str());
+        int biggest = 0;
+        for (const auto& d : large.detections) biggest = std::max(biggest, d.source.area);
+        qInfo("largest object %d pixels over the threshold, %zu detections", biggest, large.detections.size());
+        QVERIFY2(biggest > 1'100'000, qPrintable(QString("largest object %1 pixels").arg(biggest)));
+
+        // Peaks every 8 pixels on a plateau: more sub-objects than SEP's deblending holds.
+        FloatImage dense(1024, 1024);
+        for (int y = 0; y < dense.height; ++y)
+            for (int x = 0; x < dense.width; ++x) {
+                const bool plateau = std::abs(x - 512) < 300 && std::abs(y - 512) < 300;
+                dense.at(x, y) = 1000.0f + (plateau ? 700.0f : 0.0f) + (plateau && x % 8 == 0 && y % 8 == 0 ? 3e4f : 0.0f);
+            }
+        addNoise(dense, rng);
+        const nightly::CcdMeasurement crowded = nightly::measureCcd(dense, Mask(dense.width, dense.height), wide);
         qInfo("%s", crowded.status.c_str());
-        QVERIFY2(crowded.status.starts_with("crowded: ") && crowded.status.find("pixel buffer full") != std::string::npos,
+        QVERIFY2(crowded.status.starts_with("crowded: ") && crowded.status.find("deblending overflow") != std::string::npos,
                  crowded.status.c_str());
         QVERIFY(crowded.detections.empty());
     }
