@@ -53,6 +53,9 @@ MeasureOptions measureOptionsOf(const QJsonObject& c) {
     o.zpMinStars = jobs::configCount(c, "zp_min_stars", o.zpMinStars, 1, 100000);
     o.zpClip = jobs::configReal(c, "zp_clip", o.zpClip);
     o.maxSaturatedFraction = jobs::configReal(c, "measure_max_saturated", o.maxSaturatedFraction);
+    if (!(o.maxSaturatedFraction >= 0 && o.maxSaturatedFraction <= 1))
+        throw Error("configuration 'measure_max_saturated' must be a fraction from 0 to 1, not " +
+                    jobs::configText(c, "measure_max_saturated"));
     return o;
 }
 
