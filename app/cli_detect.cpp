@@ -72,6 +72,10 @@ int detectCommand(const QStringList& args, const Globals&) {
     p.addOption({"minarea", "Pixels over the threshold a source needs. Default 3.", "n", "3"});
     p.addOption({"back-size", "Background mesh cell (pixels). Default 64.", "n", "64"});
     p.addOption({"gain", "e- per pixel value, for the flux errors (default: GAIN from the header, else 1).", "e/adu"});
+    p.addOption({"max-saturated",
+                 "Measure only if at most this fraction of the pixels is flagged saturated in the MASK HDU "
+                 "(a saturated sky leaves nothing to measure). Default 0.1.",
+                 "fraction", "0.1"});
     p.addOption({"sextractor-filter",
                  "Also write the detection's smoothing kernel as a SExtractor filter (.conv) and print the "
                  "DETECT_THRESH (over the raw noise) that makes SExtractor's threshold ours.",
@@ -89,6 +93,9 @@ int detectCommand(const QStringList& args, const Globals&) {
     if (!ok || o.measure.detection.minArea < 1) return usage(p, "--minarea wants a positive number of pixels");
     o.measure.background.mesh = p.value("back-size").toInt(&ok);
     if (!ok || o.measure.background.mesh < 8) return usage(p, "--back-size wants at least 8 pixels");
+    o.measure.maxSaturatedFraction = p.value("max-saturated").toDouble(&ok);
+    if (!ok || !(o.measure.maxSaturatedFraction >= 0 && o.measure.maxSaturatedFraction <= 1))
+        return usage(p, "--max-saturated wants a fraction from 0 to 1");
     if (p.isSet("gain")) {
         o.gain = p.value("gain").toDouble(&ok);
         if (!ok || !(*o.gain > 0)) return usage(p, "--gain wants a positive number");

@@ -577,6 +577,32 @@ private slots:
         const Run missing = runPaudm({"detect", QString::fromStdString(plain) + "[9]", "--out", csv}, conninfo_);
         QVERIFY(missing.code != 0);
         QVERIFY2(missing.err.contains("no HDU 9"), qPrintable(missing.err));
+        // A third of it saturated in its MASK: not measured, said so, the last CSV left as it
+        // was; measured when the user allows that much.
+        const std::string burnt = dir_.filePath("burnt.fits").toStdString();
+        {
+            std::vector<float> px(128 * 96, 100.0f);
+            std::vector<std::uint8_t> flags(px.size(), 0);
+            for (std::size_t i = 0; i < px.size() / 3; ++i) {
+                px[i] = 65000;
+                flags[i] = reduction::kSaturated;
+            }
+            Rng rng = Rng::stream({78});
+            for (std::size_t i = px.size() / 3; i < px.size(); ++i) px[i] += static_cast<float>(rng.normal(0, 10));
+            auto out = fits::File::create(burnt, true);
+            out.appendImage<float>({128, 96}, px);
+            out.appendImage<std::uint8_t>({128, 96}, flags);
+            out.writeKey("EXTNAME", std::string("MASK"));
+            out.close();
+        }
+        const Run refused = runPaudm({"detect", QString::fromStdString(burnt), "--out", csv}, conninfo_);
+        QVERIFY(refused.code != 0);
+        QVERIFY2(refused.err.contains("cannot be measured: saturated: 33.3 % of its pixels"), qPrintable(refused.err));
+        f.close();
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts), rows); // untouched
+        const Run allowed = runPaudm({"detect", QString::fromStdString(burnt), "--out", csv, "--max-saturated", "0.5"}, conninfo_);
+        QVERIFY2(allowed.code == 0, qPrintable(allowed.err));
     }
 };
 

@@ -76,6 +76,7 @@ DetectFileReport detectFile(const DetectFileOptions& o) {
     if (gain != 1)
         for (float& v : image.pixels) v = static_cast<float>(v * gain);
     CcdMeasurement m = measureCcd(image, mask, o.measure);
+    if (!m.ok()) throw Error(path + " " + rep.hdu + " cannot be measured: " + m.status); // and no CSV is written
     placeOnSky(m.detections, w);
     rep.sky = w.has_value();
     rep.detections = static_cast<int>(m.detections.size());
