@@ -237,7 +237,9 @@ MosaicSummary summarise(const std::vector<CcdSummary>& summaries, const MosaicCa
     auto ofCcds = [&](int bad) {
         return " (" + std::to_string(bad) + " of " + std::to_string(out.measuredCcds) + " CCDs)";
     };
-    out.psfStatus = out.psfOk == out.measuredCcds ? "ok" : "few_stars" + ofCcds(out.measuredCcds - out.psfOk);
+    out.psfStatus = out.measuredCcds == 0          ? "not_measured"
+                    : out.psfOk == out.measuredCcds ? "ok"
+                                                    : "few_stars" + ofCcds(out.measuredCcds - out.psfOk);
     out.photoStatus = !m.astro.ok()                         ? "no_astrometry"
                       : out.calibrated == out.measuredCcds ? "ok"
                                                            : "few_stars" + ofCcds(out.measuredCcds - out.calibrated);
