@@ -414,11 +414,13 @@ int JobStore::abortWhere(const JobFilter& f, bool dryRun) {
 std::vector<std::int64_t> JobStore::insertSubjobs(std::int64_t superId, const std::vector<NewJob>& jobs,
                                                   const std::vector<std::pair<int, int>>& deps) {
     if (jobs.empty()) return {};
-    const auto alloc = c_.query("SELECT nextval('job_id_seq') FROM generate_series(1, $1)",
+    // The ids, and the transaction's start (job_enqueue's queueing time) once, on the first row.
+    const auto alloc = c_.query("SELECT nextval('job_id_seq'), CASE WHEN g = 1 THEN now()::text END "
+                                "FROM generate_series(1, $1) g",
                                 static_cast<std::int64_t>(jobs.size()));
     std::vector<std::int64_t> ids(jobs.size());
     for (int i = 0; i < alloc.size(); ++i) ids[static_cast<size_t>(i)] = alloc.toInt(i, 0);
-    const std::string now(c_.query("SELECT now()::text").text(0, 0)); // the transaction's start, as job_enqueue's
+    const std::string now(alloc.text(0, 1));
     std::vector<int> parents(jobs.size(), 0);
     for (const auto& [p, c] : deps) {
         if (p < 0 || c < 0 || static_cast<size_t>(p) >= jobs.size() || static_cast<size_t>(c) >= jobs.size())

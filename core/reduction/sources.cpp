@@ -20,6 +20,9 @@ namespace paudm::reduction {
 
 namespace {
 
+/// A SEP status as Error::code(), as kSepPixelBufferFull names them.
+std::string sepCode(int status) { return "sep:" + std::to_string(status); }
+
 /// Throws SEP's message for a failed call.
 void check(int status, const char* doing) {
     if (status == 0) return;
@@ -27,7 +30,7 @@ void check(int status, const char* doing) {
     sep_get_errmsg(status, msg);
     sep_get_errdetail(detail);
     throw Error(std::string(doing) + ": " + msg + (detail[0] ? std::string(" (") + detail + ")" : std::string()),
-                "sep:" + std::to_string(status));
+                sepCode(status));
 }
 
 /// SEP's pixel stack: room for this many pixels over the threshold at once, a region of
@@ -35,7 +38,6 @@ void check(int status, const char* doing) {
 /// pixel): 4 million, as it was, made a full CCD's detection 6 % slower (0.99 s -> 0.93 s)
 /// for the few CCDs with an object that large, which extractWithRoom serves instead.
 constexpr std::size_t kPixelStack = 1'000'000;
-constexpr int kPixelBufferFullStatus = 2; ///< SEP's PIXSTACK_FULL (kSepPixelBufferFull)
 
 /// SEP's global limits, once (they are process-wide: changed only by extractWithRoom).
 void configureSep() {
@@ -60,7 +62,7 @@ int extractWithRoom(const sep_image& im, const std::function<int(sep_catalog**)>
     {
         const std::shared_lock shared(pixelStackLock());
         const int status = extract(out);
-        if (status != kPixelBufferFullStatus) return status;
+        if (status == 0 || sepCode(status) != kSepPixelBufferFull) return status;
     }
     const std::unique_lock alone(pixelStackLock());
     sep_set_extract_pixstack(std::max(kPixelStack, static_cast<std::size_t>(im.w) * static_cast<std::size_t>(im.h)));
@@ -223,8 +225,11 @@ Background measureBackground(const FloatImage& image, const Mask& mask, const Ba
     const std::size_t n = image.size();
     if (!mask.empty() && mask.size() != n) throw Error("background: the mask and the image differ in size");
     std::vector<std::uint8_t> leaveOut(n, 0);
-    for (std::size_t i = 0; i < n; ++i)
+    std::size_t maskedBefore = 0;
+    for (std::size_t i = 0; i < n; ++i) {
         leaveOut[i] = (!mask.empty() && mask.pixels[i]) || !std::isfinite(image.pixels[i]) ? 1 : 0;
+        maskedBefore += leaveOut[i];
+    }
     Background out;
     {
         const BkgPtr first = sepBackground(image, leaveOut, o);
@@ -258,19 +263,32 @@ Background measureBackground(const FloatImage& image, const Mask& mask, const Ba
     // The large ones' halos, where they leave the mesh at least half of what the
     // footprints do: an object as large as the CCD (a galaxy's halo, scattered light)
     // would have taken every cell with it, and SEP then puts the background at zero.
-    const auto unmasked = [&](const std::vector<std::uint8_t>& m) {
-        std::size_t left = 0;
-        for (std::size_t i = 0; i < n; ++i) left += !m[i] && !leaveOut[i];
-        return left;
+    // Footprints avoid the masked pixels and each other, so what they leave is a count;
+    // when the halos' areas together are within half of it (any ordinary CCD), they are
+    // masked without counting pixels.
+    std::int64_t left = static_cast<std::int64_t>(n - maskedBefore), halos = 0;
+    for (int k = 0; k < cat->nobj; ++k) {
+        left -= cat->npix[k];
+        // The halo's ellipse, twice the isophotal extent, covers pi (2 extent)^2 a b = 4 npix.
+        if (cat->npix[k] > 200 && cat->a[k] > 0 && cat->b[k] > 0) halos += 4 * std::int64_t(cat->npix[k]);
+    }
+    auto maskHalos = [&](std::vector<std::uint8_t>& m) {
+        for (int k = 0; k < cat->nobj; ++k)
+            if (cat->npix[k] > 200 && cat->a[k] > 0 && cat->b[k] > 0) {
+                const double extent = std::sqrt(cat->npix[k] / (M_PI * cat->a[k] * cat->b[k]));
+                sep_set_ellipse(m.data(), image.width, image.height, cat->x[k], cat->y[k], cat->cxx[k], cat->cyy[k],
+                                cat->cxy[k], 2 * extent, 1);
+            }
     };
-    grown = sources;
-    for (int k = 0; k < cat->nobj; ++k)
-        if (cat->npix[k] > 200 && cat->a[k] > 0 && cat->b[k] > 0) {
-            const double extent = std::sqrt(cat->npix[k] / (M_PI * cat->a[k] * cat->b[k]));
-            sep_set_ellipse(grown.data(), image.width, image.height, cat->x[k], cat->y[k], cat->cxx[k], cat->cyy[k],
-                            cat->cxy[k], 2 * extent, 1);
-        }
-    if (2 * unmasked(grown) >= unmasked(sources)) std::swap(sources, grown);
+    if (2 * halos <= left) {
+        maskHalos(sources);
+    } else {
+        grown = sources;
+        maskHalos(grown);
+        std::int64_t stillLeft = 0;
+        for (std::size_t i = 0; i < n; ++i) stillLeft += !grown[i] && !leaveOut[i];
+        if (2 * stillLeft >= left) std::swap(sources, grown);
+    }
     for (int g = 0; g < o.maskGrow; ++g) {
         dilate3(sources.data(), grown.data(), image.width, image.height);
         std::swap(sources, grown);
